@@ -1,0 +1,123 @@
+//! Command-line definitions (clap). Raw arguments only; commands check and derive them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::sandbox::Fault;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "podwarden",
+    version,
+    about = "Cost governance for rented GPU pod fleets: stop idle pods, terminate orphans, honour resume TTLs, report spend.",
+    long_about = "podwarden collects pods, utilisation and cost from GPU providers, evaluates TOML policies, \
+and plans stop / resume / terminate actions. Dry-run is the default: nothing is changed unless you \
+ask for it.\n\nWith no configuration at all, `podwarden run` starts a simulated provider sandbox \
+in-process and plans against it, so you can see a full run with one command.",
+    after_help = "Exit codes: 0 success · 1 internal error · 2 usage, config or policy error · 3 some actions failed · \
+4 a circuit breaker refused a policy · 5 forbidden (token lacks a scope) · 6 rate limited past the run's deadline · \
+7 provider data incomplete or unreachable."
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct Source {
+    /// podwarden.toml to use. Default: $PODWARDEN_CONFIG, else ./podwarden.toml, else the built-in demo.
+    #[arg(long, short, env = "PODWARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Evaluate as if it were this instant (RFC 3339). Default: now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The nightly job: collect, evaluate, plan and summarise spend (dry-run).
+    ///
+    /// With no configuration it runs the built-in demo against an in-process sandbox.
+    Run {
+        #[command(flatten)]
+        source: Source,
+        /// Also write the plan file here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Dry-run review: print the plan and optionally write the plan file.
+    Plan {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
+        /// Write the plan file (JSON, the contract of design.md) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check policies: every problem, each with file:line:column, a code and a hint.
+    Validate {
+        /// Policy directory. Default: ./policies.
+        dir: Option<PathBuf>,
+    },
+    /// Serve the simulated Argus and Podstack APIs on loopback.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    pub listen: SocketAddr,
+    /// Seed of the generated fleet (same seed, same fleet).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Fleet size across both providers (70 % Argus, 30 % Podstack).
+    #[arg(long, default_value_t = 300)]
+    pub pods: usize,
+    /// Argus operations allowed per window and token.
+    #[arg(long, default_value_t = 20)]
+    pub ops_limit: u32,
+    /// Length of the Argus operations window, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub ops_window_secs: u64,
+    /// Podstack requests allowed per window and token.
+    #[arg(long, default_value_t = 120)]
+    pub podstack_limit: u32,
+    /// Length of the Podstack window, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub podstack_window_secs: u64,
+    /// Token with every scope (Argus `admin-full`).
+    #[arg(long, default_value = "pw-admin")]
+    pub admin_token: String,
+    /// Token with read scopes only (compute:read, cost:read).
+    #[arg(long, default_value = "pw-readonly")]
+    pub read_token: String,
+    /// Seconds a stop / resume / terminate takes to complete.
+    #[arg(long, default_value_t = 3)]
+    pub transition_secs: u64,
+    /// Fixed start time of the simulated clock (RFC 3339); it then advances in real time.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Inject a fault (repeatable).
+    #[arg(long, value_enum)]
+    pub fault: Vec<Fault>,
+}

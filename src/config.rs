@@ -1,0 +1,244 @@
+//! `podwarden.toml`: providers, where state and reports live, protection and global limits.
+//!
+//! Relative paths are resolved against the config file's folder (as Cargo does), so a
+//! CronJob can mount the file anywhere. Tokens are never written inline: each provider
+//! names an environment variable (`token_env`) or a file (`token_file`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::policy::Limits;
+use crate::providers::podstack::IdleThresholds;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: provider `{provider}`: {message}")]
+    Token { path: PathBuf, provider: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderType {
+    Argus,
+    Podstack,
+}
+
+/// `[providers.NAME]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderToml {
+    #[serde(rename = "type")]
+    pub kind: ProviderType,
+    pub base_url: String,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    /// Podstack: a GPU below this utilisation (percent) counts as idle.
+    pub idle_gpu_util_pct: Option<f64>,
+    /// Podstack: network throughput below this (bytes/s) counts as idle.
+    pub idle_net_bytes_per_sec: Option<f64>,
+    /// Podstack: utilisation history window to read (1h, 6h, 24h, 7d).
+    pub stats_window: Option<String>,
+}
+
+fn default_timeout() -> String {
+    "30s".into()
+}
+
+/// `[protection]`: what exempts a pod from every policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protection {
+    /// `key=value`: a pod with this label is never acted on.
+    #[serde(default = "default_protect_label")]
+    pub label: String,
+    /// Pods younger than this are never acted on.
+    #[serde(default = "default_grace")]
+    pub new_pod_grace: String,
+}
+
+fn default_protect_label() -> String {
+    "podwarden/protect=true".into()
+}
+fn default_grace() -> String {
+    "2h".into()
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection { label: default_protect_label(), new_pod_grace: default_grace() }
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigToml {
+    #[serde(default = "default_state")]
+    pub state: PathBuf,
+    #[serde(default = "default_reports")]
+    pub reports: PathBuf,
+    #[serde(default = "default_policies")]
+    pub policies: PathBuf,
+    /// Days of daily cost rows to read.
+    #[serde(default = "default_cost_days")]
+    pub cost_days: u32,
+    /// The whole run must finish within this; rate-limit waits past it fail with exit 6.
+    #[serde(default = "default_deadline")]
+    pub deadline: String,
+    #[serde(default)]
+    pub protection: Protection,
+    /// Global circuit breaker over the whole plan.
+    #[serde(default)]
+    pub limits: Option<crate::policy::LimitsToml>,
+    pub providers: BTreeMap<String, ProviderToml>,
+}
+
+fn default_state() -> PathBuf {
+    "state/podwarden.db".into()
+}
+fn default_reports() -> PathBuf {
+    "reports".into()
+}
+fn default_policies() -> PathBuf {
+    "policies".into()
+}
+fn default_cost_days() -> u32 {
+    30
+}
+fn default_deadline() -> String {
+    "20m".into()
+}
+
+/// A provider, checked and with its token read.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ProviderType,
+    pub base_url: String,
+    pub token: Secret,
+    pub timeout: std::time::Duration,
+    pub idle: IdleThresholds,
+}
+
+/// The checked configuration every command works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: Option<PathBuf>,
+    pub state: PathBuf,
+    pub reports: PathBuf,
+    pub policies: PathBuf,
+    pub cost_days: u32,
+    pub deadline: std::time::Duration,
+    pub protect_label: (String, String),
+    pub new_pod_grace: chrono::Duration,
+    pub limits: Limits,
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Config {
+    /// Reads and checks `path`, reading tokens from the environment or files.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let raw: ConfigToml = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(raw, Some(path), base, &|name| std::env::var(name).ok())
+    }
+
+    /// Checks a parsed file; `env` looks up environment variables (injected for tests).
+    pub fn from_toml(
+        raw: ConfigToml,
+        source: Option<&Path>,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let path = source.map(Path::to_path_buf).unwrap_or_else(|| "<built-in>".into());
+        let invalid = |message: String| ConfigError::Invalid { path: path.clone(), message };
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let std_duration = |what: &str, text: &str| -> Result<std::time::Duration, ConfigError> {
+            crate::duration::parse(text)
+                .and_then(|d| d.to_std().map_err(|_| "negative duration".to_string()))
+                .map_err(|e| invalid(format!("{what}: {e}")))
+        };
+        let (key, value) = raw
+            .protection
+            .label
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("protection.label {:?} must be key=value", raw.protection.label)))?;
+        let mut providers = Vec::new();
+        for (name, p) in &raw.providers {
+            let token = read_token(name, p, base, env).map_err(|message| ConfigError::Token {
+                path: path.clone(),
+                provider: name.clone(),
+                message,
+            })?;
+            let mut idle = IdleThresholds::default();
+            if let Some(v) = p.idle_gpu_util_pct {
+                idle.gpu_util_pct = v;
+            }
+            if let Some(v) = p.idle_net_bytes_per_sec {
+                idle.net_bytes_per_sec = v;
+            }
+            if let Some(w) = &p.stats_window {
+                if !matches!(w.as_str(), "1h" | "6h" | "24h" | "7d") {
+                    return Err(invalid(format!("providers.{name}.stats_window must be 1h, 6h, 24h or 7d")));
+                }
+                idle.window = w.clone();
+            }
+            providers.push(ProviderConfig {
+                name: name.clone(),
+                kind: p.kind,
+                base_url: p.base_url.clone(),
+                token,
+                timeout: std_duration(&format!("providers.{name}.timeout"), &p.timeout)?,
+                idle,
+            });
+        }
+        if providers.is_empty() {
+            return Err(invalid("no [providers.NAME] table: add at least one provider".into()));
+        }
+        let limits = match &raw.limits {
+            None => Limits::default(),
+            Some(l) => l.check().map_err(|e| invalid(format!("[limits]: {e}")))?,
+        };
+        Ok(Config {
+            source: source.map(Path::to_path_buf),
+            state: resolve(&raw.state),
+            reports: resolve(&raw.reports),
+            policies: resolve(&raw.policies),
+            cost_days: raw.cost_days.clamp(1, 90),
+            deadline: std_duration("deadline", &raw.deadline)?,
+            protect_label: (key.trim().to_string(), value.trim().to_string()),
+            new_pod_grace: crate::duration::parse(&raw.protection.new_pod_grace)
+                .map_err(|e| invalid(format!("protection.new_pod_grace: {e}")))?,
+            limits,
+            providers,
+        })
+    }
+}
+
+fn read_token(name: &str, p: &ProviderToml, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret, String> {
+    match (&p.token_env, &p.token_file) {
+        (Some(var), None) => env(var)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::new(v.trim()))
+            .ok_or_else(|| format!("the environment variable {var} is not set; export it with the {name} token")),
+        (None, Some(file)) => {
+            let file = if file.is_absolute() { file.clone() } else { base.join(file) };
+            std::fs::read_to_string(&file)
+                .map(|t| Secret::new(t.trim()))
+                .map_err(|e| format!("cannot read token_file {}: {e}", file.display()))
+        }
+        (Some(_), Some(_)) => Err("set token_env or token_file, not both".into()),
+        (None, None) => Err("no token: set token_env = \"VAR\" or token_file = \"path\"".into()),
+    }
+}

@@ -1,0 +1,37 @@
+//! The built-in demo: a configuration pointing at an in-process sandbox, read-only token,
+//! state in a temporary folder, the repository's `policies/` when present (else the
+//! shipped policies compiled into the binary).
+
+use std::path::Path;
+
+use crate::config::{Config, ConfigError, ConfigToml, ProviderToml, ProviderType};
+use crate::sandbox::RunningSandbox;
+
+pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, ConfigError> {
+    let provider = |kind, base_url: String| ProviderToml {
+        kind,
+        base_url,
+        token_env: Some("DEMO_TOKEN".into()),
+        token_file: None,
+        timeout: "30s".into(),
+        idle_gpu_util_pct: None,
+        idle_net_bytes_per_sec: None,
+        stats_window: None,
+    };
+    let raw = ConfigToml {
+        state: state_dir.join("podwarden.db"),
+        reports: "reports".into(),
+        policies: "policies".into(),
+        cost_days: 30,
+        deadline: "5m".into(),
+        protection: Default::default(),
+        limits: None,
+        providers: [
+            ("argus".to_string(), provider(ProviderType::Argus, sandbox.argus_url())),
+            ("podstack".to_string(), provider(ProviderType::Podstack, sandbox.podstack_url())),
+        ]
+        .into(),
+    };
+    let read_token = sandbox.sandbox.config.read_token.clone();
+    Config::from_toml(raw, None, Path::new("."), &move |_| Some(read_token.clone()))
+}

@@ -1,0 +1,32 @@
+//! The documented exit codes (design.md); scripts and CronJobs depend on them.
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    Internal = 1,
+    Usage = 2,
+    ActionsFailed = 3,
+    CircuitBreaker = 4,
+    Forbidden = 5,
+    RateLimited = 6,
+    ProviderIncomplete = 7,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The exit for a provider that could not be read: 5 for a missing scope, 6 for a rate
+    /// limit past the deadline, 7 otherwise.
+    pub fn for_provider(e: &crate::providers::ProviderError) -> Exit {
+        use crate::providers::ProviderError as E;
+        match e {
+            E::Forbidden { .. } => Exit::Forbidden,
+            E::RateLimited { .. } => Exit::RateLimited,
+            _ => Exit::ProviderIncomplete,
+        }
+    }
+}

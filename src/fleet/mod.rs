@@ -1,0 +1,225 @@
+//! The normalized fleet: every provider's pods, costs and wallets in one model.
+//!
+//! Provider adapters map their wire formats into these types; everything after
+//! collection (policies, plans, reports) sees only this model. A signal that is not
+//! known is `None` or [`Activity::Unknown`], never a default that could look idle.
+
+pub mod frame;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+
+/// What an action can address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    /// A tracked pod: an Argus worker (with its pod) or a Podstack pod.
+    Pod,
+    /// An Argus pod with no worker row: it bills, and it can only be terminated.
+    Orphan,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Pod => "pod",
+            ResourceKind::Orphan => "orphan",
+        }
+    }
+}
+
+/// A pod's lifecycle state, normalized across providers (Podstack's `Running`, Argus' `running`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodStatus {
+    Running,
+    Starting,
+    Stopping,
+    Stopped,
+    Restarting,
+    Error,
+    /// A state this version of podwarden does not know; never acted on.
+    Unknown,
+}
+
+impl PodStatus {
+    pub fn parse(raw: &str) -> Self {
+        match raw.to_ascii_lowercase().as_str() {
+            "running" => PodStatus::Running,
+            "starting" => PodStatus::Starting,
+            "stopping" => PodStatus::Stopping,
+            "stopped" => PodStatus::Stopped,
+            "restarting" => PodStatus::Restarting,
+            "error" => PodStatus::Error,
+            _ => PodStatus::Unknown,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodStatus::Running => "running",
+            PodStatus::Starting => "starting",
+            PodStatus::Stopping => "stopping",
+            PodStatus::Stopped => "stopped",
+            PodStatus::Restarting => "restarting",
+            PodStatus::Error => "error",
+            PodStatus::Unknown => "unknown",
+        }
+    }
+    pub const ALL: [&'static str; 7] = [
+        "running",
+        "starting",
+        "stopping",
+        "stopped",
+        "restarting",
+        "error",
+        "unknown",
+    ];
+}
+
+impl fmt::Display for PodStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a "since" instant comes from: the provider said so, or podwarden first saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Since {
+    Provider,
+    Observed,
+}
+
+/// Whether a pod is doing work, as far as the provider's signals tell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Activity {
+    /// Serving or computing now.
+    Busy,
+    /// Doing nothing. `since` is `None` until it is known (from the provider or from the
+    /// state store's first observation); an idle pod without `since` never matches `idle_for`.
+    Idle {
+        since: Option<DateTime<Utc>>,
+        source: Option<Since>,
+        /// What the signal showed, for reasons and `explain` ("0 cameras", "GPU 0.4%").
+        evidence: String,
+    },
+    /// Missing, stale or failed signal: treated as active.
+    Unknown { why: String },
+}
+
+/// One pod of the fleet, normalized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pod {
+    /// The configured provider name ("argus", "podstack").
+    pub provider: String,
+    pub kind: ResourceKind,
+    /// The id an action addresses: Argus worker id, orphan pod id, or Podstack pod id.
+    pub target: String,
+    pub pod_id: String,
+    pub name: String,
+    pub status: PodStatus,
+    pub project: Option<String>,
+    pub owner: Option<String>,
+    pub gpu_type: Option<String>,
+    pub gpu_count: u32,
+    pub region: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub hourly_rate: Money,
+    pub created_at: DateTime<Utc>,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub ttl_expires_at: Option<DateTime<Utc>>,
+    /// When it became an orphan (orphans only): the provider's `orphaned_since`, else
+    /// podwarden's first observation; `None` until one of the two is known.
+    pub orphaned_since: Option<DateTime<Utc>>,
+    pub orphaned_since_source: Option<Since>,
+    pub activity: Activity,
+}
+
+impl Pod {
+    /// The cost of one day at the current hourly rate.
+    pub fn daily_rate(&self) -> Money {
+        self.hourly_rate.times(Decimal::from(24))
+    }
+}
+
+/// Billed cost of one pod on one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostRow {
+    pub provider: String,
+    pub date: NaiveDate,
+    pub pod_id: String,
+    /// The worker (Argus) the pod belonged to; `None` for orphans and Podstack.
+    pub worker_id: Option<String>,
+    pub project: Option<String>,
+    pub amount: Money,
+    pub hours: Option<Decimal>,
+}
+
+/// A prepaid wallet (Podstack).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub provider: String,
+    pub balance: Money,
+    pub run_rate_per_hour: Money,
+    pub low_balance_threshold: Money,
+    pub grace_period_hours: u32,
+    pub auto_debit: bool,
+}
+
+impl Wallet {
+    /// Hours the balance lasts at the current run rate; `None` when nothing runs.
+    pub fn runway_hours(&self) -> Option<Decimal> {
+        if self.run_rate_per_hour.amount.is_zero() {
+            None
+        } else {
+            Some(self.balance.amount / self.run_rate_per_hour.amount)
+        }
+    }
+}
+
+/// How one provider's collection went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderStatus {
+    pub name: String,
+    /// The inventory was read to the end. An incomplete provider gets no actions.
+    pub complete: bool,
+    pub pods: usize,
+    /// Why it is incomplete (never contains a token).
+    pub error: Option<String>,
+}
+
+/// Everything collected in one run: the input of evaluation and reporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub taken_at: DateTime<Utc>,
+    pub providers: Vec<ProviderStatus>,
+    pub pods: Vec<Pod>,
+    pub costs: Vec<CostRow>,
+    pub wallets: Vec<Wallet>,
+}
+
+impl Fleet {
+    /// Whether a provider's inventory is complete (unknown providers are not).
+    pub fn is_complete(&self, provider: &str) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.name == provider && p.complete)
+    }
+
+    /// Sorts pods and costs into a stable order so that plans and reports are deterministic.
+    pub fn normalize_order(&mut self) {
+        self.pods
+            .sort_by(|a, b| (&a.provider, &a.target).cmp(&(&b.provider, &b.target)));
+        self.costs.sort_by(|a, b| {
+            (&a.provider, a.date, &a.pod_id).cmp(&(&b.provider, b.date, &b.pod_id))
+        });
+        self.providers.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}

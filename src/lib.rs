@@ -1,0 +1,22 @@
+//! podwarden: cost governance for rented GPU pod fleets.
+//!
+//! Each run is a pipeline: **collect** ([`providers`], [`collect`]) → **evaluate**
+//! ([`policy`]) → **guard** and plan ([`plan`]) → **report** ([`report`]) → act → notify.
+//! The core (evaluation, planning, reports) is pure: it takes data and a clock.
+
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod duration;
+pub mod exit;
+pub mod fleet;
+pub mod money;
+pub mod plan;
+pub mod policy;
+pub mod providers;
+pub mod report;
+pub mod sandbox;
+pub mod secret;
+pub mod store;

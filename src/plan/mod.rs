@@ -1,0 +1,104 @@
+//! Guard and plan: the plan file contract of design.md, built from evaluation results.
+//!
+//! Fields of [`Plan`] and [`PlannedAction`] may be added but never removed or renamed:
+//! other tools read the plan file.
+
+pub mod build;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use build::{build, PlanSettings};
+
+use crate::fleet::ProviderStatus;
+
+/// The plan file format version.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub run_id: String,
+    pub generated_at: DateTime<Utc>,
+    /// The instant policies were evaluated at (the snapshot's time, or `--now`).
+    pub evaluated_at: DateTime<Utc>,
+    pub policies_sha256: String,
+    pub actions: Vec<PlannedAction>,
+    pub blocked: Vec<Blocked>,
+    /// Matches of report-only policies.
+    #[serde(default)]
+    pub reported: Vec<Reported>,
+    #[serde(default)]
+    pub providers: Vec<ProviderStatus>,
+    #[serde(default)]
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    pub id: String,
+    pub provider: String,
+    pub target: String,
+    pub pod_id: String,
+    /// `pod` or `orphan`.
+    pub kind: String,
+    pub action: String,
+    pub policy: String,
+    pub reason: String,
+    /// The hourly rate in USD; `null` when the pod bills in another currency.
+    pub hourly_rate_usd: Option<String>,
+    /// Savings per day in USD (negative for resume); `null` when not in USD.
+    pub est_savings_usd_per_day: Option<String>,
+    /// The hourly rate and savings in the pod's own currency.
+    pub hourly_rate: String,
+    pub est_savings_per_day: String,
+    pub currency: String,
+    pub idempotency_key: String,
+    pub preconditions: BTreeMap<String, String>,
+    /// Resume only: the TTL to resume with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_hours: Option<u32>,
+    /// Other policies that matched this pod but lost on precedence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_matched: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Blocked {
+    pub policy: String,
+    /// The pod, or `*` for the whole policy (circuit breaker, schedule).
+    pub target: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reported {
+    pub policy: String,
+    pub provider: String,
+    pub target: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub actions_by_kind: BTreeMap<String, usize>,
+    /// Estimated savings per day, per currency.
+    pub est_savings_per_day: BTreeMap<String, String>,
+    /// A circuit breaker refused at least one policy (exit code 4).
+    pub breaker_tripped: bool,
+    /// Pods examined.
+    pub pods: usize,
+}
+
+impl Plan {
+    /// Writes the plan as pretty JSON, via a temporary file so a crash never leaves half a plan.
+    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json + "\n")?;
+        std::fs::rename(&tmp, path)
+    }
+}

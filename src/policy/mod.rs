@@ -1,0 +1,233 @@
+//! Evaluate: policies as data. TOML files under `policies/` are parsed with their source
+//! locations ([`load`]), checked into typed [`Policy`] values (collecting every problem as a
+//! [`Diagnostic`]), compiled to polars expressions ([`compile`]) and evaluated over the
+//! fleet table ([`evaluate`]). Evaluation is pure: (fleet, policies, now) → matches.
+
+pub mod builtin;
+pub mod compile;
+pub mod diagnostic;
+pub mod evaluate;
+pub mod load;
+pub mod reason;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::Duration;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+pub use diagnostic::Diagnostic;
+pub use load::{load_dir, PolicySet};
+
+use crate::fleet::ResourceKind;
+use crate::providers::OpKind;
+
+/// What a policy does to the pods it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Only lists the matches in the report; never acts and never takes a pod's action slot.
+    Report,
+    Resume,
+    Stop,
+    Terminate,
+}
+
+impl Action {
+    pub const NAMES: &'static [&'static str] = &["stop", "resume", "terminate", "report"];
+
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "stop" => Some(Action::Stop),
+            "resume" => Some(Action::Resume),
+            "terminate" => Some(Action::Terminate),
+            "report" => Some(Action::Report),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Stop => "stop",
+            Action::Resume => "resume",
+            Action::Terminate => "terminate",
+            Action::Report => "report",
+        }
+    }
+    /// The provider operation, `None` for report-only.
+    pub fn op(self) -> Option<OpKind> {
+        match self {
+            Action::Stop => Some(OpKind::Stop),
+            Action::Resume => Some(OpKind::Resume),
+            Action::Terminate => Some(OpKind::Terminate),
+            Action::Report => None,
+        }
+    }
+}
+
+/// A comparison operator of a `where` condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Glob,
+}
+
+impl Op {
+    pub const NAMES: &'static [&'static str] = &["==", "!=", "<", "<=", ">", ">=", "in", "not in", "glob"];
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "in" => Op::In,
+            "not in" => Op::NotIn,
+            "glob" => Op::Glob,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        Op::NAMES[self as usize]
+    }
+}
+
+/// A value on the right of a `where` condition, already converted to the column's unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    Text(String),
+    Texts(Vec<String>),
+    /// Integers: counts, seconds (durations), micro-units (money).
+    Int(i64),
+    Ints(Vec<i64>),
+}
+
+/// One condition of a policy's `[policy.match]` table. All must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Filter {
+    Status(Vec<String>),
+    /// Idle (known, with a known start) for at least this long, and not inside an active
+    /// resume TTL. Unknown activity never matches.
+    IdleFor(Duration),
+    OlderThan(Duration),
+    YoungerThan(Duration),
+    /// An orphan for at least this long (provider's `orphaned_since`, else first observed).
+    OrphanedFor(Duration),
+    Ttl(Vec<String>),
+    LabelPresent(String),
+    LabelAbsent(String),
+    LabelEquals(String, String),
+    Project(Vec<String>),
+    Owner(Vec<String>),
+    GpuType(Vec<String>),
+    Where { field: String, op: Op, value: Value },
+}
+
+/// A schedule window: the policy acts only on these days between `from` and `to` local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub days: Vec<chrono::Weekday>,
+    pub from: chrono::NaiveTime,
+    pub to: chrono::NaiveTime,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// Circuit breakers: exceeding any refuses the whole policy (or, globally, the whole plan).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub max_actions: Option<usize>,
+    /// Percent of the pods in the policy's scope (its providers).
+    pub max_fleet_share_pct: Option<Decimal>,
+    /// Per currency code; a currency not listed while this is set trips the breaker.
+    pub max_per_day: BTreeMap<String, Decimal>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self.max_actions.is_none() && self.max_fleet_share_pct.is_none() && self.max_per_day.is_empty()
+    }
+}
+
+/// `[limits]` in podwarden.toml (the global breaker), as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsToml {
+    pub max_actions: Option<usize>,
+    /// e.g. "10%".
+    pub max_fleet_share: Option<String>,
+    /// e.g. { USD = "2000.00", INR = "150000" }.
+    #[serde(default)]
+    pub max_per_day: BTreeMap<String, String>,
+}
+
+impl LimitsToml {
+    pub fn check(&self) -> Result<Limits, String> {
+        let mut limits = Limits { max_actions: self.max_actions, ..Limits::default() };
+        if let Some(s) = &self.max_fleet_share {
+            limits.max_fleet_share_pct = Some(parse_percent(s)?);
+        }
+        for (cur, amount) in &self.max_per_day {
+            let d: Decimal = amount.parse().map_err(|_| format!("max_per_day.{cur}: {amount:?} is not a decimal amount"))?;
+            limits.max_per_day.insert(cur.to_ascii_uppercase(), d);
+        }
+        Ok(limits)
+    }
+}
+
+/// Parses "10%" (or "10") into percent.
+pub fn parse_percent(s: &str) -> Result<Decimal, String> {
+    let d: Decimal = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage; write e.g. \"10%\""))?;
+    if d <= Decimal::ZERO || d > Decimal::from(100) {
+        return Err(format!("{s:?} must be more than 0% and at most 100%"));
+    }
+    Ok(d)
+}
+
+/// A checked policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    pub description: String,
+    pub file: PathBuf,
+    pub line: usize,
+    /// Provider names it applies to; empty means all.
+    pub providers: Vec<String>,
+    pub resource: ResourceKind,
+    pub action: Action,
+    pub allow_terminate: bool,
+    /// Higher wins when several policies match one pod.
+    pub priority: i64,
+    pub reason: String,
+    pub ttl_hours: Option<u32>,
+    pub filters: Vec<Filter>,
+    pub limits: Limits,
+    pub schedule: Option<Schedule>,
+}
+
+impl Policy {
+    pub fn applies_to(&self, provider: &str) -> bool {
+        self.providers.is_empty() || self.providers.iter().any(|p| p == provider)
+    }
+    /// Label keys its filters read (each becomes a `label.KEY` column).
+    pub fn label_keys(&self) -> impl Iterator<Item = &str> {
+        self.filters.iter().filter_map(|f| match f {
+            Filter::LabelPresent(k) | Filter::LabelAbsent(k) | Filter::LabelEquals(k, _) => Some(k.as_str()),
+            Filter::Where { field, .. } => field.strip_prefix("label."),
+            _ => None,
+        })
+    }
+}

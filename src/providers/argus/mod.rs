@@ -1,0 +1,197 @@
+//! The Argus Operations API client and its mapping into the normalized fleet.
+//!
+//! Workers become [`ResourceKind::Pod`] rows addressed by worker id; pods without a
+//! worker become [`ResourceKind::Orphan`] rows addressed by pod id. Activity comes from
+//! `/compute/served`: a worker missing there is unknown, never idle.
+
+pub mod wire;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::http::{Api, CursorGuard, HttpSettings};
+use super::{Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Since};
+use crate::money::{Currency, Money};
+use wire::*;
+
+pub struct Argus {
+    api: Api,
+}
+
+impl Argus {
+    pub fn new(name: &str, settings: HttpSettings) -> Result<Self, ProviderError> {
+        Ok(Argus { api: Api::new(name, settings)? })
+    }
+
+    /// Follows a cursor-paginated list to the end; a repeated cursor is an error.
+    pub async fn list_all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, ProviderError> {
+        let mut out = Vec::new();
+        let mut guard = CursorGuard::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("limit", "500".into()));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let page: Page<T> = self.api.get(path, &q).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(next) => {
+                    guard.check(self.api.provider(), path, "cursor", &next)?;
+                    cursor = Some(next);
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn money(&self, amount: &str, endpoint: &str) -> Result<Money, ProviderError> {
+        Money::parse(amount, Currency::usd()).ok_or_else(|| ProviderError::Decode {
+            provider: self.api.provider().into(),
+            endpoint: endpoint.into(),
+            detail: format!("{amount:?} is not a decimal amount"),
+        })
+    }
+}
+
+/// A worker's activity from its `/compute/served` row (`None`: no row, so unknown).
+pub fn activity(served: Option<&Served>) -> Activity {
+    match served {
+        None => Activity::Unknown { why: "no row in /compute/served".into() },
+        Some(s) if s.cameras > 0 => Activity::Busy,
+        Some(s) => Activity::Idle {
+            since: s.last_served_at,
+            source: s.last_served_at.map(|_| Since::Provider),
+            evidence: match s.last_served_at {
+                Some(t) => format!("0 cameras, last served {}", t.format("%Y-%m-%d %H:%M UTC")),
+                None => "0 cameras, never served or not known".into(),
+            },
+        },
+    }
+}
+
+#[async_trait]
+impl Provider for Argus {
+    fn name(&self) -> &str {
+        self.api.provider()
+    }
+
+    async fn collect(&self, now: DateTime<Utc>, cost_days: u32) -> Result<Inventory, ProviderError> {
+        let name = self.api.provider().to_string();
+        let workers: Vec<Worker> = self.list_all("/compute/workers", &[]).await?;
+        let pods: Vec<ProviderPod> = self.list_all("/compute/pods", &[]).await?;
+        // Served is a signal, not inventory: if it fails, every worker is unknown (active).
+        let served: Result<Items<Served>, _> = self.api.get("/compute/served", &[]).await;
+        let (served, served_error) = match served {
+            Ok(s) => (s.items.into_iter().map(|s| (s.worker_id.clone(), s)).collect::<HashMap<_, _>>(), None),
+            Err(e) => {
+                tracing::warn!(provider = %name, error = %e, "served data unavailable: all workers count as active");
+                (HashMap::new(), Some(e.to_string()))
+            }
+        };
+        let to = now.date_naive();
+        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
+        let daily: Vec<DailyCost> = self
+            .list_all("/cost/daily", &[("from", from.to_string()), ("to", to.to_string())])
+            .await?;
+
+        let mut inv = Inventory::default();
+        let project_of: HashMap<&str, &str> = workers.iter().map(|w| (w.pod_id.as_str(), w.project.as_str())).collect();
+        for w in &workers {
+            let activity = match &served_error {
+                Some(e) => Activity::Unknown { why: format!("served data failed to load: {e}") },
+                None => activity(served.get(&w.id)),
+            };
+            inv.pods.push(Pod {
+                provider: name.clone(),
+                kind: ResourceKind::Pod,
+                target: w.id.clone(),
+                pod_id: w.pod_id.clone(),
+                name: w.name.clone(),
+                status: PodStatus::parse(&w.status),
+                project: Some(w.project.clone()),
+                owner: Some(w.owner.clone()),
+                gpu_type: Some(w.gpu_type.clone()),
+                gpu_count: w.gpu_count,
+                region: Some(w.region.clone()),
+                labels: w.labels.clone(),
+                hourly_rate: self.money(&w.hourly_rate_usd, "/compute/workers")?,
+                created_at: w.created_at,
+                last_started_at: w.last_started_at,
+                ttl_expires_at: w.ttl_expires_at,
+                orphaned_since: None,
+                orphaned_since_source: None,
+                activity,
+            });
+        }
+        for p in pods.iter().filter(|p| p.worker_id.is_none()) {
+            inv.pods.push(Pod {
+                provider: name.clone(),
+                kind: ResourceKind::Orphan,
+                target: p.pod_id.clone(),
+                pod_id: p.pod_id.clone(),
+                name: p.pod_id.clone(),
+                status: PodStatus::parse(&p.status),
+                project: None,
+                owner: None,
+                gpu_type: Some(p.gpu_type.clone()),
+                gpu_count: p.gpu_count,
+                region: Some(p.region.clone()),
+                labels: Default::default(),
+                hourly_rate: self.money(&p.hourly_rate_usd, "/compute/pods")?,
+                created_at: p.created_at,
+                last_started_at: None,
+                ttl_expires_at: None,
+                orphaned_since: p.orphaned_since,
+                orphaned_since_source: p.orphaned_since.map(|_| Since::Provider),
+                activity: Activity::Unknown { why: "orphan: no worker, no served signal".into() },
+            });
+        }
+        for d in daily {
+            inv.costs.push(CostRow {
+                provider: name.clone(),
+                date: d.date,
+                project: project_of.get(d.pod_id.as_str()).map(|s| s.to_string()),
+                amount: self.money(&d.usd, "/cost/daily")?,
+                hours: rust_decimal::Decimal::from_f64_retain(d.hours),
+                pod_id: d.pod_id,
+                worker_id: d.worker_id,
+            });
+        }
+        Ok(inv)
+    }
+
+    async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError> {
+        let path = match (op.kind, op.op) {
+            (ResourceKind::Orphan, OpKind::Terminate) => format!("/compute/ops/pods/{}/terminate", op.target),
+            (ResourceKind::Orphan, _) => {
+                return Err(ProviderError::Conflict {
+                    provider: self.api.provider().into(),
+                    endpoint: "/compute/ops/pods".into(),
+                    code: "orphan_terminate_only".into(),
+                    message: format!("{} is an orphan: it can only be terminated", op.target),
+                })
+            }
+            (ResourceKind::Pod, kind) => format!("/compute/ops/workers/{}/{}", op.target, kind.as_str()),
+        };
+        let body = OpRequest {
+            reason: op.reason.clone(),
+            ttl_hours: op.ttl_hours.filter(|_| op.op == OpKind::Resume),
+            confirm: (op.op == OpKind::Terminate && op.confirm).then_some(true),
+        };
+        let body = serde_json::to_value(&body).map_err(|e| ProviderError::Decode {
+            provider: self.api.provider().into(),
+            endpoint: path.clone(),
+            detail: e.to_string(),
+        })?;
+        let answer = self.api.send(Method::POST, &path, &[], Some(&body), Some(&op.idempotency_key)).await?;
+        let accepted: OpAccepted = self.api.decode(&path, answer.body)?;
+        Ok(Receipt { operation_id: Some(accepted.operation_id), audit_id: Some(accepted.audit_id) })
+    }
+}

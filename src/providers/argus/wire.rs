@@ -1,0 +1,107 @@
+//! Argus Operations API wire format (shared/docs/provider-api.md), as JSON types.
+//!
+//! The client decodes these and the sandbox encodes them, so the contract is written once.
+//! Unknown extra fields are ignored when decoding.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Worker {
+    pub id: String,
+    pub pod_id: String,
+    pub name: String,
+    pub status: String,
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub region: String,
+    pub project: String,
+    pub owner: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub hourly_rate_usd: String,
+    pub created_at: DateTime<Utc>,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub ttl_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Served {
+    pub worker_id: String,
+    pub cameras: u32,
+    pub last_served_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderPod {
+    pub pod_id: String,
+    pub worker_id: Option<String>,
+    pub status: String,
+    pub gpu_type: String,
+    pub gpu_count: u32,
+    pub region: String,
+    pub hourly_rate_usd: String,
+    pub created_at: DateTime<Utc>,
+    pub orphaned_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyCost {
+    pub date: NaiveDate,
+    pub pod_id: String,
+    pub worker_id: Option<String>,
+    pub usd: String,
+    pub hours: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleCost {
+    pub worker_id: String,
+    pub usd_per_day: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub audit_id: String,
+    pub operation_id: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub reason: String,
+}
+
+/// Body of stop / resume / terminate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OpRequest {
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_hours: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<bool>,
+}
+
+/// 202 response of an accepted operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpAccepted {
+    pub operation_id: String,
+    pub worker_id: Option<String>,
+    pub pod_id: String,
+    pub action: String,
+    pub status: String,
+    pub audit_id: String,
+}

@@ -1,0 +1,3 @@
+//! Report: spend tables built with polars from the fleet. Pure: (fleet, now) → tables/text.
+
+pub mod summary;

@@ -1,0 +1,204 @@
+//! `podwarden sandbox`: both provider APIs simulated in one process on loopback.
+//!
+//! It serves `/argus/v1/...` and `/podstack/v1/...` as fixed in
+//! shared/docs/provider-api.md over a fleet generated from a seed, and enforces the
+//! contract: auth and scopes, rate limits, reason length, 428/409, idempotency keys,
+//! asynchronous state changes, orphans and the audit log. Test-only knobs (a shorter
+//! rate window, faults, a fixed seed and clock) are flags here, never cases in clients.
+
+mod argus;
+mod gate;
+pub mod generate;
+mod podstack;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use gate::{ADMIN_SCOPES, READ_SCOPES};
+use gate::{Caller, Limiter};
+use world::{Clock, World};
+
+/// A fault the sandbox can be told to inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// Paginated lists repeat a cursor (Argus) or a page (Podstack) forever.
+    RepeatCursor,
+    /// Every Podstack endpoint answers 503.
+    PodstackDown,
+    /// `GET /compute/served` answers 500.
+    ServedDown,
+}
+
+/// Everything the sandbox can be configured with (the `podwarden sandbox` flags).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub seed: u64,
+    pub pods: usize,
+    pub ops_limit: u32,
+    pub ops_window_secs: u64,
+    pub read_limit: u32,
+    pub read_window_secs: u64,
+    pub podstack_limit: u32,
+    pub podstack_window_secs: u64,
+    pub admin_token: String,
+    pub read_token: String,
+    /// How long stop / resume / terminate take to complete.
+    pub transition_secs: u64,
+    /// The simulated "now" at start (the clock then advances in real time).
+    pub now: Option<DateTime<Utc>>,
+    pub faults: Vec<Fault>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 42,
+            pods: 300,
+            ops_limit: 20,
+            ops_window_secs: 60,
+            read_limit: 600,
+            read_window_secs: 60,
+            podstack_limit: 120,
+            podstack_window_secs: 60,
+            admin_token: "pw-admin".into(),
+            read_token: "pw-readonly".into(),
+            transition_secs: 3,
+            now: None,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// The shared state behind every handler.
+pub struct Sandbox {
+    pub config: SandboxConfig,
+    pub clock: Clock,
+    world: Mutex<World>,
+    limiter: Limiter,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Self {
+        let start = config.now.unwrap_or_else(Utc::now);
+        let world = generate::generate(config.seed, config.pods, start);
+        Sandbox { clock: Clock::starting_at(start), world: Mutex::new(world), limiter: Limiter::default(), config }
+    }
+
+    /// Locks the world (a panicked handler does not poison it for the others).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn caller(&self, token: &str) -> Option<Caller> {
+        if token == self.config.admin_token {
+            Some(Caller { token: token.into(), operator: "sandbox-admin", scopes: ADMIN_SCOPES })
+        } else if token == self.config.read_token {
+            Some(Caller { token: token.into(), operator: "sandbox-reader", scopes: READ_SCOPES })
+        } else {
+            None
+        }
+    }
+
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.config.faults.contains(&fault)
+    }
+}
+
+/// The axum router serving both APIs.
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .nest("/argus/v1", argus::routes())
+        .nest("/podstack/v1", podstack::routes())
+        .layer(axum::middleware::from_fn_with_state(sandbox.clone(), gate::gate))
+        .with_state(sandbox)
+}
+
+/// A sandbox running in the background; dropping the handle does not stop it, `stop` does.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    pub sandbox: Arc<Sandbox>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningSandbox {
+    pub fn argus_url(&self) -> String {
+        format!("http://{}/argus/v1", self.addr)
+    }
+    pub fn podstack_url(&self) -> String {
+        format!("http://{}/podstack/v1", self.addr)
+    }
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `addr` (port 0 for a free one) and serves in a background task.
+pub async fn spawn(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<RunningSandbox> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let sandbox = Arc::new(Sandbox::new(config));
+    let app = router(sandbox.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningSandbox { addr, sandbox, stop: Some(tx), task })
+}
+
+/// Parses a `u32`/`usize` query parameter, with a 400 naming it when it is not a number.
+fn query_num<T: std::str::FromStr>(
+    q: &std::collections::HashMap<String, String>,
+    key: &str,
+    default: T,
+) -> Result<T, gate::ApiError> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| gate::ApiError::bad_request("invalid_query", &format!("{key} must be a number"))),
+    }
+}
+
+/// Parses a `YYYY-MM-DD` query parameter (required).
+fn query_date(
+    q: &std::collections::HashMap<String, String>,
+    key: &str,
+) -> Result<chrono::NaiveDate, gate::ApiError> {
+    q.get(key)
+        .and_then(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .ok_or_else(|| gate::ApiError::bad_request("invalid_query", &format!("{key} must be a date YYYY-MM-DD")))
+}
+
+/// Billed hours of a pod on a day, from its duty share and a per-day hash.
+fn billed_hours(basis: &world::CostBasis, day: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    if day < basis.created {
+        return 0;
+    }
+    if basis.duty_pct >= 100 {
+        return 24;
+    }
+    let h = (world::mix(basis.seed ^ u64::from(day.num_days_from_ce() as u32)) % 25) as i64;
+    h * i64::from(basis.duty_pct) / 100
+}
+
+/// The dates of `from..=to` that have billing data (the last 90 days up to today).
+fn billed_days(from: chrono::NaiveDate, to: chrono::NaiveDate, today: chrono::NaiveDate) -> Vec<chrono::NaiveDate> {
+    let first = from.max(today - chrono::Duration::days(89));
+    let last = to.min(today);
+    first.iter_days().take_while(|d| *d <= last).collect()
+}
