@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::fleet::Fleet;
 use crate::plan::{Plan, PlanSettings};
 use crate::policy::{Diagnostic, PolicySet};
-use crate::sandbox::{SandboxConfig, RunningSandbox};
+use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +29,10 @@ pub enum Error {
     #[error("report: {0}")]
     Report(#[from] polars::error::PolarsError),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -45,7 +48,11 @@ impl Error {
 pub async fn dispatch(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Run { source, out } => run(source, out).await,
-        Command::Plan { source, format, out } => plan(source, format, out).await,
+        Command::Plan {
+            source,
+            format,
+            out,
+        } => plan(source, format, out).await,
         Command::Validate { dir } => validate(dir.unwrap_or_else(|| PathBuf::from("policies"))),
         Command::Sandbox(args) => sandbox(args).await,
     }
@@ -56,14 +63,22 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>, Error> {
         None => Ok(Utc::now()),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| Error::Usage(format!("--now {s:?} is not an RFC 3339 instant ({e}); write e.g. 2026-11-21T02:00:00Z"))),
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--now {s:?} is not an RFC 3339 instant ({e}); write e.g. 2026-11-21T02:00:00Z"
+                ))
+            }),
     }
 }
 
 /// Where the configuration comes from: a file, or the built-in demo (a sandbox in-process).
 enum Setup {
     File(Config),
-    Demo { config: Config, sandbox: RunningSandbox, _state: tempfile::TempDir },
+    Demo {
+        config: Config,
+        sandbox: RunningSandbox,
+        _state: tempfile::TempDir,
+    },
 }
 
 impl Setup {
@@ -75,24 +90,40 @@ impl Setup {
 }
 
 async fn setup(source: &Source) -> Result<Setup, Error> {
-    let path = source.config.clone().or_else(|| Some(PathBuf::from("podwarden.toml")).filter(|p| p.exists()));
+    let path = source
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("podwarden.toml")).filter(|p| p.exists()));
     match path {
         Some(p) => Ok(Setup::File(Config::load(&p)?)),
         None => {
-            let sandbox = crate::sandbox::spawn(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|source| Error::Io { what: "starting the demo sandbox".into(), source })?;
-            let state = tempfile::tempdir().map_err(|source| Error::Io { what: "creating a temporary state folder".into(), source })?;
+            let sandbox =
+                crate::sandbox::spawn(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
+                    .await
+                    .map_err(|source| Error::Io {
+                        what: "starting the demo sandbox".into(),
+                        source,
+                    })?;
+            let state = tempfile::tempdir().map_err(|source| Error::Io {
+                what: "creating a temporary state folder".into(),
+                source,
+            })?;
             let config = crate::demo::config(&sandbox, state.path())?;
             eprintln!("No configuration found: running the built-in demo against a sandbox on {} (dry-run).", sandbox.addr);
-            Ok(Setup::Demo { config, sandbox, _state: state })
+            Ok(Setup::Demo {
+                config,
+                sandbox,
+                _state: state,
+            })
         }
     }
 }
 
 fn policies(setup: &Setup) -> Result<PolicySet, Error> {
     match setup {
-        Setup::Demo { .. } if !setup.config().policies.exists() => crate::policy::builtin::load().map_err(Error::Policies),
+        Setup::Demo { .. } if !setup.config().policies.exists() => {
+            crate::policy::builtin::load().map_err(Error::Policies)
+        }
         _ => crate::policy::load_dir(&setup.config().policies).map_err(Error::Policies),
     }
 }
@@ -108,12 +139,17 @@ async fn collect_and_plan(setup: &Setup, now: DateTime<Utc>) -> Result<Outcome, 
     let cfg = setup.config();
     let set = policies(setup)?;
     let deadline = tokio::time::Instant::now() + cfg.deadline;
-    let providers = crate::collect::providers(cfg, deadline).map_err(|e| Error::Usage(e.to_string()))?;
+    let providers =
+        crate::collect::providers(cfg, deadline).map_err(|e| Error::Usage(e.to_string()))?;
     let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days).await;
     let mut store = Store::open(&cfg.state)?;
     store.observe(&mut fleet, now)?;
     let eval = crate::policy::evaluate::evaluate(&fleet.pods, &set, now)?;
-    let settings = PlanSettings { protect_label: cfg.protect_label.clone(), new_pod_grace: cfg.new_pod_grace, limits: cfg.limits.clone() };
+    let settings = PlanSettings {
+        protect_label: cfg.protect_label.clone(),
+        new_pod_grace: cfg.new_pod_grace,
+        limits: cfg.limits.clone(),
+    };
     let run_id = uuid::Uuid::now_v7().to_string();
     let plan = crate::plan::build(&fleet, &set, &eval, &settings, now, &run_id, Utc::now());
     // Collection problems outrank a tripped breaker: the plan itself is partial then.
@@ -128,7 +164,10 @@ async fn collect_and_plan(setup: &Setup, now: DateTime<Utc>) -> Result<Outcome, 
 
 fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     if let Some(path) = out {
-        plan.write(path).map_err(|source| Error::Io { what: format!("writing the plan file {}", path.display()), source })?;
+        plan.write(path).map_err(|source| Error::Io {
+            what: format!("writing the plan file {}", path.display()),
+            source,
+        })?;
         eprintln!("Plan written to {}", path.display());
     }
     Ok(())
@@ -140,7 +179,10 @@ async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
     let outcome = collect_and_plan(&setup, now).await?;
     print!("{}", crate::plan::render::table(&outcome.plan));
     println!();
-    print!("{}", crate::report::summary::text(&outcome.fleet, setup.config().cost_days, now)?);
+    print!(
+        "{}",
+        crate::report::summary::text(&outcome.fleet, setup.config().cost_days, now)?
+    );
     write_plan(&outcome.plan, out.as_deref())?;
     if let Setup::Demo { sandbox, .. } = setup {
         sandbox.stop().await;
@@ -155,7 +197,10 @@ async fn plan(source: Source, format: PlanFormat, out: Option<PathBuf>) -> Resul
     match format {
         PlanFormat::Table => print!("{}", crate::plan::render::table(&outcome.plan)),
         PlanFormat::Markdown => print!("{}", crate::plan::render::markdown(&outcome.plan)),
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&outcome.plan).unwrap_or_default()),
+        PlanFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.plan).unwrap_or_default()
+        ),
     }
     write_plan(&outcome.plan, out.as_deref())?;
     if let Setup::Demo { sandbox, .. } = setup {
@@ -167,7 +212,12 @@ async fn plan(source: Source, format: PlanFormat, out: Option<PathBuf>) -> Resul
 fn validate(dir: PathBuf) -> Result<Exit, Error> {
     match crate::policy::load_dir(&dir) {
         Ok(set) => {
-            println!("{}: {} policies in {} files, no problems.", dir.display(), set.policies.len(), set.files.len());
+            println!(
+                "{}: {} policies in {} files, no problems.",
+                dir.display(),
+                set.policies.len(),
+                set.files.len()
+            );
             Ok(Exit::Success)
         }
         Err(diags) => {
@@ -191,14 +241,21 @@ async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         admin_token: args.admin_token,
         read_token: args.read_token,
         transition_secs: args.transition_secs,
-        now: args.now.as_deref().map(|s| parse_now(Some(s))).transpose()?,
+        now: args
+            .now
+            .as_deref()
+            .map(|s| parse_now(Some(s)))
+            .transpose()?,
         faults: args.fault,
         ..SandboxConfig::default()
     };
     let pods = config.pods;
     let running = crate::sandbox::spawn(config, args.listen)
         .await
-        .map_err(|source| Error::Io { what: format!("listening on {}", args.listen), source })?;
+        .map_err(|source| Error::Io {
+            what: format!("listening on {}", args.listen),
+            source,
+        })?;
     println!("podwarden sandbox: {pods} pods");
     println!("  Argus:    {}", running.argus_url());
     println!("  Podstack: {}", running.podstack_url());

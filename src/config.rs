@@ -16,11 +16,18 @@ use crate::secret::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: provider `{provider}`: {message}")]
-    Token { path: PathBuf, provider: String, message: String },
+    Token {
+        path: PathBuf,
+        provider: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -74,7 +81,10 @@ fn default_grace() -> String {
 
 impl Default for Protection {
     fn default() -> Self {
-        Protection { label: default_protect_label(), new_pod_grace: default_grace() }
+        Protection {
+            label: default_protect_label(),
+            new_pod_grace: default_grace(),
+        }
     }
 }
 
@@ -147,9 +157,14 @@ pub struct Config {
 impl Config {
     /// Reads and checks `path`, reading tokens from the environment or files.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let raw: ConfigToml = toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let raw: ConfigToml = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(raw, Some(path), base, &|name| std::env::var(name).ok())
     }
@@ -161,19 +176,31 @@ impl Config {
         base: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let path = source.map(Path::to_path_buf).unwrap_or_else(|| "<built-in>".into());
-        let invalid = |message: String| ConfigError::Invalid { path: path.clone(), message };
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let path = source
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "<built-in>".into());
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         let std_duration = |what: &str, text: &str| -> Result<std::time::Duration, ConfigError> {
             crate::duration::parse(text)
                 .and_then(|d| d.to_std().map_err(|_| "negative duration".to_string()))
                 .map_err(|e| invalid(format!("{what}: {e}")))
         };
-        let (key, value) = raw
-            .protection
-            .label
-            .split_once('=')
-            .ok_or_else(|| invalid(format!("protection.label {:?} must be key=value", raw.protection.label)))?;
+        let (key, value) = raw.protection.label.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "protection.label {:?} must be key=value",
+                raw.protection.label
+            ))
+        })?;
         let mut providers = Vec::new();
         for (name, p) in &raw.providers {
             let token = read_token(name, p, base, env).map_err(|message| ConfigError::Token {
@@ -190,7 +217,9 @@ impl Config {
             }
             if let Some(w) = &p.stats_window {
                 if !matches!(w.as_str(), "1h" | "6h" | "24h" | "7d") {
-                    return Err(invalid(format!("providers.{name}.stats_window must be 1h, 6h, 24h or 7d")));
+                    return Err(invalid(format!(
+                        "providers.{name}.stats_window must be 1h, 6h, 24h or 7d"
+                    )));
                 }
                 idle.window = w.clone();
             }
@@ -204,7 +233,9 @@ impl Config {
             });
         }
         if providers.is_empty() {
-            return Err(invalid("no [providers.NAME] table: add at least one provider".into()));
+            return Err(invalid(
+                "no [providers.NAME] table: add at least one provider".into(),
+            ));
         }
         let limits = match &raw.limits {
             None => Limits::default(),
@@ -226,14 +257,27 @@ impl Config {
     }
 }
 
-fn read_token(name: &str, p: &ProviderToml, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret, String> {
+fn read_token(
+    name: &str,
+    p: &ProviderToml,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
     match (&p.token_env, &p.token_file) {
         (Some(var), None) => env(var)
             .filter(|v| !v.trim().is_empty())
             .map(|v| Secret::new(v.trim()))
-            .ok_or_else(|| format!("the environment variable {var} is not set; export it with the {name} token")),
+            .ok_or_else(|| {
+                format!(
+                    "the environment variable {var} is not set; export it with the {name} token"
+                )
+            }),
         (None, Some(file)) => {
-            let file = if file.is_absolute() { file.clone() } else { base.join(file) };
+            let file = if file.is_absolute() {
+                file.clone()
+            } else {
+                base.join(file)
+            };
             std::fs::read_to_string(&file)
                 .map(|t| Secret::new(t.trim()))
                 .map_err(|e| format!("cannot read token_file {}: {e}", file.display()))

@@ -27,11 +27,19 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         protection: Default::default(),
         limits: None,
         providers: [
-            ("argus".to_string(), provider(ProviderType::Argus, sandbox.argus_url())),
-            ("podstack".to_string(), provider(ProviderType::Podstack, sandbox.podstack_url())),
+            (
+                "argus".to_string(),
+                provider(ProviderType::Argus, sandbox.argus_url()),
+            ),
+            (
+                "podstack".to_string(),
+                provider(ProviderType::Podstack, sandbox.podstack_url()),
+            ),
         ]
         .into(),
     };
     let read_token = sandbox.sandbox.config.read_token.clone();
-    Config::from_toml(raw, None, Path::new("."), &move |_| Some(read_token.clone()))
+    Config::from_toml(raw, None, Path::new("."), &move |_| {
+        Some(read_token.clone())
+    })
 }

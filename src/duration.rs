@@ -15,9 +15,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             digits.push(c);
             continue;
         }
-        let n: i64 = digits
-            .parse()
-            .map_err(|_| format!("{text:?}: a number must come before the unit {c:?}; write e.g. \"6h\""))?;
+        let n: i64 = digits.parse().map_err(|_| {
+            format!("{text:?}: a number must come before the unit {c:?}; write e.g. \"6h\"")
+        })?;
         digits.clear();
         let part = match c {
             's' => Duration::try_seconds(n),
@@ -25,12 +25,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             'h' => Duration::try_hours(n),
             'd' => Duration::try_days(n),
             'w' => Duration::try_weeks(n),
-            _ => return Err(format!("{text:?}: unknown unit {c:?}; use s, m, h, d or w (e.g. \"6h\", \"7d\")")),
+            _ => {
+                return Err(format!(
+                    "{text:?}: unknown unit {c:?}; use s, m, h, d or w (e.g. \"6h\", \"7d\")"
+                ))
+            }
         };
         total += part.ok_or_else(|| format!("{text:?} is too long a duration"))?;
     }
     if !digits.is_empty() {
-        return Err(format!("{text:?} has no unit; write e.g. \"{digits}h\" or \"{digits}d\""));
+        return Err(format!(
+            "{text:?} has no unit; write e.g. \"{digits}h\" or \"{digits}d\""
+        ));
     }
     Ok(total)
 }

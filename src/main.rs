@@ -7,8 +7,11 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("PODWARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("PODWARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
@@ -18,7 +21,9 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             let err = anyhow::Error::new(e);
             eprintln!("error: {err:#}");
-            let code = err.downcast_ref::<podwarden::commands::Error>().map_or(1, |e| e.exit().code());
+            let code = err
+                .downcast_ref::<podwarden::commands::Error>()
+                .map_or(1, |e| e.exit().code());
             std::process::ExitCode::from(code)
         }
     }

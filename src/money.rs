@@ -77,7 +77,11 @@ pub fn decimal_to_micros(amount: Decimal) -> i64 {
     (amount * Decimal::from(MICROS))
         .round()
         .to_i64()
-        .unwrap_or(if amount.is_sign_negative() { i64::MIN } else { i64::MAX })
+        .unwrap_or(if amount.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
 }
 
 /// Converts micro-units back to a decimal amount.

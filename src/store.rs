@@ -14,9 +14,15 @@ use crate::fleet::{Activity, Fleet, ResourceKind, Since};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("state store {path}: {source}")]
-    Sqlite { path: String, source: rusqlite::Error },
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("state store {path}: cannot create its folder: {source}")]
-    Folder { path: String, source: std::io::Error },
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 const MIGRATIONS: &[&str] = &["CREATE TABLE observations (
@@ -38,24 +44,40 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder { path: shown.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: shown.clone(),
+                source,
+            })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite { path: shown.clone(), source })?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: shown.clone(),
+            source,
+        })?;
         let store = Store { conn, path: shown };
         store.migrate()?;
         Ok(store)
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite { path: self.path.clone(), source }
+        move |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        self.conn.pragma_update(None, "journal_mode", "WAL").map_err(self.err())?;
-        let version: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(self.err())?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(self.err())?;
+        let version: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.err())?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             self.conn.execute_batch(sql).map_err(self.err())?;
-            self.conn.pragma_update(None, "user_version", i + 1).map_err(self.err())?;
+            self.conn
+                .pragma_update(None, "user_version", i + 1)
+                .map_err(self.err())?;
         }
         Ok(())
     }
@@ -65,9 +87,17 @@ impl Store {
     /// an orphan without `orphaned_since` counts from its first observation (never from creation).
     /// A busy pod's idle observation is cleared. Providers that were not read completely are left alone.
     pub fn observe(&mut self, fleet: &mut Fleet, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let complete: Vec<String> = fleet.providers.iter().filter(|p| p.complete).map(|p| p.name.clone()).collect();
+        let complete: Vec<String> = fleet
+            .providers
+            .iter()
+            .filter(|p| p.complete)
+            .map(|p| p.name.clone())
+            .collect();
         let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite { path: path.clone(), source };
+        let err = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut first_seen = tx
@@ -80,10 +110,17 @@ impl Store {
             let mut forget = tx
                 .prepare_cached("DELETE FROM observations WHERE provider = ?1 AND target = ?2 AND what = 'idle'")
                 .map_err(&err)?;
-            for pod in fleet.pods.iter_mut().filter(|p| complete.contains(&p.provider)) {
+            for pod in fleet
+                .pods
+                .iter_mut()
+                .filter(|p| complete.contains(&p.provider))
+            {
                 if pod.kind == ResourceKind::Orphan {
                     let seen: String = first_seen
-                        .query_row(params![pod.provider, pod.target, "orphan", now.to_rfc3339()], |r| r.get(0))
+                        .query_row(
+                            params![pod.provider, pod.target, "orphan", now.to_rfc3339()],
+                            |r| r.get(0),
+                        )
                         .map_err(&err)?;
                     if pod.orphaned_since.is_none() {
                         pod.orphaned_since = parse_time(&seen);
@@ -93,11 +130,16 @@ impl Store {
                 }
                 match &mut pod.activity {
                     Activity::Busy => {
-                        forget.execute(params![pod.provider, pod.target]).map_err(&err)?;
+                        forget
+                            .execute(params![pod.provider, pod.target])
+                            .map_err(&err)?;
                     }
                     Activity::Idle { since, source, .. } => {
                         let seen: String = first_seen
-                            .query_row(params![pod.provider, pod.target, "idle", now.to_rfc3339()], |r| r.get(0))
+                            .query_row(
+                                params![pod.provider, pod.target, "idle", now.to_rfc3339()],
+                                |r| r.get(0),
+                            )
                             .map_err(&err)?;
                         if let Some(observed) = parse_time(&seen) {
                             if since.is_none_or(|s| observed < s) {
@@ -114,7 +156,12 @@ impl Store {
     }
 
     /// The first time `target` was seen as `what` (`idle` or `orphan`), if ever.
-    pub fn first_seen(&self, provider: &str, target: &str, what: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub fn first_seen(
+        &self,
+        provider: &str,
+        target: &str,
+        what: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let seen: Option<String> = self
             .conn
             .query_row(
@@ -129,5 +176,7 @@ impl Store {
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }

@@ -18,7 +18,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("target", "the id an action addresses"),
     ("pod_id", "the provider's pod id"),
     ("name", "pod or worker name"),
-    ("status", "running | starting | stopping | stopped | restarting | error | unknown"),
+    (
+        "status",
+        "running | starting | stopping | stopped | restarting | error | unknown",
+    ),
     ("project", "project name or id"),
     ("owner", "owner (Argus)"),
     ("gpu_type", "GPU model, e.g. H100-80GB"),
@@ -31,7 +34,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("idle", "time idle (null unless idle with a known start)"),
     ("orphaned", "time as an orphan (null unless known)"),
     ("ttl_state", "none | active | expired"),
-    ("ttl_expired", "time since the resume TTL expired (null unless expired)"),
+    (
+        "ttl_expired",
+        "time since the resume TTL expired (null unless expired)",
+    ),
 ];
 
 /// Name of the column holding a label's value.
@@ -44,15 +50,25 @@ fn secs_since(now: DateTime<Utc>, then: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 /// Builds the frame for `pods` as of `now`, with one `label.<key>` column per requested key.
-pub fn build(pods: &[Pod], now: DateTime<Utc>, label_keys: &BTreeSet<String>) -> PolarsResult<DataFrame> {
+pub fn build(
+    pods: &[Pod],
+    now: DateTime<Utc>,
+    label_keys: &BTreeSet<String>,
+) -> PolarsResult<DataFrame> {
     let str_col = |name: &str, f: &dyn Fn(&Pod) -> String| -> Column {
         Column::new(name.into(), pods.iter().map(f).collect::<Vec<String>>())
     };
     let opt_col = |name: &str, f: &dyn Fn(&Pod) -> Option<String>| -> Column {
-        Column::new(name.into(), pods.iter().map(f).collect::<Vec<Option<String>>>())
+        Column::new(
+            name.into(),
+            pods.iter().map(f).collect::<Vec<Option<String>>>(),
+        )
     };
     let int_col = |name: &str, f: &dyn Fn(&Pod) -> Option<i64>| -> Column {
-        Column::new(name.into(), pods.iter().map(f).collect::<Vec<Option<i64>>>())
+        Column::new(
+            name.into(),
+            pods.iter().map(f).collect::<Vec<Option<i64>>>(),
+        )
     };
 
     let mut columns = vec![

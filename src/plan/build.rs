@@ -59,7 +59,10 @@ fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<
         return Some(format!("protected by label {k}={v}"));
     }
     if now - pod.created_at < settings.new_pod_grace {
-        return Some(format!("protected: younger than the new-pod grace of {}", crate::duration::format(settings.new_pod_grace)));
+        return Some(format!(
+            "protected: younger than the new-pod grace of {}",
+            crate::duration::format(settings.new_pod_grace)
+        ));
     }
     None
 }
@@ -73,32 +76,61 @@ pub fn idempotency_key(pod: &Pod, action: Action) -> String {
         _ => pod.last_started_at.unwrap_or(pod.created_at),
     };
     let mut h = Sha256::new();
-    h.update(format!("{}\n{}\n{}\n{}", pod.provider, pod.target, action.as_str(), incarnation.to_rfc3339()));
+    h.update(format!(
+        "{}\n{}\n{}\n{}",
+        pod.provider,
+        pod.target,
+        action.as_str(),
+        incarnation.to_rfc3339()
+    ));
     hex::encode(h.finalize())
 }
 
 fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<String> {
     if let Some(max) = limits.max_actions {
         if actions.len() > max {
-            return Some(format!("circuit breaker: {} actions > max_actions {max}", actions.len()));
+            return Some(format!(
+                "circuit breaker: {} actions > max_actions {max}",
+                actions.len()
+            ));
         }
     }
     if let Some(pct) = limits.max_fleet_share_pct {
-        let share = if scope == 0 { Decimal::ZERO } else { Decimal::from(actions.len() * 100) / Decimal::from(scope) };
+        let share = if scope == 0 {
+            Decimal::ZERO
+        } else {
+            Decimal::from(actions.len() * 100) / Decimal::from(scope)
+        };
         if share > pct {
-            return Some(format!("circuit breaker: {} of {scope} pods ({}%) > max_fleet_share {pct}%", actions.len(), fixed(share, 1)));
+            return Some(format!(
+                "circuit breaker: {} of {scope} pods ({}%) > max_fleet_share {pct}%",
+                actions.len(),
+                fixed(share, 1)
+            ));
         }
     }
     if !limits.max_per_day.is_empty() {
         let mut per: BTreeMap<&str, Decimal> = BTreeMap::new();
         for a in actions {
-            *per.entry(a.currency.as_str()).or_default() += a.est_savings_per_day.parse::<Decimal>().unwrap_or_default().abs();
+            *per.entry(a.currency.as_str()).or_default() += a
+                .est_savings_per_day
+                .parse::<Decimal>()
+                .unwrap_or_default()
+                .abs();
         }
         for (cur, total) in per {
             match limits.max_per_day.get(cur) {
-                None => return Some(format!("circuit breaker: actions in {cur} but max_per_day has no {cur} limit")),
+                None => {
+                    return Some(format!(
+                        "circuit breaker: actions in {cur} but max_per_day has no {cur} limit"
+                    ))
+                }
                 Some(max) if total > *max => {
-                    return Some(format!("circuit breaker: {} {cur}/day affected > max_per_day {} {cur}", fixed(total, 2), fixed(*max, 2)))
+                    return Some(format!(
+                        "circuit breaker: {} {cur}/day affected > max_per_day {} {cur}",
+                        fixed(total, 2),
+                        fixed(*max, 2)
+                    ))
                 }
                 _ => {}
             }
@@ -110,7 +142,11 @@ fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     let key = idempotency_key(pod, policy.action);
     let per_day = reason::per_day(pod);
-    let savings = if policy.action == Action::Resume { -per_day } else { per_day };
+    let savings = if policy.action == Action::Resume {
+        -per_day
+    } else {
+        per_day
+    };
     let usd = pod.hourly_rate.currency.is_usd();
     let mut preconditions = BTreeMap::new();
     preconditions.insert("status".to_string(), pod.status.to_string());
@@ -159,25 +195,50 @@ pub fn build(
             blocked.push(Blocked {
                 policy: policy.name.clone(),
                 target: "*".into(),
-                why: format!("outside its schedule ({} {}–{} {})", days.join(","), s.from.format("%H:%M"), s.to.format("%H:%M"), s.timezone),
+                why: format!(
+                    "outside its schedule ({} {}–{} {})",
+                    days.join(","),
+                    s.from.format("%H:%M"),
+                    s.to.format("%H:%M"),
+                    s.timezone
+                ),
             });
             continue;
         }
         for &row in &eval.unknown[pi] {
             let why = match &pods[row].activity {
                 Activity::Unknown { why } => format!("activity unknown ({why}): treated as active"),
-                _ => "idle, but since when is not known yet: treated as active until observed".into(),
+                _ => {
+                    "idle, but since when is not known yet: treated as active until observed".into()
+                }
             };
-            blocked.push(Blocked { policy: policy.name.clone(), target: pods[row].target.clone(), why });
+            blocked.push(Blocked {
+                policy: policy.name.clone(),
+                target: pods[row].target.clone(),
+                why,
+            });
         }
         for &row in &eval.matched[pi] {
             let pod = &pods[row];
             if !fleet.is_complete(&pod.provider) {
-                blocked.push(Blocked { policy: policy.name.clone(), target: pod.target.clone(), why: "provider data incomplete this run".into() });
+                blocked.push(Blocked {
+                    policy: policy.name.clone(),
+                    target: pod.target.clone(),
+                    why: "provider data incomplete this run".into(),
+                });
             } else if let Some(why) = protection(pod, settings, now) {
-                blocked.push(Blocked { policy: policy.name.clone(), target: pod.target.clone(), why });
+                blocked.push(Blocked {
+                    policy: policy.name.clone(),
+                    target: pod.target.clone(),
+                    why,
+                });
             } else if policy.action == Action::Report {
-                reported.push(Reported { policy: policy.name.clone(), provider: pod.provider.clone(), target: pod.target.clone(), reason: reason::render(policy, pod, now) });
+                reported.push(Reported {
+                    policy: policy.name.clone(),
+                    provider: pod.provider.clone(),
+                    target: pod.target.clone(),
+                    reason: reason::render(policy, pod, now),
+                });
             } else {
                 candidates.entry(row).or_default().push(pi);
             }
@@ -189,11 +250,17 @@ pub fn build(
     for (row, mut competing) in candidates {
         competing.sort_by(|&a, &b| {
             let (pa, pb) = (&set.policies[a], &set.policies[b]);
-            pb.priority.cmp(&pa.priority).then(pa.action.cmp(&pb.action)).then(pa.name.cmp(&pb.name))
+            pb.priority
+                .cmp(&pa.priority)
+                .then(pa.action.cmp(&pb.action))
+                .then(pa.name.cmp(&pb.name))
         });
         let winner = competing[0];
         let mut action = planned(&pods[row], &set.policies[winner], now);
-        action.also_matched = competing[1..].iter().map(|&i| set.policies[i].name.clone()).collect();
+        action.also_matched = competing[1..]
+            .iter()
+            .map(|&i| set.policies[i].name.clone())
+            .collect();
         by_policy.entry(winner).or_default().push(action);
     }
 
@@ -202,12 +269,19 @@ pub fn build(
     let mut actions = Vec::new();
     for (pi, list) in by_policy {
         let policy = &set.policies[pi];
-        let scope = pods.iter().filter(|p| policy.applies_to(&p.provider)).count();
+        let scope = pods
+            .iter()
+            .filter(|p| policy.applies_to(&p.provider))
+            .count();
         let refs: Vec<&PlannedAction> = list.iter().collect();
         match breaker(&policy.limits, &refs, scope) {
             Some(why) => {
                 breaker_tripped = true;
-                blocked.push(Blocked { policy: policy.name.clone(), target: "*".into(), why: format!("{why}; the whole policy is refused") });
+                blocked.push(Blocked {
+                    policy: policy.name.clone(),
+                    target: "*".into(),
+                    why: format!("{why}; the whole policy is refused"),
+                });
             }
             None => actions.extend(list),
         }
@@ -216,20 +290,31 @@ pub fn build(
     let refs: Vec<&PlannedAction> = actions.iter().collect();
     if let Some(why) = breaker(&settings.limits, &refs, pods.len()) {
         breaker_tripped = true;
-        blocked.push(Blocked { policy: "*".into(), target: "*".into(), why: format!("global {why}; no action is planned") });
+        blocked.push(Blocked {
+            policy: "*".into(),
+            target: "*".into(),
+            why: format!("global {why}; no action is planned"),
+        });
         actions.clear();
     }
 
     actions.sort_by(|a, b| (&a.provider, &a.target).cmp(&(&b.provider, &b.target)));
     blocked.sort();
     blocked.dedup();
-    reported.sort_by(|a, b| (&a.policy, &a.provider, &a.target).cmp(&(&b.policy, &b.provider, &b.target)));
+    reported.sort_by(|a, b| {
+        (&a.policy, &a.provider, &a.target).cmp(&(&b.policy, &b.provider, &b.target))
+    });
 
-    let mut summary = Summary { breaker_tripped, pods: pods.len(), ..Summary::default() };
+    let mut summary = Summary {
+        breaker_tripped,
+        pods: pods.len(),
+        ..Summary::default()
+    };
     let mut savings: BTreeMap<String, Decimal> = BTreeMap::new();
     for a in &actions {
         *summary.actions_by_kind.entry(a.action.clone()).or_default() += 1;
-        *savings.entry(a.currency.clone()).or_default() += a.est_savings_per_day.parse::<Decimal>().unwrap_or_default();
+        *savings.entry(a.currency.clone()).or_default() +=
+            a.est_savings_per_day.parse::<Decimal>().unwrap_or_default();
     }
     summary.est_savings_per_day = savings.into_iter().map(|(c, d)| (c, fixed(d, 2))).collect();
 

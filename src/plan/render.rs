@@ -11,7 +11,15 @@ const BLOCKED_LISTED: usize = 15;
 fn blocked_groups(plan: &Plan) -> BTreeMap<String, usize> {
     let mut groups = BTreeMap::new();
     for b in &plan.blocked {
-        let key = b.why.split(" (").next().unwrap_or(&b.why).split(':').next().unwrap_or(&b.why).to_string();
+        let key = b
+            .why
+            .split(" (")
+            .next()
+            .unwrap_or(&b.why)
+            .split(':')
+            .next()
+            .unwrap_or(&b.why)
+            .to_string();
         *groups.entry(key).or_insert(0) += 1;
     }
     groups
@@ -32,16 +40,32 @@ fn savings_line(plan: &Plan) -> String {
 /// A fixed-width table for a terminal.
 pub fn table(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "podwarden plan  (evaluated at {}, policies {})", plan.evaluated_at.format("%Y-%m-%d %H:%M:%S UTC"), &plan.policies_sha256[..plan.policies_sha256.len().min(12)]);
+    let _ = writeln!(
+        out,
+        "podwarden plan  (evaluated at {}, policies {})",
+        plan.evaluated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        &plan.policies_sha256[..plan.policies_sha256.len().min(12)]
+    );
     for p in &plan.providers {
-        let state = if p.complete { "complete".to_string() } else { format!("INCOMPLETE: {}", p.error.as_deref().unwrap_or("unknown error")) };
+        let state = if p.complete {
+            "complete".to_string()
+        } else {
+            format!(
+                "INCOMPLETE: {}",
+                p.error.as_deref().unwrap_or("unknown error")
+            )
+        };
         let _ = writeln!(out, "  provider {:<10} {:>6} pods  {state}", p.name, p.pods);
     }
     let _ = writeln!(out);
     if plan.actions.is_empty() {
         let _ = writeln!(out, "No actions.");
     } else {
-        let _ = writeln!(out, "{:<10} {:<9} {:<16} {:<28} {:>12}  REASON", "ACTION", "PROVIDER", "TARGET", "POLICY", "SAVES/DAY");
+        let _ = writeln!(
+            out,
+            "{:<10} {:<9} {:<16} {:<28} {:>12}  REASON",
+            "ACTION", "PROVIDER", "TARGET", "POLICY", "SAVES/DAY"
+        );
         for a in &plan.actions {
             let _ = writeln!(
                 out,
@@ -61,22 +85,39 @@ pub fn table(plan: &Plan) -> String {
             let _ = writeln!(out, "  {:<28} {:<16} {}", b.policy, b.target, b.why);
         }
         if plan.blocked.len() > BLOCKED_LISTED {
-            let _ = writeln!(out, "  … and {} more; by reason:", plan.blocked.len() - BLOCKED_LISTED);
+            let _ = writeln!(
+                out,
+                "  … and {} more; by reason:",
+                plan.blocked.len() - BLOCKED_LISTED
+            );
             for (why, n) in blocked_groups(plan) {
                 let _ = writeln!(out, "    {n:>5}  {why}");
             }
         }
     }
-    let kinds: Vec<String> = plan.summary.actions_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let kinds: Vec<String> = plan
+        .summary
+        .actions_by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
     let _ = writeln!(
         out,
         "\n{} actions ({}), est. savings {}; {} not acted on; {} reported.{}",
         plan.actions.len(),
-        if kinds.is_empty() { "none".into() } else { kinds.join(", ") },
+        if kinds.is_empty() {
+            "none".into()
+        } else {
+            kinds.join(", ")
+        },
         savings_line(plan),
         plan.blocked.len(),
         plan.reported.len(),
-        if plan.summary.breaker_tripped { " A CIRCUIT BREAKER REFUSED A POLICY." } else { "" }
+        if plan.summary.breaker_tripped {
+            " A CIRCUIT BREAKER REFUSED A POLICY."
+        } else {
+            ""
+        }
     );
     out
 }
@@ -85,18 +126,44 @@ pub fn table(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## podwarden plan\n");
-    let _ = writeln!(out, "Evaluated at {} · policies `{}`\n", plan.evaluated_at.format("%Y-%m-%d %H:%M UTC"), &plan.policies_sha256[..plan.policies_sha256.len().min(12)]);
-    let _ = writeln!(out, "**{} actions**, est. savings {}.\n", plan.actions.len(), savings_line(plan));
+    let _ = writeln!(
+        out,
+        "Evaluated at {} · policies `{}`\n",
+        plan.evaluated_at.format("%Y-%m-%d %H:%M UTC"),
+        &plan.policies_sha256[..plan.policies_sha256.len().min(12)]
+    );
+    let _ = writeln!(
+        out,
+        "**{} actions**, est. savings {}.\n",
+        plan.actions.len(),
+        savings_line(plan)
+    );
     if !plan.actions.is_empty() {
         let _ = writeln!(out, "| action | provider | target | policy | saves/day | reason |\n|---|---|---|---|---:|---|");
         for a in &plan.actions {
-            let _ = writeln!(out, "| {} | {} | `{}` | {} | {} {} | {} |", a.action, a.provider, a.target, a.policy, a.est_savings_per_day, a.currency, a.reason.replace('|', "\\|"));
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} {} | {} |",
+                a.action,
+                a.provider,
+                a.target,
+                a.policy,
+                a.est_savings_per_day,
+                a.currency,
+                a.reason.replace('|', "\\|")
+            );
         }
     }
     if !plan.blocked.is_empty() {
         let _ = writeln!(out, "\n<details><summary>Not acted on ({})</summary>\n\n| policy | target | why |\n|---|---|---|", plan.blocked.len());
         for b in &plan.blocked {
-            let _ = writeln!(out, "| {} | `{}` | {} |", b.policy, b.target, b.why.replace('|', "\\|"));
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                b.policy,
+                b.target,
+                b.why.replace('|', "\\|")
+            );
         }
         let _ = writeln!(out, "\n</details>");
     }

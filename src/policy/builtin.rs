@@ -1,14 +1,34 @@
 //! The shipped policies (`policies/*.toml`), compiled into the binary for the built-in demo.
 
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("stop-expired-ttl.toml", include_str!("../../policies/stop-expired-ttl.toml")),
-    ("stop-idle-argus-workers.toml", include_str!("../../policies/stop-idle-argus-workers.toml")),
-    ("stop-idle-podstack-pods.toml", include_str!("../../policies/stop-idle-podstack-pods.toml")),
-    ("terminate-old-orphans.toml", include_str!("../../policies/terminate-old-orphans.toml")),
+    (
+        "stop-expired-ttl.toml",
+        include_str!("../../policies/stop-expired-ttl.toml"),
+    ),
+    (
+        "stop-idle-argus-workers.toml",
+        include_str!("../../policies/stop-idle-argus-workers.toml"),
+    ),
+    (
+        "stop-idle-podstack-pods.toml",
+        include_str!("../../policies/stop-idle-podstack-pods.toml"),
+    ),
+    (
+        "terminate-old-orphans.toml",
+        include_str!("../../policies/terminate-old-orphans.toml"),
+    ),
 ];
 
 /// The shipped policies, checked.
 pub fn load() -> Result<super::PolicySet, Vec<super::Diagnostic>> {
-    let sources: Vec<_> = BUILTIN.iter().map(|(name, text)| (std::path::PathBuf::from(format!("<built-in>/{name}")), text.to_string())).collect();
+    let sources: Vec<_> = BUILTIN
+        .iter()
+        .map(|(name, text)| {
+            (
+                std::path::PathBuf::from(format!("<built-in>/{name}")),
+                text.to_string(),
+            )
+        })
+        .collect();
     super::load::load_sources(&sources)
 }

@@ -26,7 +26,9 @@ pub fn filter_expr(filter: &Filter) -> Expr {
             .and(col("ttl_state").neq(lit("active"))),
         Filter::OlderThan(d) => col("age").gt_eq(lit(d.num_seconds())),
         Filter::YoungerThan(d) => col("age").lt(lit(d.num_seconds())),
-        Filter::OrphanedFor(d) => col("kind").eq(lit("orphan")).and(col("orphaned").gt_eq(lit(d.num_seconds()))),
+        Filter::OrphanedFor(d) => col("kind")
+            .eq(lit("orphan"))
+            .and(col("orphaned").gt_eq(lit(d.num_seconds()))),
         Filter::Ttl(states) => any_of("ttl_state", states),
         Filter::LabelPresent(k) => col(label_column(k)).is_not_null(),
         Filter::LabelAbsent(k) => col(label_column(k)).is_null(),
@@ -61,7 +63,9 @@ fn where_expr(field: &str, op: Op, value: &Value) -> Expr {
                 Value::Text(s) => s.clone(),
                 _ => String::new(),
             };
-            let regex = globset::Glob::new(&pattern).map(|g| g.regex().to_string()).unwrap_or_else(|_| "^$".into());
+            let regex = globset::Glob::new(&pattern)
+                .map(|g| g.regex().to_string())
+                .unwrap_or_else(|_| "^$".into());
             c.str().contains(lit(regex), true)
         }
     }
@@ -79,14 +83,21 @@ pub fn scope_expr(policy: &Policy) -> Expr {
 
 /// Everything a policy requires, combined.
 pub fn policy_expr(policy: &Policy) -> Expr {
-    policy.filters.iter().fold(scope_expr(policy), |acc, f| acc.and(filter_expr(f)))
+    policy
+        .filters
+        .iter()
+        .fold(scope_expr(policy), |acc, f| acc.and(filter_expr(f)))
 }
 
 /// Pods that would match if their activity were known: every filter except `idle_for`
 /// holds, an `idle_for` is present, and the activity (or its start) is unknown.
 /// `None` when the policy has no `idle_for`.
 pub fn unknown_activity_expr(policy: &Policy) -> Option<Expr> {
-    if !policy.filters.iter().any(|f| matches!(f, Filter::IdleFor(_))) {
+    if !policy
+        .filters
+        .iter()
+        .any(|f| matches!(f, Filter::IdleFor(_)))
+    {
         return None;
     }
     let others = policy
@@ -108,7 +119,9 @@ pub fn columns_read(filter: &Filter) -> Vec<String> {
         Filter::OlderThan(_) | Filter::YoungerThan(_) => vec!["age".into()],
         Filter::OrphanedFor(_) => vec!["kind".into(), "orphaned".into()],
         Filter::Ttl(_) => vec!["ttl_state".into()],
-        Filter::LabelPresent(k) | Filter::LabelAbsent(k) | Filter::LabelEquals(k, _) => vec![label_column(k)],
+        Filter::LabelPresent(k) | Filter::LabelAbsent(k) | Filter::LabelEquals(k, _) => {
+            vec![label_column(k)]
+        }
         Filter::Project(_) => vec!["project".into()],
         Filter::Owner(_) => vec!["owner".into()],
         Filter::GpuType(_) => vec!["gpu_type".into()],

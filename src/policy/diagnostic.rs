@@ -36,7 +36,15 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error[{}]: {}", self.file.display(), self.line, self.column, self.code, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: error[{}]: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.code,
+            self.message
+        )?;
         if let Some(h) = &self.hint {
             write!(f, "\n  hint: {h}")?;
         }
@@ -78,7 +86,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(super::did_you_mean("idel_for", &["idle_for", "status"]).as_deref(), Some("did you mean `idle_for`?"));
+        assert_eq!(
+            super::did_you_mean("idel_for", &["idle_for", "status"]).as_deref(),
+            Some("did you mean `idle_for`?")
+        );
         assert_eq!(super::did_you_mean("zzz", &["idle_for"]), None);
     }
 }

@@ -23,11 +23,18 @@ pub struct Evaluation {
 
 /// The label keys any policy reads.
 pub fn label_keys(set: &PolicySet) -> BTreeSet<String> {
-    set.policies.iter().flat_map(|p| p.label_keys().map(str::to_string)).collect()
+    set.policies
+        .iter()
+        .flat_map(|p| p.label_keys().map(str::to_string))
+        .collect()
 }
 
 /// Evaluates every policy over `pods` as of `now`, in one pass over the fleet frame.
-pub fn evaluate(pods: &[Pod], set: &PolicySet, now: DateTime<Utc>) -> Result<Evaluation, EvalError> {
+pub fn evaluate(
+    pods: &[Pod],
+    set: &PolicySet,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, EvalError> {
     let df = frame::build(pods, now, &label_keys(set))?;
     let mut exprs = Vec::new();
     for (i, p) in set.policies.iter().enumerate() {
@@ -38,7 +45,12 @@ pub fn evaluate(pods: &[Pod], set: &PolicySet, now: DateTime<Utc>) -> Result<Eva
     let masks = df.lazy().select(exprs).collect()?;
     let rows = |name: String| -> Result<Vec<usize>, EvalError> {
         let mask = masks.column(&name)?.bool()?.clone();
-        Ok(mask.iter().enumerate().filter(|(_, m)| *m == Some(true)).map(|(i, _)| i).collect())
+        Ok(mask
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| *m == Some(true))
+            .map(|(i, _)| i)
+            .collect())
     };
     let mut out = Evaluation::default();
     for i in 0..set.policies.len() {

@@ -25,12 +25,33 @@ pub struct PolicySet {
 }
 
 const POLICY_KEYS: &[&str] = &[
-    "name", "description", "providers", "resource", "action", "allow_terminate", "priority", "reason", "ttl_hours",
-    "match", "limits", "schedule",
+    "name",
+    "description",
+    "providers",
+    "resource",
+    "action",
+    "allow_terminate",
+    "priority",
+    "reason",
+    "ttl_hours",
+    "match",
+    "limits",
+    "schedule",
 ];
 const MATCH_KEYS: &[&str] = &[
-    "status", "idle_for", "older_than", "younger_than", "orphaned_for", "ttl", "labels", "labels_present",
-    "labels_absent", "project", "owner", "gpu_type", "where",
+    "status",
+    "idle_for",
+    "older_than",
+    "younger_than",
+    "orphaned_for",
+    "ttl",
+    "labels",
+    "labels_present",
+    "labels_absent",
+    "project",
+    "owner",
+    "gpu_type",
+    "where",
 ];
 const LIMIT_KEYS: &[&str] = &["max_actions", "max_fleet_share", "max_per_day"];
 const SCHEDULE_KEYS: &[&str] = &["days", "from", "to", "timezone"];
@@ -41,9 +62,17 @@ const RESOURCES: &[&str] = &["pod", "orphan"];
 /// Loads every `*.toml` file directly in `dir` (sorted by name). Errors: all diagnostics.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
     let unreadable = |message: String| {
-        vec![Diagnostic { file: dir.into(), line: 1, column: 1, code: code::UNREADABLE, message, hint: None }]
+        vec![Diagnostic {
+            file: dir.into(),
+            line: 1,
+            column: 1,
+            code: code::UNREADABLE,
+            message,
+            hint: None,
+        }]
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| unreadable(format!("cannot read policy directory: {e}")))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| unreadable(format!("cannot read policy directory: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
@@ -51,7 +80,8 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
     files.sort();
     let mut sources = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| unreadable(format!("cannot read {}: {e}", f.display())))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| unreadable(format!("cannot read {}: {e}", f.display())))?;
         sources.push((f.clone(), text));
     }
     let set = load_sources(&sources)?;
@@ -75,18 +105,31 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
     let mut hasher = Sha256::new();
     let mut names: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for (file, text) in sources {
-        hasher.update(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
+        hasher.update(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         hasher.update([0]);
         hasher.update(text.as_bytes());
         hasher.update([0]);
-        let mut cx = Cx { file, text, diags: Vec::new() };
+        let mut cx = Cx {
+            file,
+            text,
+            diags: Vec::new(),
+        };
         for (policy, name_span) in cx.file_policies() {
             match names.get(&policy.name) {
                 Some((first_file, first_line)) => cx.push(
                     name_span,
                     code::DUPLICATE_NAME,
                     format!("policy name `{}` is already used", policy.name),
-                    Some(format!("first defined at {}:{}; names must be unique across the directory", first_file.display(), first_line)),
+                    Some(format!(
+                        "first defined at {}:{}; names must be unique across the directory",
+                        first_file.display(),
+                        first_line
+                    )),
                 ),
                 None => {
                     names.insert(policy.name.clone(), (file.clone(), policy.line));
@@ -97,7 +140,11 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
         diags.extend(cx.diags);
     }
     if diags.is_empty() {
-        Ok(PolicySet { policies, sha256: hex::encode(hasher.finalize()), files: sources.iter().map(|(f, _)| f.clone()).collect() })
+        Ok(PolicySet {
+            policies,
+            sha256: hex::encode(hasher.finalize()),
+            files: sources.iter().map(|(f, _)| f.clone()).collect(),
+        })
     } else {
         diags.sort();
         Err(diags)
@@ -114,9 +161,22 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn push(&mut self, span: Range<usize>, code: &'static str, message: String, hint: Option<String>) {
+    fn push(
+        &mut self,
+        span: Range<usize>,
+        code: &'static str,
+        message: String,
+        hint: Option<String>,
+    ) {
         let (line, column) = line_col(self.text, span.start);
-        self.diags.push(Diagnostic { file: self.file.to_path_buf(), line, column, code, message, hint });
+        self.diags.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            code,
+            message,
+            hint,
+        });
     }
 
     fn file_policies(&mut self) -> Vec<(Policy, Range<usize>)> {
@@ -124,18 +184,33 @@ impl Cx<'_> {
             Ok(t) => t,
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
-                self.push(span, code::SYNTAX, format!("TOML syntax: {}", e.message().trim()), None);
+                self.push(
+                    span,
+                    code::SYNTAX,
+                    format!("TOML syntax: {}", e.message().trim()),
+                    None,
+                );
                 return Vec::new();
             }
         };
         let root = root.get_ref();
         self.unknown_keys(root, &["policy"], "the file");
         let Some(list) = root.get("policy") else {
-            self.push(0..0, code::MISSING_KEY, "no [[policy]] table in this file".into(), Some("start each policy with [[policy]]".into()));
+            self.push(
+                0..0,
+                code::MISSING_KEY,
+                "no [[policy]] table in this file".into(),
+                Some("start each policy with [[policy]]".into()),
+            );
             return Vec::new();
         };
         let Some(items) = list.get_ref().as_array() else {
-            self.push(list.span(), code::WRONG_TYPE, "`policy` must be an array of tables".into(), Some("write [[policy]], with two brackets".into()));
+            self.push(
+                list.span(),
+                code::WRONG_TYPE,
+                "`policy` must be an array of tables".into(),
+                Some("write [[policy]], with two brackets".into()),
+            );
             return Vec::new();
         };
         items.iter().filter_map(|item| self.policy(item)).collect()
@@ -144,8 +219,14 @@ impl Cx<'_> {
     fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
         for (key, _) in table.iter() {
             if !allowed.contains(&key.get_ref().as_ref()) {
-                let hint = did_you_mean(key.get_ref(), allowed).or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
-                self.push(key.span(), code::UNKNOWN_KEY, format!("unknown key `{}` in {section}", key.get_ref()), hint);
+                let hint = did_you_mean(key.get_ref(), allowed)
+                    .or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
+                self.push(
+                    key.span(),
+                    code::UNKNOWN_KEY,
+                    format!("unknown key `{}` in {section}", key.get_ref()),
+                    hint,
+                );
             }
         }
     }
@@ -153,7 +234,15 @@ impl Cx<'_> {
     fn table<'t, 'i>(&mut self, node: &'t Node<'i>, what: &str) -> Option<&'t DeTable<'i>> {
         let t = node.get_ref().as_table();
         if t.is_none() {
-            self.push(node.span(), code::WRONG_TYPE, format!("{what} must be a table, found {}", node.get_ref().type_str()), None);
+            self.push(
+                node.span(),
+                code::WRONG_TYPE,
+                format!(
+                    "{what} must be a table, found {}",
+                    node.get_ref().type_str()
+                ),
+                None,
+            );
         }
         t
     }
@@ -162,16 +251,35 @@ impl Cx<'_> {
         match node.get_ref().as_str() {
             Some(s) => Some(s.to_string()),
             None => {
-                self.push(node.span(), code::WRONG_TYPE, format!("`{key}` must be a string, found {}", node.get_ref().type_str()), None);
+                self.push(
+                    node.span(),
+                    code::WRONG_TYPE,
+                    format!(
+                        "`{key}` must be a string, found {}",
+                        node.get_ref().type_str()
+                    ),
+                    None,
+                );
                 None
             }
         }
     }
 
     fn integer(&mut self, node: &Node<'_>, key: &str) -> Option<i64> {
-        let parsed = node.get_ref().as_integer().and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
+        let parsed = node
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
         if parsed.is_none() {
-            self.push(node.span(), code::WRONG_TYPE, format!("`{key}` must be an integer, found {}", node.get_ref().type_str()), None);
+            self.push(
+                node.span(),
+                code::WRONG_TYPE,
+                format!(
+                    "`{key}` must be an integer, found {}",
+                    node.get_ref().type_str()
+                ),
+                None,
+            );
         }
         parsed
     }
@@ -179,7 +287,15 @@ impl Cx<'_> {
     fn bool(&mut self, node: &Node<'_>, key: &str) -> Option<bool> {
         let b = node.get_ref().as_bool();
         if b.is_none() {
-            self.push(node.span(), code::WRONG_TYPE, format!("`{key}` must be true or false, found {}", node.get_ref().type_str()), None);
+            self.push(
+                node.span(),
+                code::WRONG_TYPE,
+                format!(
+                    "`{key}` must be true or false, found {}",
+                    node.get_ref().type_str()
+                ),
+                None,
+            );
         }
         b
     }
@@ -196,7 +312,15 @@ impl Cx<'_> {
                 Some(out)
             }
             other => {
-                self.push(node.span(), code::WRONG_TYPE, format!("`{key}` must be a string or an array of strings, found {}", other.type_str()), None);
+                self.push(
+                    node.span(),
+                    code::WRONG_TYPE,
+                    format!(
+                        "`{key}` must be a string or an array of strings, found {}",
+                        other.type_str()
+                    ),
+                    None,
+                );
                 None
             }
         }
@@ -207,8 +331,14 @@ impl Cx<'_> {
         if allowed.contains(&s.as_str()) {
             Some(s)
         } else {
-            let hint = did_you_mean(&s, allowed).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
-            self.push(node.span(), code::BAD_VALUE, format!("`{key}` cannot be {s:?}"), Some(hint));
+            let hint = did_you_mean(&s, allowed)
+                .unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
+            self.push(
+                node.span(),
+                code::BAD_VALUE,
+                format!("`{key}` cannot be {s:?}"),
+                Some(hint),
+            );
             None
         }
     }
@@ -218,8 +348,14 @@ impl Cx<'_> {
         let mut ok = true;
         for (s, span) in &items {
             if !allowed.contains(&s.as_str()) {
-                let hint = did_you_mean(s, allowed).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
-                self.push(span.clone(), code::BAD_VALUE, format!("`{key}` cannot contain {s:?}"), Some(hint));
+                let hint = did_you_mean(s, allowed)
+                    .unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
+                self.push(
+                    span.clone(),
+                    code::BAD_VALUE,
+                    format!("`{key}` cannot contain {s:?}"),
+                    Some(hint),
+                );
                 ok = false;
             }
         }
@@ -231,7 +367,12 @@ impl Cx<'_> {
         match crate::duration::parse(&s) {
             Ok(d) => Some(d),
             Err(e) => {
-                self.push(node.span(), code::BAD_DURATION, format!("`{key}`: {e}"), Some("durations look like \"90m\", \"6h\", \"7d\", \"1d12h\"".into()));
+                self.push(
+                    node.span(),
+                    code::BAD_DURATION,
+                    format!("`{key}`: {e}"),
+                    Some("durations look like \"90m\", \"6h\", \"7d\", \"1d12h\"".into()),
+                );
                 None
             }
         }
@@ -246,44 +387,100 @@ impl Cx<'_> {
         let name = match t.get("name") {
             Some(n) => self.string(n, "name").map(|s| (s, n.span())),
             None => {
-                self.push(node.span(), code::MISSING_KEY, "a policy needs a `name`".into(), Some("add name = \"stop-idle-workers\"".into()));
+                self.push(
+                    node.span(),
+                    code::MISSING_KEY,
+                    "a policy needs a `name`".into(),
+                    Some("add name = \"stop-idle-workers\"".into()),
+                );
                 None
             }
         };
         if let Some((n, span)) = &name {
-            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                self.push(span.clone(), code::BAD_VALUE, format!("policy name {n:?} must be letters, digits, - and _"), None);
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.push(
+                    span.clone(),
+                    code::BAD_VALUE,
+                    format!("policy name {n:?} must be letters, digits, - and _"),
+                    None,
+                );
             }
         }
-        let description = t.get("description").and_then(|n| self.string(n, "description")).unwrap_or_default();
-        let providers = t.get("providers").and_then(|n| self.strings(n, "providers")).unwrap_or_default();
+        let description = t
+            .get("description")
+            .and_then(|n| self.string(n, "description"))
+            .unwrap_or_default();
+        let providers = t
+            .get("providers")
+            .and_then(|n| self.strings(n, "providers"))
+            .unwrap_or_default();
         let resource = match t.get("resource") {
             Some(n) => self.one_of(n, "resource", RESOURCES),
             None => Some("pod".into()),
         };
-        let resource = if resource.as_deref() == Some("orphan") { ResourceKind::Orphan } else { ResourceKind::Pod };
+        let resource = if resource.as_deref() == Some("orphan") {
+            ResourceKind::Orphan
+        } else {
+            ResourceKind::Pod
+        };
         let action = match t.get("action") {
-            Some(n) => self.one_of(n, "action", Action::NAMES).and_then(|s| Action::parse(&s)).map(|a| (a, n.span())),
+            Some(n) => self
+                .one_of(n, "action", Action::NAMES)
+                .and_then(|s| Action::parse(&s))
+                .map(|a| (a, n.span())),
             None => {
-                self.push(node.span(), code::MISSING_KEY, "a policy needs an `action`".into(), Some("add action = \"stop\" (or resume, terminate, report)".into()));
+                self.push(
+                    node.span(),
+                    code::MISSING_KEY,
+                    "a policy needs an `action`".into(),
+                    Some("add action = \"stop\" (or resume, terminate, report)".into()),
+                );
                 None
             }
         };
-        let allow_terminate = t.get("allow_terminate").and_then(|n| self.bool(n, "allow_terminate")).unwrap_or(false);
+        let allow_terminate = t
+            .get("allow_terminate")
+            .and_then(|n| self.bool(n, "allow_terminate"))
+            .unwrap_or(false);
         if let Some((action, span)) = &action {
             if *action == Action::Terminate && !allow_terminate {
                 self.push(span.clone(), code::TERMINATE_NOT_ALLOWED, "action = \"terminate\" needs allow_terminate = true in the same policy".into(), Some("terminate destroys the pod and its disk: say so explicitly with allow_terminate = true".into()));
             }
-            if resource == ResourceKind::Orphan && !matches!(action, Action::Terminate | Action::Report) {
-                self.push(span.clone(), code::ORPHAN_ACTION, format!("orphans can only be terminated or reported, not {}", action.as_str()), Some("use action = \"terminate\" (with allow_terminate = true) or \"report\"".into()));
+            if resource == ResourceKind::Orphan
+                && !matches!(action, Action::Terminate | Action::Report)
+            {
+                self.push(
+                    span.clone(),
+                    code::ORPHAN_ACTION,
+                    format!(
+                        "orphans can only be terminated or reported, not {}",
+                        action.as_str()
+                    ),
+                    Some(
+                        "use action = \"terminate\" (with allow_terminate = true) or \"report\""
+                            .into(),
+                    ),
+                );
             }
         }
-        let priority = t.get("priority").and_then(|n| self.integer(n, "priority")).unwrap_or(0);
+        let priority = t
+            .get("priority")
+            .and_then(|n| self.integer(n, "priority"))
+            .unwrap_or(0);
         let ttl_hours = match t.get("ttl_hours") {
             Some(n) => match self.integer(n, "ttl_hours") {
                 Some(h) if (1..=168).contains(&h) => Some(h as u32),
                 Some(_) => {
-                    self.push(n.span(), code::BAD_VALUE, "`ttl_hours` must be 1 to 168".into(), None);
+                    self.push(
+                        n.span(),
+                        code::BAD_VALUE,
+                        "`ttl_hours` must be 1 to 168".into(),
+                        None,
+                    );
                     None
                 }
                 None => None,
@@ -297,11 +494,22 @@ impl Cx<'_> {
         let filters = match t.get("match") {
             Some(n) => self.filters(n),
             None => {
-                self.push(node.span(), code::MISSING_KEY, "a policy needs a [policy.match] table".into(), Some("an empty match would select every pod; add e.g. status = \"running\"".into()));
+                self.push(
+                    node.span(),
+                    code::MISSING_KEY,
+                    "a policy needs a [policy.match] table".into(),
+                    Some(
+                        "an empty match would select every pod; add e.g. status = \"running\""
+                            .into(),
+                    ),
+                );
                 None
             }
         };
-        let limits = t.get("limits").and_then(|n| self.limits(n)).unwrap_or_default();
+        let limits = t
+            .get("limits")
+            .and_then(|n| self.limits(n))
+            .unwrap_or_default();
         let schedule = t.get("schedule").and_then(|n| self.schedule(n));
 
         if self.diags.len() > before {
@@ -334,9 +542,18 @@ impl Cx<'_> {
         let mut ok = true;
         for name in super::reason::placeholders(&text) {
             if !super::reason::PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-                let names: Vec<&str> = super::reason::PLACEHOLDERS.iter().map(|(p, _)| *p).collect();
-                let hint = did_you_mean(&name, &names).unwrap_or_else(|| format!("placeholders: {}", names.join(", ")));
-                self.push(node.span(), code::UNKNOWN_PLACEHOLDER, format!("unknown placeholder {{{name}}} in reason"), Some(hint));
+                let names: Vec<&str> = super::reason::PLACEHOLDERS
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect();
+                let hint = did_you_mean(&name, &names)
+                    .unwrap_or_else(|| format!("placeholders: {}", names.join(", ")));
+                self.push(
+                    node.span(),
+                    code::UNKNOWN_PLACEHOLDER,
+                    format!("unknown placeholder {{{name}}} in reason"),
+                    Some(hint),
+                );
                 ok = false;
             }
         }
@@ -356,19 +573,31 @@ impl Cx<'_> {
         for (key, value) in t.iter() {
             let key = key.get_ref().as_ref();
             let f = match key {
-                "status" => self.list_of(value, key, &PodStatus::ALL).map(Filter::Status),
+                "status" => self
+                    .list_of(value, key, &PodStatus::ALL)
+                    .map(Filter::Status),
                 "idle_for" => self.duration(value, key).map(Filter::IdleFor),
                 "older_than" => self.duration(value, key).map(Filter::OlderThan),
                 "younger_than" => self.duration(value, key).map(Filter::YoungerThan),
                 "orphaned_for" => self.duration(value, key).map(Filter::OrphanedFor),
                 "ttl" => self.list_of(value, key, TTL_STATES).map(Filter::Ttl),
-                "project" => self.strings(value, key).map(|v| Filter::Project(v.into_iter().map(|(s, _)| s).collect())),
-                "owner" => self.strings(value, key).map(|v| Filter::Owner(v.into_iter().map(|(s, _)| s).collect())),
-                "gpu_type" => self.strings(value, key).map(|v| Filter::GpuType(v.into_iter().map(|(s, _)| s).collect())),
+                "project" => self
+                    .strings(value, key)
+                    .map(|v| Filter::Project(v.into_iter().map(|(s, _)| s).collect())),
+                "owner" => self
+                    .strings(value, key)
+                    .map(|v| Filter::Owner(v.into_iter().map(|(s, _)| s).collect())),
+                "gpu_type" => self
+                    .strings(value, key)
+                    .map(|v| Filter::GpuType(v.into_iter().map(|(s, _)| s).collect())),
                 "labels_present" | "labels_absent" => {
                     if let Some(keys) = self.strings(value, key) {
                         for (k, _) in keys {
-                            out.push(if key == "labels_present" { Filter::LabelPresent(k) } else { Filter::LabelAbsent(k) });
+                            out.push(if key == "labels_present" {
+                                Filter::LabelPresent(k)
+                            } else {
+                                Filter::LabelAbsent(k)
+                            });
                         }
                     }
                     continue;
@@ -392,7 +621,12 @@ impl Cx<'_> {
                                 }
                             }
                         }
-                        None => self.push(value.span(), code::WRONG_TYPE, "`where` must be an array of { field, op, value } tables".into(), None),
+                        None => self.push(
+                            value.span(),
+                            code::WRONG_TYPE,
+                            "`where` must be an array of { field, op, value } tables".into(),
+                            None,
+                        ),
                     }
                     continue;
                 }
@@ -403,7 +637,12 @@ impl Cx<'_> {
             }
         }
         if out.is_empty() && self.diags.len() == before {
-            self.push(node.span(), code::MISSING_KEY, "[policy.match] is empty: it would select every pod".into(), Some("add at least one condition, e.g. status = \"running\"".into()));
+            self.push(
+                node.span(),
+                code::MISSING_KEY,
+                "[policy.match] is empty: it would select every pod".into(),
+                Some("add at least one condition, e.g. status = \"running\"".into()),
+            );
         }
         (self.diags.len() == before).then_some(out)
     }
@@ -412,8 +651,14 @@ impl Cx<'_> {
         let t = self.table(node, "each `where` entry")?;
         self.unknown_keys(t, WHERE_KEYS, "a `where` entry");
         let get = |k: &str| t.get(k);
-        let (Some(field_n), Some(op_n), Some(value_n)) = (get("field"), get("op"), get("value")) else {
-            self.push(node.span(), code::MISSING_KEY, "a `where` entry needs field, op and value".into(), Some("e.g. { field = \"gpu_count\", op = \">=\", value = 2 }".into()));
+        let (Some(field_n), Some(op_n), Some(value_n)) = (get("field"), get("op"), get("value"))
+        else {
+            self.push(
+                node.span(),
+                code::MISSING_KEY,
+                "a `where` entry needs field, op and value".into(),
+                Some("e.g. { field = \"gpu_count\", op = \">=\", value = 2 }".into()),
+            );
             return None;
         };
         let field = self.string(field_n, "field")?;
@@ -421,33 +666,65 @@ impl Cx<'_> {
         let kind = field_kind(&field);
         let Some(kind) = kind else {
             let names: Vec<&str> = frame::FIELDS.iter().map(|(n, _)| *n).collect();
-            let hint = did_you_mean(&field, &names).unwrap_or_else(|| format!("fields: {}, or label.KEY", names.join(", ")));
-            self.push(field_n.span(), code::BAD_WHERE, format!("unknown field `{field}`"), Some(hint));
+            let hint = did_you_mean(&field, &names)
+                .unwrap_or_else(|| format!("fields: {}, or label.KEY", names.join(", ")));
+            self.push(
+                field_n.span(),
+                code::BAD_WHERE,
+                format!("unknown field `{field}`"),
+                Some(hint),
+            );
             return None;
         };
         let value = self.where_value(value_n, &field, kind, op)?;
         Some(Filter::Where { field, op, value })
     }
 
-    fn where_value(&mut self, node: &Node<'_>, field: &str, kind: FieldKind, op: Op) -> Option<Value> {
+    fn where_value(
+        &mut self,
+        node: &Node<'_>,
+        field: &str,
+        kind: FieldKind,
+        op: Op,
+    ) -> Option<Value> {
         let list = matches!(op, Op::In | Op::NotIn);
         let ordered = matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge);
         if kind == FieldKind::Text && ordered {
-            self.push(node.span(), code::BAD_WHERE, format!("`{field}` is text: `{}` does not apply", op.as_str()), Some("use ==, !=, in, not in or glob".into()));
+            self.push(
+                node.span(),
+                code::BAD_WHERE,
+                format!("`{field}` is text: `{}` does not apply", op.as_str()),
+                Some("use ==, !=, in, not in or glob".into()),
+            );
             return None;
         }
         if kind != FieldKind::Text && op == Op::Glob {
-            self.push(node.span(), code::BAD_WHERE, format!("`{field}` is not text: glob does not apply"), None);
+            self.push(
+                node.span(),
+                code::BAD_WHERE,
+                format!("`{field}` is not text: glob does not apply"),
+                None,
+            );
             return None;
         }
         let items: Vec<&Node<'_>> = match (node.get_ref(), list) {
             (DeValue::Array(a), true) => a.iter().collect(),
             (_, true) => {
-                self.push(node.span(), code::BAD_WHERE, format!("`{}` needs an array value", op.as_str()), Some("e.g. value = [\"a\", \"b\"]".into()));
+                self.push(
+                    node.span(),
+                    code::BAD_WHERE,
+                    format!("`{}` needs an array value", op.as_str()),
+                    Some("e.g. value = [\"a\", \"b\"]".into()),
+                );
                 return None;
             }
             (DeValue::Array(_), false) => {
-                self.push(node.span(), code::BAD_WHERE, format!("`{}` needs a single value, not an array", op.as_str()), None);
+                self.push(
+                    node.span(),
+                    code::BAD_WHERE,
+                    format!("`{}` needs a single value, not an array", op.as_str()),
+                    None,
+                );
                 return None;
             }
             _ => vec![node],
@@ -469,7 +746,12 @@ impl Cx<'_> {
                     match text.parse::<rust_decimal::Decimal>() {
                         Ok(d) => ints.push(crate::money::decimal_to_micros(d)),
                         Err(_) => {
-                            self.push(item.span(), code::BAD_WHERE, format!("`{field}` compares with a decimal amount like \"2.49\""), None);
+                            self.push(
+                                item.span(),
+                                code::BAD_WHERE,
+                                format!("`{field}` compares with a decimal amount like \"2.49\""),
+                                None,
+                            );
                             return None;
                         }
                     }
@@ -491,7 +773,12 @@ impl Cx<'_> {
         if let Some(n) = t.get("max_actions") {
             match self.integer(n, "max_actions") {
                 Some(v) if v >= 1 => limits.max_actions = Some(v as usize),
-                Some(_) => self.push(n.span(), code::BAD_LIMIT, "`max_actions` must be at least 1".into(), Some("to disable a policy, remove it or use action = \"report\"".into())),
+                Some(_) => self.push(
+                    n.span(),
+                    code::BAD_LIMIT,
+                    "`max_actions` must be at least 1".into(),
+                    Some("to disable a policy, remove it or use action = \"report\"".into()),
+                ),
                 None => {}
             }
         }
@@ -509,9 +796,19 @@ impl Cx<'_> {
                     let text = self.string(amount, "max_per_day")?;
                     match text.parse::<rust_decimal::Decimal>() {
                         Ok(d) => {
-                            limits.max_per_day.insert(cur.get_ref().to_ascii_uppercase(), d);
+                            limits
+                                .max_per_day
+                                .insert(cur.get_ref().to_ascii_uppercase(), d);
                         }
-                        Err(_) => self.push(amount.span(), code::BAD_LIMIT, format!("max_per_day.{}: {text:?} is not a decimal amount", cur.get_ref()), Some("write amounts as strings: USD = \"500.00\"".into())),
+                        Err(_) => self.push(
+                            amount.span(),
+                            code::BAD_LIMIT,
+                            format!(
+                                "max_per_day.{}: {text:?} is not a decimal amount",
+                                cur.get_ref()
+                            ),
+                            Some("write amounts as strings: USD = \"500.00\"".into()),
+                        ),
                     }
                 }
             }
@@ -524,15 +821,27 @@ impl Cx<'_> {
         self.unknown_keys(t, SCHEDULE_KEYS, "[policy.schedule]");
         const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
         let days = match t.get("days") {
-            Some(n) => self.list_of(n, "days", DAYS)?.iter().filter_map(|d| d.parse::<chrono::Weekday>().ok()).collect(),
-            None => DAYS.iter().filter_map(|d| d.parse::<chrono::Weekday>().ok()).collect(),
+            Some(n) => self
+                .list_of(n, "days", DAYS)?
+                .iter()
+                .filter_map(|d| d.parse::<chrono::Weekday>().ok())
+                .collect(),
+            None => DAYS
+                .iter()
+                .filter_map(|d| d.parse::<chrono::Weekday>().ok())
+                .collect(),
         };
         let mut time = |key: &str| -> Option<chrono::NaiveTime> {
             let n = t.get(key)?;
             let s = self.string(n, key)?;
             let parsed = chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok();
             if parsed.is_none() {
-                self.push(n.span(), code::BAD_SCHEDULE, format!("`{key}` must be a time HH:MM, found {s:?}"), None);
+                self.push(
+                    n.span(),
+                    code::BAD_SCHEDULE,
+                    format!("`{key}` must be a time HH:MM, found {s:?}"),
+                    None,
+                );
             }
             parsed
         };
@@ -543,7 +852,12 @@ impl Cx<'_> {
                 match s.parse::<chrono_tz::Tz>() {
                     Ok(tz) => Some(tz),
                     Err(_) => {
-                        self.push(n.span(), code::BAD_SCHEDULE, format!("unknown time zone {s:?}"), Some("use an IANA name such as \"Europe/Berlin\" or \"UTC\"".into()));
+                        self.push(
+                            n.span(),
+                            code::BAD_SCHEDULE,
+                            format!("unknown time zone {s:?}"),
+                            Some("use an IANA name such as \"Europe/Berlin\" or \"UTC\"".into()),
+                        );
                         None
                     }
                 }
@@ -551,9 +865,19 @@ impl Cx<'_> {
             None => Some(chrono_tz::UTC),
         };
         match (from, to) {
-            (Some(from), Some(to)) => Some(Schedule { days, from, to, timezone: timezone? }),
+            (Some(from), Some(to)) => Some(Schedule {
+                days,
+                from,
+                to,
+                timezone: timezone?,
+            }),
             _ => {
-                self.push(node.span(), code::BAD_SCHEDULE, "[policy.schedule] needs `from` and `to` (HH:MM)".into(), None);
+                self.push(
+                    node.span(),
+                    code::BAD_SCHEDULE,
+                    "[policy.schedule] needs `from` and `to` (HH:MM)".into(),
+                    None,
+                );
                 None
             }
         }

@@ -80,7 +80,8 @@ pub enum Op {
 }
 
 impl Op {
-    pub const NAMES: &'static [&'static str] = &["==", "!=", "<", "<=", ">", ">=", "in", "not in", "glob"];
+    pub const NAMES: &'static [&'static str] =
+        &["==", "!=", "<", "<=", ">", ">=", "in", "not in", "glob"];
 
     pub fn parse(s: &str) -> Option<Op> {
         Some(match s {
@@ -129,7 +130,11 @@ pub enum Filter {
     Project(Vec<String>),
     Owner(Vec<String>),
     GpuType(Vec<String>),
-    Where { field: String, op: Op, value: Value },
+    Where {
+        field: String,
+        op: Op,
+        value: Value,
+    },
 }
 
 /// A schedule window: the policy acts only on these days between `from` and `to` local time.
@@ -153,7 +158,9 @@ pub struct Limits {
 
 impl Limits {
     pub fn is_empty(&self) -> bool {
-        self.max_actions.is_none() && self.max_fleet_share_pct.is_none() && self.max_per_day.is_empty()
+        self.max_actions.is_none()
+            && self.max_fleet_share_pct.is_none()
+            && self.max_per_day.is_empty()
     }
 }
 
@@ -171,12 +178,17 @@ pub struct LimitsToml {
 
 impl LimitsToml {
     pub fn check(&self) -> Result<Limits, String> {
-        let mut limits = Limits { max_actions: self.max_actions, ..Limits::default() };
+        let mut limits = Limits {
+            max_actions: self.max_actions,
+            ..Limits::default()
+        };
         if let Some(s) = &self.max_fleet_share {
             limits.max_fleet_share_pct = Some(parse_percent(s)?);
         }
         for (cur, amount) in &self.max_per_day {
-            let d: Decimal = amount.parse().map_err(|_| format!("max_per_day.{cur}: {amount:?} is not a decimal amount"))?;
+            let d: Decimal = amount
+                .parse()
+                .map_err(|_| format!("max_per_day.{cur}: {amount:?} is not a decimal amount"))?;
             limits.max_per_day.insert(cur.to_ascii_uppercase(), d);
         }
         Ok(limits)
@@ -225,7 +237,9 @@ impl Policy {
     /// Label keys its filters read (each becomes a `label.KEY` column).
     pub fn label_keys(&self) -> impl Iterator<Item = &str> {
         self.filters.iter().filter_map(|f| match f {
-            Filter::LabelPresent(k) | Filter::LabelAbsent(k) | Filter::LabelEquals(k, _) => Some(k.as_str()),
+            Filter::LabelPresent(k) | Filter::LabelAbsent(k) | Filter::LabelEquals(k, _) => {
+                Some(k.as_str())
+            }
             Filter::Where { field, .. } => field.strip_prefix("label."),
             _ => None,
         })

@@ -19,11 +19,17 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("idle_hours", "whole hours idle"),
     ("idle_since", "when it became idle (UTC)"),
     ("evidence", "what the activity signal showed"),
-    ("per_day", "cost per day at the current rate, e.g. $59.76/day"),
+    (
+        "per_day",
+        "cost per day at the current rate, e.g. $59.76/day",
+    ),
     ("hourly_rate", "hourly rate, e.g. $2.49"),
     ("orphan_days", "whole days as an orphan"),
     ("orphaned_since", "when it became an orphan (UTC)"),
-    ("ttl_expires_at", "when the resume TTL expires or expired (UTC)"),
+    (
+        "ttl_expires_at",
+        "when the resume TTL expires or expired (UTC)",
+    ),
     ("ttl_expired_hours", "whole hours since the TTL expired"),
     ("age_days", "whole days since creation"),
 ];
@@ -52,7 +58,10 @@ pub fn placeholders(template: &str) -> Vec<String> {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "unknown".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    t.map_or_else(
+        || "unknown".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 fn whole(secs: i64, unit: i64) -> String {
@@ -72,8 +81,13 @@ pub fn render(policy: &Policy, pod: &Pod, now: DateTime<Utc>) -> String {
             "owner" => pod.owner.clone().unwrap_or_else(|| "unknown".into()),
             "gpu_type" => pod.gpu_type.clone().unwrap_or_else(|| "unknown".into()),
             "idle_hours" | "idle_since" | "evidence" => match &pod.activity {
-                Activity::Idle { since, evidence, .. } => match name {
-                    "idle_hours" => since.map_or_else(|| "unknown".into(), |s| whole((now - s).num_seconds(), 3600)),
+                Activity::Idle {
+                    since, evidence, ..
+                } => match name {
+                    "idle_hours" => since.map_or_else(
+                        || "unknown".into(),
+                        |s| whole((now - s).num_seconds(), 3600),
+                    ),
                     "idle_since" => when(*since),
                     _ => evidence.clone(),
                 },
@@ -82,7 +96,10 @@ pub fn render(policy: &Policy, pod: &Pod, now: DateTime<Utc>) -> String {
             },
             "per_day" => format!("{}/day", pod.daily_rate()),
             "hourly_rate" => pod.hourly_rate.to_string(),
-            "orphan_days" => pod.orphaned_since.map_or_else(|| "unknown".into(), |s| whole((now - s).num_seconds(), 86_400)),
+            "orphan_days" => pod.orphaned_since.map_or_else(
+                || "unknown".into(),
+                |s| whole((now - s).num_seconds(), 86_400),
+            ),
             "orphaned_since" => when(pod.orphaned_since),
             "ttl_expires_at" => when(pod.ttl_expires_at),
             "ttl_expired_hours" => pod

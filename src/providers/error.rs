@@ -7,34 +7,88 @@ use std::time::Duration;
 pub enum ProviderError {
     #[error("{provider}: the token was rejected (401 unauthorized); check the token's environment variable or file in the config")]
     Unauthorized { provider: String },
-    #[error("{provider}: the token lacks the `{required_scope}` scope (403 forbidden) for {endpoint}")]
-    Forbidden { provider: String, endpoint: String, required_scope: String },
+    #[error(
+        "{provider}: the token lacks the `{required_scope}` scope (403 forbidden) for {endpoint}"
+    )]
+    Forbidden {
+        provider: String,
+        endpoint: String,
+        required_scope: String,
+    },
     #[error("{provider}: {endpoint}: not found (404): {message}")]
-    NotFound { provider: String, endpoint: String, message: String },
+    NotFound {
+        provider: String,
+        endpoint: String,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: request rejected (400 {code}): {message}")]
-    BadRequest { provider: String, endpoint: String, code: String, message: String },
+    BadRequest {
+        provider: String,
+        endpoint: String,
+        code: String,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: conflict (409 {code}): {message}")]
-    Conflict { provider: String, endpoint: String, code: String, message: String },
+    Conflict {
+        provider: String,
+        endpoint: String,
+        code: String,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: confirmation required (428): {message}")]
-    ConfirmationRequired { provider: String, endpoint: String, message: String },
+    ConfirmationRequired {
+        provider: String,
+        endpoint: String,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: rate limited (429); the provider asks to retry after {}s", retry_after.as_secs())]
-    RateLimited { provider: String, endpoint: String, retry_after: Duration },
+    RateLimited {
+        provider: String,
+        endpoint: String,
+        retry_after: Duration,
+    },
     #[error("{provider}: {endpoint}: server error {status}: {message}")]
-    Server { provider: String, endpoint: String, status: u16, message: String },
+    Server {
+        provider: String,
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: unexpected answer {status}: {message}")]
-    Unexpected { provider: String, endpoint: String, status: u16, message: String },
+    Unexpected {
+        provider: String,
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
     #[error("{provider}: {endpoint}: the response body could not be read: {detail}")]
-    Decode { provider: String, endpoint: String, detail: String },
+    Decode {
+        provider: String,
+        endpoint: String,
+        detail: String,
+    },
     #[error("{provider}: {endpoint}: the server repeated {what} {value:?}; stopping instead of looping forever")]
-    RepeatedCursor { provider: String, endpoint: String, what: &'static str, value: String },
+    RepeatedCursor {
+        provider: String,
+        endpoint: String,
+        what: &'static str,
+        value: String,
+    },
     #[error("{provider}: {endpoint}: cannot reach the provider: {detail}")]
-    Transport { provider: String, endpoint: String, detail: String },
+    Transport {
+        provider: String,
+        endpoint: String,
+        detail: String,
+    },
 }
 
 impl ProviderError {
     /// Worth trying again (after a pause): rate limits, server errors, network trouble.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. })
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. }
+        )
     }
 
     /// The pause the provider asked for, if any.

@@ -52,7 +52,12 @@ impl Api {
                 endpoint: settings.base_url.clone(),
                 detail: e.to_string(),
             })?;
-        Ok(Api { provider: provider.into(), client, settings, paused_until: Mutex::new(None) })
+        Ok(Api {
+            provider: provider.into(),
+            client,
+            settings,
+            paused_until: Mutex::new(None),
+        })
     }
 
     pub fn provider(&self) -> &str {
@@ -60,9 +65,17 @@ impl Api {
     }
 
     /// GET `path` with `query`, decoded as `T`, retried while transient and within the deadline.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ProviderError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
         let answer = (|| self.send(Method::GET, path, query, None, None))
-            .retry(ExponentialBuilder::default().with_min_delay(Duration::from_millis(200)).with_max_times(5))
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(200))
+                    .with_max_times(5),
+            )
             .when(|e: &ProviderError| e.is_transient())
             .adjust(|e, backoff| self.next_pause(e, backoff))
             .await?;
@@ -98,7 +111,12 @@ impl Api {
     }
 
     fn note_rate_headers(&self, headers: &reqwest::header::HeaderMap) {
-        let num = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         if let (Some(0), Some(reset)) = (num("X-RateLimit-Remaining"), num("X-RateLimit-Reset")) {
             *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(Instant::now() + Duration::from_secs(reset));
@@ -142,7 +160,11 @@ impl Api {
             match serde_json::from_str(&text) {
                 Ok(v) => v,
                 Err(e) if status.is_success() => {
-                    return Err(ProviderError::Decode { provider: self.provider.clone(), endpoint: path.into(), detail: e.to_string() })
+                    return Err(ProviderError::Decode {
+                        provider: self.provider.clone(),
+                        endpoint: path.into(),
+                        detail: e.to_string(),
+                    })
                 }
                 Err(_) => Value::String(text.chars().take(200).collect()),
             }
@@ -155,14 +177,33 @@ impl Api {
 
     fn transport(&self, path: &str, e: &reqwest::Error) -> ProviderError {
         // reqwest's message names the URL (no token: that travels in a header).
-        let detail = if e.is_timeout() { format!("timed out: {e}") } else { e.to_string() };
-        ProviderError::Transport { provider: self.provider.clone(), endpoint: path.into(), detail }
+        let detail = if e.is_timeout() {
+            format!("timed out: {e}")
+        } else {
+            e.to_string()
+        };
+        ProviderError::Transport {
+            provider: self.provider.clone(),
+            endpoint: path.into(),
+            detail,
+        }
     }
 
-    fn error(&self, path: &str, status: StatusCode, body: &Value, retry_after: Option<u64>) -> ProviderError {
+    fn error(
+        &self,
+        path: &str,
+        status: StatusCode,
+        body: &Value,
+        retry_after: Option<u64>,
+    ) -> ProviderError {
         let provider = self.provider.clone();
         let endpoint = path.to_string();
-        let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let code = field("error");
         let message = match body {
             Value::String(s) => s.clone(),
@@ -170,14 +211,50 @@ impl Api {
         };
         match status.as_u16() {
             401 => ProviderError::Unauthorized { provider },
-            403 => ProviderError::Forbidden { provider, endpoint, required_scope: field("required_scope") },
-            404 => ProviderError::NotFound { provider, endpoint, message },
-            400 => ProviderError::BadRequest { provider, endpoint, code, message },
-            409 => ProviderError::Conflict { provider, endpoint, code, message },
-            428 => ProviderError::ConfirmationRequired { provider, endpoint, message },
-            429 => ProviderError::RateLimited { provider, endpoint, retry_after: Duration::from_secs(retry_after.unwrap_or(60)) },
-            s if s >= 500 => ProviderError::Server { provider, endpoint, status: s, message },
-            s => ProviderError::Unexpected { provider, endpoint, status: s, message },
+            403 => ProviderError::Forbidden {
+                provider,
+                endpoint,
+                required_scope: field("required_scope"),
+            },
+            404 => ProviderError::NotFound {
+                provider,
+                endpoint,
+                message,
+            },
+            400 => ProviderError::BadRequest {
+                provider,
+                endpoint,
+                code,
+                message,
+            },
+            409 => ProviderError::Conflict {
+                provider,
+                endpoint,
+                code,
+                message,
+            },
+            428 => ProviderError::ConfirmationRequired {
+                provider,
+                endpoint,
+                message,
+            },
+            429 => ProviderError::RateLimited {
+                provider,
+                endpoint,
+                retry_after: Duration::from_secs(retry_after.unwrap_or(60)),
+            },
+            s if s >= 500 => ProviderError::Server {
+                provider,
+                endpoint,
+                status: s,
+                message,
+            },
+            s => ProviderError::Unexpected {
+                provider,
+                endpoint,
+                status: s,
+                message,
+            },
         }
     }
 }
@@ -190,11 +267,22 @@ pub struct CursorGuard {
 
 impl CursorGuard {
     /// Records `cursor`; an error when it was seen before in this walk.
-    pub fn check(&mut self, provider: &str, endpoint: &str, what: &'static str, cursor: &str) -> Result<(), ProviderError> {
+    pub fn check(
+        &mut self,
+        provider: &str,
+        endpoint: &str,
+        what: &'static str,
+        cursor: &str,
+    ) -> Result<(), ProviderError> {
         if self.seen.insert(cursor.to_string()) {
             Ok(())
         } else {
-            Err(ProviderError::RepeatedCursor { provider: provider.into(), endpoint: endpoint.into(), what, value: cursor.into() })
+            Err(ProviderError::RepeatedCursor {
+                provider: provider.into(),
+                endpoint: endpoint.into(),
+                what,
+                value: cursor.into(),
+            })
         }
     }
 }

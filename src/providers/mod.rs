@@ -71,7 +71,8 @@ pub trait Provider: Send + Sync {
     /// The configured name ("argus", "podstack"), used in plans and reports.
     fn name(&self) -> &str;
     /// Reads everything: inventory to the end, signals, and `cost_days` days of costs up to `now`.
-    async fn collect(&self, now: DateTime<Utc>, cost_days: u32) -> Result<Inventory, ProviderError>;
+    async fn collect(&self, now: DateTime<Utc>, cost_days: u32)
+        -> Result<Inventory, ProviderError>;
     /// Carries out one operation.
     async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError>;
 }

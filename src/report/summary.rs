@@ -17,9 +17,30 @@ pub fn spend_by_provider(fleet: &Fleet) -> PolarsResult<Vec<(String, Money)>> {
     let df = DataFrame::new(
         fleet.costs.len(),
         vec![
-            Column::new("provider".into(), fleet.costs.iter().map(|c| c.provider.clone()).collect::<Vec<_>>()),
-            Column::new("currency".into(), fleet.costs.iter().map(|c| c.amount.currency.to_string()).collect::<Vec<_>>()),
-            Column::new("micros".into(), fleet.costs.iter().map(|c| c.amount.micros()).collect::<Vec<i64>>()),
+            Column::new(
+                "provider".into(),
+                fleet
+                    .costs
+                    .iter()
+                    .map(|c| c.provider.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "currency".into(),
+                fleet
+                    .costs
+                    .iter()
+                    .map(|c| c.amount.currency.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "micros".into(),
+                fleet
+                    .costs
+                    .iter()
+                    .map(|c| c.amount.micros())
+                    .collect::<Vec<i64>>(),
+            ),
         ],
     )?;
     let out = df
@@ -34,7 +55,10 @@ pub fn spend_by_provider(fleet: &Fleet) -> PolarsResult<Vec<(String, Money)>> {
     Ok((0..out.height())
         .filter_map(|i| {
             let m = micros.get(i)?;
-            Some((providers.get(i)?.to_string(), Money::new(micros_to_decimal(m), Currency::new(currencies.get(i)?))))
+            Some((
+                providers.get(i)?.to_string(),
+                Money::new(micros_to_decimal(m), Currency::new(currencies.get(i)?)),
+            ))
         })
         .collect())
 }
@@ -47,20 +71,41 @@ fn per_currency(items: impl Iterator<Item = Money>) -> String {
     if sums.is_empty() {
         return "none".into();
     }
-    sums.into_iter().map(|(c, a)| Money::new(a, c).to_string()).collect::<Vec<_>>().join(" + ")
+    sums.into_iter()
+        .map(|(c, a)| Money::new(a, c).to_string())
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// A few lines for the terminal and the top of the email.
 pub fn text(fleet: &Fleet, cost_days: u32, now: DateTime<Utc>) -> PolarsResult<String> {
     let mut out = String::new();
-    let _ = writeln!(out, "Spend summary ({} pods, as of {})", fleet.pods.len(), now.format("%Y-%m-%d %H:%M UTC"));
+    let _ = writeln!(
+        out,
+        "Spend summary ({} pods, as of {})",
+        fleet.pods.len(),
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
     for (provider, money) in spend_by_provider(fleet)? {
-        let _ = writeln!(out, "  billed last {cost_days} days  {provider:<10} {money}");
+        let _ = writeln!(
+            out,
+            "  billed last {cost_days} days  {provider:<10} {money}"
+        );
     }
     let running = fleet.pods.iter().filter(|p| p.status == PodStatus::Running);
-    let _ = writeln!(out, "  burn now (per day)            {}", per_currency(running.clone().map(|p| p.daily_rate())));
-    let idle = running.clone().filter(|p| matches!(p.activity, Activity::Idle { .. }) && p.kind == ResourceKind::Pod);
-    let _ = writeln!(out, "  of which idle                 {}", per_currency(idle.map(|p| p.daily_rate())));
+    let _ = writeln!(
+        out,
+        "  burn now (per day)            {}",
+        per_currency(running.clone().map(|p| p.daily_rate()))
+    );
+    let idle = running
+        .clone()
+        .filter(|p| matches!(p.activity, Activity::Idle { .. }) && p.kind == ResourceKind::Pod);
+    let _ = writeln!(
+        out,
+        "  of which idle                 {}",
+        per_currency(idle.map(|p| p.daily_rate()))
+    );
     let orphans: Vec<_> = running.filter(|p| p.kind == ResourceKind::Orphan).collect();
     if !orphans.is_empty() {
         let _ = writeln!(
@@ -71,11 +116,20 @@ pub fn text(fleet: &Fleet, cost_days: u32, now: DateTime<Utc>) -> PolarsResult<S
         );
     }
     for w in &fleet.wallets {
-        let runway = w
-            .runway_hours()
-            .map_or_else(|| "no pods running".to_string(), |h| format!("{}h of runway", crate::money::fixed(h, 0)));
-        let low = if w.balance.amount < w.low_balance_threshold.amount { " (BELOW the low-balance threshold)" } else { "" };
-        let _ = writeln!(out, "  wallet {:<10} {} at {}/h: {runway}{low}", w.provider, w.balance, w.run_rate_per_hour);
+        let runway = w.runway_hours().map_or_else(
+            || "no pods running".to_string(),
+            |h| format!("{}h of runway", crate::money::fixed(h, 0)),
+        );
+        let low = if w.balance.amount < w.low_balance_threshold.amount {
+            " (BELOW the low-balance threshold)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  wallet {:<10} {} at {}/h: {runway}{low}",
+            w.provider, w.balance, w.run_rate_per_hour
+        );
     }
     Ok(out)
 }

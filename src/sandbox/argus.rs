@@ -28,7 +28,10 @@ pub fn routes() -> Router<Arc<Sandbox>> {
         .route("/cost/idle", get(cost_idle))
         .route("/audit", get(audit))
         .route("/compute/ops/workers/{id}/{action}", post(worker_op))
-        .route("/compute/ops/pods/{pod_id}/terminate", post(orphan_terminate))
+        .route(
+            "/compute/ops/pods/{pod_id}/terminate",
+            post(orphan_terminate),
+        )
 }
 
 const MAX_LIMIT: usize = 500;
@@ -43,37 +46,62 @@ fn page_after<'a, V, T>(
     let limit = query_num(q, "limit", 100usize)?.clamp(1, MAX_LIMIT);
     let cursor = q.get("cursor").cloned();
     let range = match &cursor {
-        Some(c) => map.range::<String, _>((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded)),
+        Some(c) => {
+            map.range::<String, _>((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded))
+        }
         None => map.range::<String, _>(..),
     };
     let chunk: Vec<(&String, &V)> = range.take(limit + 1).collect();
     let more = chunk.len() > limit;
     let items: Vec<T> = chunk.iter().take(limit).map(|(_, v)| f(v)).collect();
-    let mut next_cursor = if more { chunk.get(limit - 1).map(|(k, _)| (*k).clone()) } else { None };
+    let mut next_cursor = if more {
+        chunk.get(limit - 1).map(|(k, _)| (*k).clone())
+    } else {
+        None
+    };
     if sandbox.has_fault(Fault::RepeatCursor) && cursor.is_some() {
         next_cursor = cursor;
     }
     Ok(Page { items, next_cursor })
 }
 
-async fn workers(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<Page<Worker>>, ApiError> {
+async fn workers(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<Page<Worker>>, ApiError> {
     c.require(ARGUS_READ)?;
     let mut world = s.world();
     world.settle(s.clock.now());
-    Ok(Json(page_after(&s, &world.argus.workers, &q, |w| w.worker.clone())?))
+    Ok(Json(page_after(&s, &world.argus.workers, &q, |w| {
+        w.worker.clone()
+    })?))
 }
 
-async fn pods(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<Page<ProviderPod>>, ApiError> {
+async fn pods(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<Page<ProviderPod>>, ApiError> {
     c.require(ARGUS_READ)?;
     let mut world = s.world();
     world.settle(s.clock.now());
-    Ok(Json(page_after(&s, &world.argus.pods, &q, |p| p.pod.clone())?))
+    Ok(Json(page_after(&s, &world.argus.pods, &q, |p| {
+        p.pod.clone()
+    })?))
 }
 
-async fn served(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) -> Result<Json<Items<Served>>, ApiError> {
+async fn served(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+) -> Result<Json<Items<Served>>, ApiError> {
     c.require(ARGUS_READ)?;
     if s.has_fault(Fault::ServedDown) {
-        return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "injected fault: served is down"));
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "injected fault: served is down",
+        ));
     }
     let now = s.clock.now();
     let mut world = s.world();
@@ -90,13 +118,21 @@ async fn served(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) 
                 Profile::IdleSince(t) => Some(t),
                 _ => None,
             };
-            Served { worker_id: w.worker.id.clone(), cameras: if busy { w.cameras_when_busy } else { 0 }, last_served_at }
+            Served {
+                worker_id: w.worker.id.clone(),
+                cameras: if busy { w.cameras_when_busy } else { 0 },
+                last_served_at,
+            }
         })
         .collect();
     Ok(Json(Items { items }))
 }
 
-async fn cost_daily(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<Page<DailyCost>>, ApiError> {
+async fn cost_daily(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<Page<DailyCost>>, ApiError> {
     c.require(ARGUS_COST)?;
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let limit = query_num(&q, "limit", 500usize)?.clamp(1, MAX_LIMIT);
@@ -110,7 +146,9 @@ async fn cost_daily(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Calle
         Some(c) => c
             .split_once('.')
             .and_then(|(d, b)| Some((d.parse().ok()?, b.parse().ok()?)))
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this server issued"))?,
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not one this server issued")
+            })?,
     };
     let mut items = Vec::new();
     while d < days.len() && items.len() < limit {
@@ -121,7 +159,10 @@ async fn cost_daily(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Calle
                     date: days[d],
                     pod_id: basis.pod_id.clone(),
                     worker_id: basis.worker_id.clone(),
-                    usd: crate::money::fixed(crate::money::micros_to_decimal(basis.rate_micros * hours), 4),
+                    usd: crate::money::fixed(
+                        crate::money::micros_to_decimal(basis.rate_micros * hours),
+                        4,
+                    ),
                     hours: hours as f64,
                 });
             }
@@ -135,7 +176,10 @@ async fn cost_daily(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Calle
     Ok(Json(Page { items, next_cursor }))
 }
 
-async fn cost_idle(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) -> Result<Json<Items<IdleCost>>, ApiError> {
+async fn cost_idle(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+) -> Result<Json<Items<IdleCost>>, ApiError> {
     c.require(ARGUS_COST)?;
     let mut world = s.world();
     world.settle(s.clock.now());
@@ -143,41 +187,70 @@ async fn cost_idle(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller
         .argus
         .workers
         .values()
-        .filter(|w| w.worker.status == "running" && w.profile != Profile::Busy && !world.argus.unserved.contains(&w.worker.id))
+        .filter(|w| {
+            w.worker.status == "running"
+                && w.profile != Profile::Busy
+                && !world.argus.unserved.contains(&w.worker.id)
+        })
         .map(|w| {
             let rate: rust_decimal::Decimal = w.worker.hourly_rate_usd.parse().unwrap_or_default();
-            IdleCost { worker_id: w.worker.id.clone(), usd_per_day: crate::money::fixed(rate * rust_decimal::Decimal::from(24), 2) }
+            IdleCost {
+                worker_id: w.worker.id.clone(),
+                usd_per_day: crate::money::fixed(rate * rust_decimal::Decimal::from(24), 2),
+            }
         })
         .collect();
     Ok(Json(Items { items }))
 }
 
-async fn audit(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<Items<AuditEntry>>, ApiError> {
+async fn audit(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<Items<AuditEntry>>, ApiError> {
     c.require(ARGUS_READ)?;
     let since = match q.get("since") {
         None => None,
         Some(v) => Some(
             DateTime::parse_from_rfc3339(v)
-                .map_err(|_| ApiError::bad_request("invalid_query", "since must be an RFC 3339 timestamp"))?
+                .map_err(|_| {
+                    ApiError::bad_request("invalid_query", "since must be an RFC 3339 timestamp")
+                })?
                 .with_timezone(&Utc),
         ),
     };
     let world = s.world();
-    let items = world.argus.audit.iter().filter(|a| since.is_none_or(|t| a.at >= t)).cloned().collect();
+    let items = world
+        .argus
+        .audit
+        .iter()
+        .filter(|a| since.is_none_or(|t| a.at >= t))
+        .cloned()
+        .collect();
     Ok(Json(Items { items }))
 }
 
 /// Parses and checks an operation body: reason length, and `confirm` for terminate.
 fn op_request(body: &Bytes, terminate: bool) -> Result<OpRequest, ApiError> {
-    let req: OpRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_body", &format!("body is not a valid operation request: {e}")))?;
+    let req: OpRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            &format!("body is not a valid operation request: {e}"),
+        )
+    })?;
     let len = req.reason.chars().count();
     if !(3..=500).contains(&len) {
-        return Err(ApiError::bad_request("invalid_reason", &format!("reason must be 3 to 500 characters, got {len}")));
+        return Err(ApiError::bad_request(
+            "invalid_reason",
+            &format!("reason must be 3 to 500 characters, got {len}"),
+        ));
     }
     if let Some(ttl) = req.ttl_hours {
         if !(1..=168).contains(&ttl) {
-            return Err(ApiError::bad_request("invalid_ttl", "ttl_hours must be 1 to 168"));
+            return Err(ApiError::bad_request(
+                "invalid_ttl",
+                "ttl_hours must be 1 to 168",
+            ));
         }
     }
     if terminate && req.confirm != Some(true) {
@@ -190,7 +263,15 @@ fn is_dry_run(q: &HashMap<String, String>) -> bool {
     q.get("dry_run").is_some_and(|v| v == "true")
 }
 
-fn accept(world: &mut World, now: DateTime<Utc>, caller: &Caller, action: &str, worker_id: Option<&str>, pod_id: &str, reason: &str) -> (StatusCode, Value) {
+fn accept(
+    world: &mut World,
+    now: DateTime<Utc>,
+    caller: &Caller,
+    action: &str,
+    worker_id: Option<&str>,
+    pod_id: &str,
+    reason: &str,
+) -> (StatusCode, Value) {
     let (operation_id, audit_id) = world.next_ids();
     let target = worker_id.unwrap_or(pod_id).to_string();
     world.argus.audit.push(AuditEntry {
@@ -234,12 +315,23 @@ async fn worker_op(
     let dry_run = is_dry_run(&q);
     let transition = Duration::seconds(s.config.transition_secs as i64);
     idempotent(&s, &c, &headers, !dry_run, |world, now| {
-        if world.argus.pods.get(&id).is_some_and(|p| p.pod.worker_id.is_none()) {
+        if world
+            .argus
+            .pods
+            .get(&id)
+            .is_some_and(|p| p.pod.worker_id.is_none())
+        {
             return Err(ApiError::conflict("orphan_terminate_only", "this is an orphan pod: it can only be terminated, via /compute/ops/pods/{pod_id}/terminate"));
         }
-        let w = world.argus.workers.get(&id).ok_or_else(|| ApiError::not_found("worker"))?;
+        let w = world
+            .argus
+            .workers
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found("worker"))?;
         let status = w.worker.status.as_str();
-        let removing = w.pending.is_some_and(|p| p.transition == Transition::Remove);
+        let removing = w
+            .pending
+            .is_some_and(|p| p.transition == Transition::Remove);
         let fits = !removing
             && match action.as_str() {
                 "stop" => matches!(status, "running" | "starting" | "error"),
@@ -247,36 +339,69 @@ async fn worker_op(
                 _ => true,
             };
         if !fits {
-            return Err(ApiError::conflict("invalid_state", &format!("cannot {action} a worker that is {status}")));
+            return Err(ApiError::conflict(
+                "invalid_state",
+                &format!("cannot {action} a worker that is {status}"),
+            ));
         }
         if dry_run {
-            return Ok((StatusCode::OK, json!({"dry_run": true, "action": action, "worker_id": id, "request": req})));
+            return Ok((
+                StatusCode::OK,
+                json!({"dry_run": true, "action": action, "worker_id": id, "request": req}),
+            ));
         }
         let pod_id = w.worker.pod_id.clone();
-        let w = world.argus.workers.get_mut(&id).ok_or_else(|| ApiError::not_found("worker"))?;
+        let w = world
+            .argus
+            .workers
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found("worker"))?;
         match action.as_str() {
             "stop" => {
                 w.worker.status = "stopping".into();
                 w.profile = Profile::IdleSince(now);
-                w.pending = Some(Pending { transition: Transition::To("stopped"), due: now + transition });
+                w.pending = Some(Pending {
+                    transition: Transition::To("stopped"),
+                    due: now + transition,
+                });
             }
             "resume" => {
                 w.worker.status = "starting".into();
                 w.worker.last_started_at = Some(now);
-                w.worker.ttl_expires_at = req.ttl_hours.map(|h| now + Duration::hours(i64::from(h)));
+                w.worker.ttl_expires_at =
+                    req.ttl_hours.map(|h| now + Duration::hours(i64::from(h)));
                 w.profile = Profile::Busy;
-                w.pending = Some(Pending { transition: Transition::To("running"), due: now + transition });
+                w.pending = Some(Pending {
+                    transition: Transition::To("running"),
+                    due: now + transition,
+                });
                 world.argus.unserved.remove(&id);
             }
             _ => {
                 w.worker.status = "stopping".into();
-                w.pending = Some(Pending { transition: Transition::Remove, due: now + transition });
+                w.pending = Some(Pending {
+                    transition: Transition::Remove,
+                    due: now + transition,
+                });
             }
         }
         if let Some(p) = world.argus.pods.get_mut(&pod_id) {
-            p.pod.status = world.argus.workers.get(&id).map(|w| w.worker.status.clone()).unwrap_or_default();
+            p.pod.status = world
+                .argus
+                .workers
+                .get(&id)
+                .map(|w| w.worker.status.clone())
+                .unwrap_or_default();
         }
-        Ok(accept(world, now, &c, &action, Some(&id), &pod_id, &req.reason))
+        Ok(accept(
+            world,
+            now,
+            &c,
+            &action,
+            Some(&id),
+            &pod_id,
+            &req.reason,
+        ))
     })
 }
 
@@ -298,18 +423,42 @@ async fn orphan_terminate(
     let dry_run = is_dry_run(&q);
     let transition = Duration::seconds(s.config.transition_secs as i64);
     idempotent(&s, &c, &headers, !dry_run, |world, now| {
-        let p = world.argus.pods.get_mut(&pod_id).ok_or_else(|| ApiError::not_found("pod"))?;
+        let p = world
+            .argus
+            .pods
+            .get_mut(&pod_id)
+            .ok_or_else(|| ApiError::not_found("pod"))?;
         if p.pod.worker_id.is_some() {
-            return Err(ApiError::conflict("invalid_state", "this pod has a worker: terminate the worker instead"));
+            return Err(ApiError::conflict(
+                "invalid_state",
+                "this pod has a worker: terminate the worker instead",
+            ));
         }
         if p.pending.is_some() {
-            return Err(ApiError::conflict("invalid_state", "this pod is already being terminated"));
+            return Err(ApiError::conflict(
+                "invalid_state",
+                "this pod is already being terminated",
+            ));
         }
         if dry_run {
-            return Ok((StatusCode::OK, json!({"dry_run": true, "action": "terminate", "pod_id": pod_id, "request": req})));
+            return Ok((
+                StatusCode::OK,
+                json!({"dry_run": true, "action": "terminate", "pod_id": pod_id, "request": req}),
+            ));
         }
         p.pod.status = "stopping".into();
-        p.pending = Some(Pending { transition: Transition::Remove, due: now + transition });
-        Ok(accept(world, now, &c, "terminate", None, &pod_id, &req.reason))
+        p.pending = Some(Pending {
+            transition: Transition::Remove,
+            due: now + transition,
+        });
+        Ok(accept(
+            world,
+            now,
+            &c,
+            "terminate",
+            None,
+            &pod_id,
+            &req.reason,
+        ))
     })
 }

@@ -36,8 +36,12 @@ impl Caller {
         if self.scopes.contains(&scope) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", &format!("this token lacks the {scope} scope"))
-                .with("required_scope", json!(scope)))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!("this token lacks the {scope} scope"),
+            )
+            .with("required_scope", json!(scope)))
         }
     }
 }
@@ -51,7 +55,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: &str) -> Self {
-        ApiError { status, body: json!({"error": code, "message": message}) }
+        ApiError {
+            status,
+            body: json!({"error": code, "message": message}),
+        }
     }
     pub fn with(mut self, key: &str, value: Value) -> Self {
         self.body[key] = value;
@@ -61,7 +68,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", &format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("{what} not found"),
+        )
     }
     pub fn conflict(code: &str, message: &str) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -114,9 +125,15 @@ impl Limiter {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let w = windows
             .entry((token.to_string(), bucket))
-            .or_insert(Window { started: now, used: 0 });
+            .or_insert(Window {
+                started: now,
+                used: 0,
+            });
         if now.duration_since(w.started) >= window {
-            *w = Window { started: now, used: 0 };
+            *w = Window {
+                started: now,
+                used: 0,
+            };
         }
         let elapsed = now.duration_since(w.started);
         let reset_secs = window.saturating_sub(elapsed).as_secs_f64().ceil().max(1.0) as u64;
@@ -124,7 +141,12 @@ impl Limiter {
         if allowed {
             w.used += 1;
         }
-        Verdict { limit, remaining: limit - w.used, reset_secs, allowed }
+        Verdict {
+            limit,
+            remaining: limit - w.used,
+            reset_secs,
+            allowed,
+        }
     }
 }
 
@@ -158,23 +180,40 @@ pub async fn gate(State(sandbox): State<Arc<Sandbox>>, mut req: Request, next: N
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     let Some(caller) = token.and_then(|t| sandbox.caller(&t)) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown bearer token")
-            .into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or unknown bearer token",
+        )
+        .into_response();
     };
     let cfg = &sandbox.config;
     let (limit, window) = match bucket {
         Bucket::ArgusRead => (cfg.read_limit, Duration::from_secs(cfg.read_window_secs)),
         Bucket::ArgusOps => (cfg.ops_limit, Duration::from_secs(cfg.ops_window_secs)),
-        Bucket::Podstack => (cfg.podstack_limit, Duration::from_secs(cfg.podstack_window_secs)),
+        Bucket::Podstack => (
+            cfg.podstack_limit,
+            Duration::from_secs(cfg.podstack_window_secs),
+        ),
     };
     let verdict = sandbox.limiter.hit(&caller.token, bucket, limit, window);
     let mut response = if !verdict.allowed {
-        let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "rate limit exceeded; retry after the window resets")
-            .into_response();
-        r.headers_mut().insert("Retry-After", header(verdict.reset_secs));
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "rate limit exceeded; retry after the window resets",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("Retry-After", header(verdict.reset_secs));
         r
     } else if bucket == Bucket::Podstack && cfg.faults.contains(&Fault::PodstackDown) {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "injected fault: podstack is down").into_response()
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected fault: podstack is down",
+        )
+        .into_response()
     } else {
         req.extensions_mut().insert(caller);
         next.run(req).await
@@ -198,11 +237,17 @@ pub fn idempotent(
     remember: bool,
     act: impl FnOnce(&mut World, chrono::DateTime<chrono::Utc>) -> Result<(StatusCode, Value), ApiError>,
 ) -> Response {
-    let key = headers.get("Idempotency-Key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let key = headers
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if let Some(k) = &key {
         if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY {
-            return ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 64 characters")
-                .into_response();
+            return ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 64 characters",
+            )
+            .into_response();
         }
     }
     let now = sandbox.clock.now();
@@ -212,7 +257,8 @@ pub fn idempotent(
         if let Some(first) = world.idempotency.get(&(caller.token.clone(), k.clone())) {
             let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
             let mut r = (status, Json(first.body.clone())).into_response();
-            r.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+            r.headers_mut()
+                .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
             return r;
         }
     }
@@ -222,14 +268,26 @@ pub fn idempotent(
     };
     if let (Some(k), true) = (key, remember) {
         if !status.is_server_error() {
-            world
-                .idempotency
-                .insert((caller.token.clone(), k), Remembered { status: status.as_u16(), body: body.clone(), at: now });
+            world.idempotency.insert(
+                (caller.token.clone(), k),
+                Remembered {
+                    status: status.as_u16(),
+                    body: body.clone(),
+                    at: now,
+                },
+            );
         }
     }
     (status, Json(body)).into_response()
 }
 
 /// The operator name and scopes of each sandbox token kind.
-pub const ADMIN_SCOPES: &[&str] = &[ARGUS_READ, ARGUS_COST, ARGUS_WRITE, PODSTACK_READ, PODSTACK_WRITE, PODSTACK_BILLING];
+pub const ADMIN_SCOPES: &[&str] = &[
+    ARGUS_READ,
+    ARGUS_COST,
+    ARGUS_WRITE,
+    PODSTACK_READ,
+    PODSTACK_WRITE,
+    PODSTACK_BILLING,
+];
 pub const READ_SCOPES: &[&str] = &[ARGUS_READ, ARGUS_COST, PODSTACK_READ, PODSTACK_BILLING];

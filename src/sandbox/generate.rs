@@ -12,9 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::world::{
-    ArgusPod, ArgusWorker, CostBasis, PodstackPod, Profile, World,
-};
+use super::world::{ArgusPod, ArgusWorker, CostBasis, PodstackPod, Profile, World};
 use crate::providers::argus::wire as argus;
 use crate::providers::podstack::wire as podstack;
 
@@ -28,7 +26,9 @@ const GPUS: &[(&str, i64, i64)] = &[
     ("A10G", 600_000, 50_000_000),
 ];
 const ARGUS_PROJECTS: &[&str] = &["vision-prod", "vision-staging", "research", "demo-booth"];
-const OWNERS: &[&str] = &["maria.k", "deshawn", "li.wei", "priya.s", "tom.b", "ops-bot"];
+const OWNERS: &[&str] = &[
+    "maria.k", "deshawn", "li.wei", "priya.s", "tom.b", "ops-bot",
+];
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-central-1"];
 /// Podstack projects: (id, name, billing currency).
 const PODSTACK_PROJECTS: &[(&str, &str, &str)] = &[
@@ -50,7 +50,10 @@ pub fn generate(seed: u64, pods: usize, now: DateTime<Utc>) -> World {
     }
     world.podstack.projects = PODSTACK_PROJECTS
         .iter()
-        .map(|(id, name, _)| podstack::Project { id: id.to_string(), name: name.to_string() })
+        .map(|(id, name, _)| podstack::Project {
+            id: id.to_string(),
+            name: name.to_string(),
+        })
         .collect();
     for i in 0..pods.saturating_sub(argus_n) {
         podstack_entry(&mut world, &mut rng, i, now);
@@ -101,7 +104,11 @@ fn argus_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTime<
             4 => Some(now - hours(14 * 24)),
             _ => Some(now - hours(30 * 24 + 7)),
         };
-        let status = if rng.random_range(0..5) == 0 { "stopped" } else { "running" };
+        let status = if rng.random_range(0..5) == 0 {
+            "stopped"
+        } else {
+            "running"
+        };
         world.argus.costs.push(CostBasis {
             pod_id: pod_id.clone(),
             worker_id: None,
@@ -137,28 +144,65 @@ fn argus_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTime<
     let idle_hours = rng.random_range(7..96);
     let (status, profile, last_started, ttl, unserved) = match i % 20 {
         0..=7 => ("running", Profile::Busy, Some(started), None, false),
-        8..=10 => ("running", Profile::IdleSince(now - hours(idle_hours)), Some(started), None, false),
-        11 => ("running", Profile::IdleSince(now - Duration::minutes(rng.random_range(20..300))), Some(started), None, false),
-        12 | 13 => ("stopped", Profile::IdleSince(now - hours(rng.random_range(12..400))), Some(started), None, false),
+        8..=10 => (
+            "running",
+            Profile::IdleSince(now - hours(idle_hours)),
+            Some(started),
+            None,
+            false,
+        ),
+        11 => (
+            "running",
+            Profile::IdleSince(now - Duration::minutes(rng.random_range(20..300))),
+            Some(started),
+            None,
+            false,
+        ),
+        12 | 13 => (
+            "stopped",
+            Profile::IdleSince(now - hours(rng.random_range(12..400))),
+            Some(started),
+            None,
+            false,
+        ),
         14 => {
             // Resumed with a TTL that is still running, idle for longer than 6 h: a lease.
             let resumed = now - hours(10);
-            ("running", Profile::IdleSince(now - hours(8)), Some(resumed), Some(resumed + hours(24)), false)
+            (
+                "running",
+                Profile::IdleSince(now - hours(8)),
+                Some(resumed),
+                Some(resumed + hours(24)),
+                false,
+            )
         }
         15 => {
             let resumed = now - hours(rng.random_range(8..40));
             let expired = now - hours(rng.random_range(1..6));
-            let profile = if rng.random_bool(0.5) { Profile::Busy } else { Profile::IdleSince(now - hours(2)) };
+            let profile = if rng.random_bool(0.5) {
+                Profile::Busy
+            } else {
+                Profile::IdleSince(now - hours(2))
+            };
             ("running", profile, Some(resumed), Some(expired), false)
         }
         // Running but missing from /compute/served: unknown, never idle.
         16 => ("running", Profile::Silent, Some(started), None, true),
         // Zero cameras and no last_served_at: idle, since unknown (the state store counts).
         17 => ("running", Profile::Silent, Some(started), None, false),
-        _ => (*pick(rng, &["starting", "error"]), Profile::Busy, Some(started), None, false),
+        _ => (
+            *pick(rng, &["starting", "error"]),
+            Profile::Busy,
+            Some(started),
+            None,
+            false,
+        ),
     };
     let mut labels = BTreeMap::new();
-    labels.insert("team".to_string(), pick(rng, &["vision", "ml-platform", "research"]).to_string());
+    labels.insert(
+        "team".to_string(),
+        pick(rng, &["vision", "ml-platform", "research"]).to_string(),
+    );
     if rng.random_range(0..12) == 0 {
         labels.insert("podwarden/protect".to_string(), "true".to_string());
     }
@@ -210,7 +254,12 @@ fn argus_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTime<
     }
     world.argus.workers.insert(
         worker_id,
-        ArgusWorker { worker, profile, cameras_when_busy: rng.random_range(1..48), pending: None },
+        ArgusWorker {
+            worker,
+            profile,
+            cameras_when_busy: rng.random_range(1..48),
+            pending: None,
+        },
     );
 }
 
@@ -224,11 +273,23 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
     let started = created.max(now - Duration::minutes(rng.random_range(60..20 * 24 * 60)));
     let (status, profile) = match i % 10 {
         0..=3 => ("Running", Profile::Busy),
-        4 | 5 => ("Running", Profile::IdleSince(now - hours(rng.random_range(7..72)))),
-        6 => ("Running", Profile::IdleSince(now - Duration::minutes(rng.random_range(15..240)))),
-        7 => ("Stopped", Profile::IdleSince(now - hours(rng.random_range(10..200)))),
+        4 | 5 => (
+            "Running",
+            Profile::IdleSince(now - hours(rng.random_range(7..72))),
+        ),
+        6 => (
+            "Running",
+            Profile::IdleSince(now - Duration::minutes(rng.random_range(15..240))),
+        ),
+        7 => (
+            "Stopped",
+            Profile::IdleSince(now - hours(rng.random_range(10..200))),
+        ),
         8 => ("Running", Profile::Silent),
-        _ => ("Running", Profile::StaleSince(now - hours(rng.random_range(2..9)))),
+        _ => (
+            "Running",
+            Profile::StaleSince(now - hours(rng.random_range(2..9))),
+        ),
     };
     let pod_id = id(rng, "pd_");
     let running = status == "Running";
@@ -236,7 +297,10 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
     let total = rate * hours_billed * if running { 1 } else { 0 } / 2 + rate;
     let share = |pct: i64| rate_string(rate * pct / 100, 2);
     let mut labels = BTreeMap::new();
-    labels.insert("team".to_string(), pick(rng, &["nlp", "cv", "infra"]).to_string());
+    labels.insert(
+        "team".to_string(),
+        pick(rng, &["nlp", "cv", "infra"]).to_string(),
+    );
     if rng.random_range(0..12) == 0 {
         labels.insert("podwarden/protect".to_string(), "true".to_string());
     }
@@ -256,7 +320,15 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
         name: format!("{project_name}-{i:03}"),
         project_id: project_id.into(),
         status: status.into(),
-        image: pick(rng, &["pytorch/pytorch:2.4.0-cuda12.1", "vllm/vllm-openai:v0.6.3", "nvcr.io/nvidia/tritonserver:24.08"]).to_string(),
+        image: pick(
+            rng,
+            &[
+                "pytorch/pytorch:2.4.0-cuda12.1",
+                "vllm/vllm-openai:v0.6.3",
+                "nvcr.io/nvidia/tritonserver:24.08",
+            ],
+        )
+        .to_string(),
         resources: podstack::Resources {
             gpu_type: gpu.into(),
             gpu_count,
@@ -264,15 +336,37 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
             memory_gb: 64 * gpu_count,
         },
         replicas: 1,
-        health: if matches!(profile, Profile::StaleSince(_)) { "yellow" } else { "green" }.into(),
+        health: if matches!(profile, Profile::StaleSince(_)) {
+            "yellow"
+        } else {
+            "green"
+        }
+        .into(),
         created_at: created,
         started_at: running.then_some(started),
         hourly_rate: rate_string(rate, 2),
         currency: currency.into(),
         total_cost: rate_string(total, 2),
-        cost_breakdown: podstack::Breakdown { gpu: share(82), cpu: share(8), memory: share(6), storage: share(4) },
+        cost_breakdown: podstack::Breakdown {
+            gpu: share(82),
+            cpu: share(8),
+            memory: share(6),
+            storage: share(4),
+        },
         labels,
-        nfs_volumes: if rng.random_bool(0.3) { vec![format!("nfs-{project_id}-data")] } else { vec![] },
+        nfs_volumes: if rng.random_bool(0.3) {
+            vec![format!("nfs-{project_id}-data")]
+        } else {
+            vec![]
+        },
     };
-    world.podstack.pods.insert(pod_id, PodstackPod { pod, profile, seed, pending: None });
+    world.podstack.pods.insert(
+        pod_id,
+        PodstackPod {
+            pod,
+            profile,
+            seed,
+            pending: None,
+        },
+    );
 }

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use gate::{ADMIN_SCOPES, READ_SCOPES};
 use gate::{Caller, Limiter};
+pub use gate::{ADMIN_SCOPES, READ_SCOPES};
 use world::{Clock, World};
 
 /// A fault the sandbox can be told to inject.
@@ -87,7 +87,12 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
         let start = config.now.unwrap_or_else(Utc::now);
         let world = generate::generate(config.seed, config.pods, start);
-        Sandbox { clock: Clock::starting_at(start), world: Mutex::new(world), limiter: Limiter::default(), config }
+        Sandbox {
+            clock: Clock::starting_at(start),
+            world: Mutex::new(world),
+            limiter: Limiter::default(),
+            config,
+        }
     }
 
     /// Locks the world (a panicked handler does not poison it for the others).
@@ -97,9 +102,17 @@ impl Sandbox {
 
     fn caller(&self, token: &str) -> Option<Caller> {
         if token == self.config.admin_token {
-            Some(Caller { token: token.into(), operator: "sandbox-admin", scopes: ADMIN_SCOPES })
+            Some(Caller {
+                token: token.into(),
+                operator: "sandbox-admin",
+                scopes: ADMIN_SCOPES,
+            })
         } else if token == self.config.read_token {
-            Some(Caller { token: token.into(), operator: "sandbox-reader", scopes: READ_SCOPES })
+            Some(Caller {
+                token: token.into(),
+                operator: "sandbox-reader",
+                scopes: READ_SCOPES,
+            })
         } else {
             None
         }
@@ -115,7 +128,10 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .nest("/argus/v1", argus::routes())
         .nest("/podstack/v1", podstack::routes())
-        .layer(axum::middleware::from_fn_with_state(sandbox.clone(), gate::gate))
+        .layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            gate::gate,
+        ))
         .with_state(sandbox)
 }
 
@@ -156,7 +172,12 @@ pub async fn spawn(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<R
             })
             .await
     });
-    Ok(RunningSandbox { addr, sandbox, stop: Some(tx), task })
+    Ok(RunningSandbox {
+        addr,
+        sandbox,
+        stop: Some(tx),
+        task,
+    })
 }
 
 /// Parses a `u32`/`usize` query parameter, with a 400 naming it when it is not a number.
@@ -167,9 +188,9 @@ fn query_num<T: std::str::FromStr>(
 ) -> Result<T, gate::ApiError> {
     match q.get(key) {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| gate::ApiError::bad_request("invalid_query", &format!("{key} must be a number"))),
+        Some(v) => v.parse().map_err(|_| {
+            gate::ApiError::bad_request("invalid_query", &format!("{key} must be a number"))
+        }),
     }
 }
 
@@ -180,7 +201,12 @@ fn query_date(
 ) -> Result<chrono::NaiveDate, gate::ApiError> {
     q.get(key)
         .and_then(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
-        .ok_or_else(|| gate::ApiError::bad_request("invalid_query", &format!("{key} must be a date YYYY-MM-DD")))
+        .ok_or_else(|| {
+            gate::ApiError::bad_request(
+                "invalid_query",
+                &format!("{key} must be a date YYYY-MM-DD"),
+            )
+        })
 }
 
 /// Billed hours of a pod on a day, from its duty share and a per-day hash.
@@ -197,7 +223,11 @@ fn billed_hours(basis: &world::CostBasis, day: chrono::NaiveDate) -> i64 {
 }
 
 /// The dates of `from..=to` that have billing data (the last 90 days up to today).
-fn billed_days(from: chrono::NaiveDate, to: chrono::NaiveDate, today: chrono::NaiveDate) -> Vec<chrono::NaiveDate> {
+fn billed_days(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Vec<chrono::NaiveDate> {
     let first = from.max(today - chrono::Duration::days(89));
     let last = to.min(today);
     first.iter_days().take_while(|d| *d <= last).collect()

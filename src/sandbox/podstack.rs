@@ -34,18 +34,30 @@ pub fn routes() -> Router<Arc<Sandbox>> {
         .route("/billing/usage", get(usage))
 }
 
-async fn projects(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) -> Result<Json<Items<Project>>, ApiError> {
+async fn projects(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+) -> Result<Json<Items<Project>>, ApiError> {
     c.require(PODSTACK_READ)?;
-    Ok(Json(Items { items: s.world().podstack.projects.clone() }))
+    Ok(Json(Items {
+        items: s.world().podstack.projects.clone(),
+    }))
 }
 
-async fn list_pods(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<PodPage>, ApiError> {
+async fn list_pods(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<PodPage>, ApiError> {
     c.require(PODSTACK_READ)?;
     let page = query_num(&q, "page", 1u32)?.max(1);
     let per_page = query_num(&q, "per_page", 20u32)?.clamp(1, 100);
     let status = q.get("status").map(String::as_str).unwrap_or("all");
     if !matches!(status, "running" | "stopped" | "all") {
-        return Err(ApiError::bad_request("invalid_query", "status must be running, stopped or all"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "status must be running, stopped or all",
+        ));
     }
     let mut world = s.world();
     world.settle(s.clock.now());
@@ -59,17 +71,40 @@ async fn list_pods(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller
         .filter(|p| q.get("search").is_none_or(|s| p.name.contains(s.as_str())))
         .collect();
     // With the repeat-cursor fault, every page after the first is the first page again.
-    let served_page = if s.has_fault(Fault::RepeatCursor) { 1 } else { page };
+    let served_page = if s.has_fault(Fault::RepeatCursor) {
+        1
+    } else {
+        page
+    };
     let start = (served_page as usize - 1) * per_page as usize;
-    let items = matching.iter().skip(start).take(per_page as usize).map(|p| (*p).clone()).collect();
-    Ok(Json(PodPage { items, page, per_page, total: matching.len() as u64 }))
+    let items = matching
+        .iter()
+        .skip(start)
+        .take(per_page as usize)
+        .map(|p| (*p).clone())
+        .collect();
+    Ok(Json(PodPage {
+        items,
+        page,
+        per_page,
+        total: matching.len() as u64,
+    }))
 }
 
-async fn one_pod(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Result<Json<Pod>, ApiError> {
+async fn one_pod(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Pod>, ApiError> {
     c.require(PODSTACK_READ)?;
     let mut world = s.world();
     world.settle(s.clock.now());
-    world.podstack.pods.get(&id).map(|p| Json(p.pod.clone())).ok_or_else(|| ApiError::not_found("pod"))
+    world
+        .podstack
+        .pods
+        .get(&id)
+        .map(|p| Json(p.pod.clone()))
+        .ok_or_else(|| ApiError::not_found("pod"))
 }
 
 const STEP_MINUTES: i64 = 5;
@@ -84,7 +119,9 @@ fn sample(p: &PodstackPod, at: DateTime<Utc>) -> StatsSample {
         Profile::IdleSince(t) => t.max(started),
         _ => at + Duration::days(1),
     };
-    let steps = |from: DateTime<Utc>, to: DateTime<Utc>| ((to - from).num_minutes().max(0) / STEP_MINUTES) as u64;
+    let steps = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        ((to - from).num_minutes().max(0) / STEP_MINUTES) as u64
+    };
     let busy_steps = steps(started, at.min(idle_from));
     let idle_steps = steps(idle_from, at);
     let bytes = busy_steps * BUSY_BYTES + idle_steps * IDLE_BYTES;
@@ -92,16 +129,28 @@ fn sample(p: &PodstackPod, at: DateTime<Utc>) -> StatsSample {
     let busy = at < idle_from;
     let util = |i: u64| {
         let n = mix(noise ^ i);
-        if busy { 35.0 + (n % 600) as f64 / 10.0 } else { (n % 12) as f64 / 10.0 }
+        if busy {
+            35.0 + (n % 600) as f64 / 10.0
+        } else {
+            (n % 12) as f64 / 10.0
+        }
     };
     let mem = f64::from(p.pod.resources.memory_gb);
     StatsSample {
         at,
-        cpu_pct: if busy { 40.0 + (noise % 400) as f64 / 10.0 } else { 1.5 },
+        cpu_pct: if busy {
+            40.0 + (noise % 400) as f64 / 10.0
+        } else {
+            1.5
+        },
         memory_used_gb: if busy { mem * 0.6 } else { mem * 0.1 },
         memory_limit_gb: mem,
         gpus: (0..p.pod.resources.gpu_count)
-            .map(|i| GpuSample { index: i, util_pct: util(u64::from(i)), memory_used_gb: if busy { 60.0 } else { 2.0 } })
+            .map(|i| GpuSample {
+                index: i,
+                util_pct: util(u64::from(i)),
+                memory_used_gb: if busy { 60.0 } else { 2.0 },
+            })
             .collect(),
         net_rx_bytes: bytes * 3 / 4,
         net_tx_bytes: bytes / 4,
@@ -111,14 +160,18 @@ fn sample(p: &PodstackPod, at: DateTime<Utc>) -> StatsSample {
 
 /// Samples at 5-minute steps in `[now - window, now]`, only while the pod runs and its agent reports.
 fn samples(p: &PodstackPod, now: DateTime<Utc>, window: Duration) -> Vec<StatsSample> {
-    let Some(started) = p.pod.started_at.filter(|_| p.pod.status == "Running") else { return vec![] };
+    let Some(started) = p.pod.started_at.filter(|_| p.pod.status == "Running") else {
+        return vec![];
+    };
     let end = match p.profile {
         Profile::Silent => return vec![],
         Profile::StaleSince(t) => t.min(now),
         _ => now,
     };
     let step = Duration::minutes(STEP_MINUTES);
-    let Ok(end) = end.duration_trunc(step) else { return vec![] };
+    let Ok(end) = end.duration_trunc(step) else {
+        return vec![];
+    };
     let first = (now - window).max(started);
     let mut out = Vec::new();
     let mut at = end;
@@ -130,11 +183,19 @@ fn samples(p: &PodstackPod, now: DateTime<Utc>, window: Duration) -> Vec<StatsSa
     out
 }
 
-async fn stats(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Result<Json<StatsSample>, ApiError> {
+async fn stats(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<StatsSample>, ApiError> {
     c.require(PODSTACK_READ)?;
     let now = s.clock.now();
     let world = s.world();
-    let p = world.podstack.pods.get(&id).ok_or_else(|| ApiError::not_found("pod"))?;
+    let p = world
+        .podstack
+        .pods
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("pod"))?;
     samples(p, now, Duration::minutes(STEP_MINUTES))
         .pop()
         .or_else(|| samples(p, now, Duration::days(7)).pop())
@@ -142,23 +203,42 @@ async fn stats(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, P
         .ok_or_else(|| ApiError::not_found("stats sample"))
 }
 
-async fn history(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Path(id): Path<String>, Query(q): Q) -> Result<Json<Items<StatsSample>>, ApiError> {
+async fn history(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Result<Json<Items<StatsSample>>, ApiError> {
     c.require(PODSTACK_READ)?;
     let window = match q.get("window").map(String::as_str).unwrap_or("24h") {
         "1h" => Duration::hours(1),
         "6h" => Duration::hours(6),
         "24h" => Duration::hours(24),
         "7d" => Duration::days(7),
-        _ => return Err(ApiError::bad_request("invalid_query", "window must be 1h, 6h, 24h or 7d")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "window must be 1h, 6h, 24h or 7d",
+            ))
+        }
     };
     let now = s.clock.now();
     let mut world = s.world();
     world.settle(now);
-    let p = world.podstack.pods.get(&id).ok_or_else(|| ApiError::not_found("pod"))?;
-    Ok(Json(Items { items: samples(p, now, window) }))
+    let p = world
+        .podstack
+        .pods
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("pod"))?;
+    Ok(Json(Items {
+        items: samples(p, now, window),
+    }))
 }
 
-async fn wallet(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) -> Result<Json<Wallet>, ApiError> {
+async fn wallet(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+) -> Result<Json<Wallet>, ApiError> {
     c.require(PODSTACK_BILLING)?;
     let mut world = s.world();
     world.settle(s.clock.now());
@@ -167,7 +247,11 @@ async fn wallet(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) 
         .costs
         .iter()
         .filter(|b| b.currency == ps.wallet_currency)
-        .filter(|b| ps.pods.get(&b.pod_id).is_some_and(|p| p.pod.status == "Running"))
+        .filter(|b| {
+            ps.pods
+                .get(&b.pod_id)
+                .is_some_and(|p| p.pod.status == "Running")
+        })
         .map(|b| b.rate_micros)
         .sum();
     Ok(Json(Wallet {
@@ -180,7 +264,11 @@ async fn wallet(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>) 
     }))
 }
 
-async fn usage(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Query(q): Q) -> Result<Json<Items<UsageRow>>, ApiError> {
+async fn usage(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Query(q): Q,
+) -> Result<Json<Items<UsageRow>>, ApiError> {
     c.require(PODSTACK_BILLING)?;
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let days = billed_days(from, to, s.clock.now().date_naive());
@@ -196,7 +284,12 @@ async fn usage(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Q
                 project_id: b.project.clone(),
                 amount: fixed(micros_to_decimal(amount), 2),
                 currency: b.currency.clone(),
-                by_resource: Breakdown { gpu: share(82), cpu: share(8), memory: share(6), storage: share(4) },
+                by_resource: Breakdown {
+                    gpu: share(82),
+                    cpu: share(8),
+                    memory: share(6),
+                    storage: share(4),
+                },
             });
         }
     }
@@ -204,8 +297,18 @@ async fn usage(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Q
 }
 
 /// Starts a lifecycle change on one pod, or says why it does not fit its state.
-fn change(world: &mut World, id: &str, action: &str, now: DateTime<Utc>, transition: Duration) -> Result<(), ApiError> {
-    let p = world.podstack.pods.get_mut(id).ok_or_else(|| ApiError::not_found("pod"))?;
+fn change(
+    world: &mut World,
+    id: &str,
+    action: &str,
+    now: DateTime<Utc>,
+    transition: Duration,
+) -> Result<(), ApiError> {
+    let p = world
+        .podstack
+        .pods
+        .get_mut(id)
+        .ok_or_else(|| ApiError::not_found("pod"))?;
     let busy = p.pending.is_some();
     let (from, via, to) = match action {
         "start" => ("Stopped", "Starting", Transition::To("Running")),
@@ -215,7 +318,10 @@ fn change(world: &mut World, id: &str, action: &str, now: DateTime<Utc>, transit
         _ => return Err(ApiError::not_found("action")),
     };
     if busy || p.pod.status != from {
-        return Err(ApiError::conflict("invalid_state", &format!("cannot {action} a pod that is {}", p.pod.status)));
+        return Err(ApiError::conflict(
+            "invalid_state",
+            &format!("cannot {action} a pod that is {}", p.pod.status),
+        ));
     }
     p.pod.status = via.to_string();
     match action {
@@ -225,7 +331,10 @@ fn change(world: &mut World, id: &str, action: &str, now: DateTime<Utc>, transit
         }
         _ => p.profile = Profile::IdleSince(now),
     }
-    p.pending = Some(Pending { transition: to, due: now + transition });
+    p.pending = Some(Pending {
+        transition: to,
+        due: now + transition,
+    });
     Ok(())
 }
 
@@ -257,10 +366,20 @@ async fn pod_action(
         "scale" => {
             let replicas = match serde_json::from_slice::<Scale>(&body) {
                 Ok(r) if (1..=16).contains(&r.replicas) => r.replicas,
-                _ => return ApiError::bad_request("invalid_body", "body must be {\"replicas\": 1..16}").into_response(),
+                _ => {
+                    return ApiError::bad_request(
+                        "invalid_body",
+                        "body must be {\"replicas\": 1..16}",
+                    )
+                    .into_response()
+                }
             };
             idempotent(&s, &c, &headers, true, |world, _| {
-                let p = world.podstack.pods.get_mut(&id).ok_or_else(|| ApiError::not_found("pod"))?;
+                let p = world
+                    .podstack
+                    .pods
+                    .get_mut(&id)
+                    .ok_or_else(|| ApiError::not_found("pod"))?;
                 p.pod.replicas = replicas;
                 Ok((StatusCode::OK, json!({})))
             })
@@ -269,7 +388,13 @@ async fn pod_action(
     }
 }
 
-async fn delete_pod(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, Path(id): Path<String>, Query(q): Q, headers: HeaderMap) -> Response {
+async fn delete_pod(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(e) = c.require(PODSTACK_WRITE) {
         return e.into_response();
     }
@@ -284,14 +409,24 @@ async fn delete_pod(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Calle
 }
 
 fn bulk_ids(body: &Bytes) -> Result<BulkIds, ApiError> {
-    let req: BulkIds = serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_body", &e.to_string()))?;
+    let req: BulkIds = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid_body", &e.to_string()))?;
     if req.ids.is_empty() || req.ids.len() > 50 {
-        return Err(ApiError::bad_request("invalid_ids", "ids must hold 1 to 50 pod ids"));
+        return Err(ApiError::bad_request(
+            "invalid_ids",
+            "ids must hold 1 to 50 pod ids",
+        ));
     }
     Ok(req)
 }
 
-fn bulk(s: &Sandbox, c: &Caller, headers: &HeaderMap, body: &Bytes, action: &'static str) -> Response {
+fn bulk(
+    s: &Sandbox,
+    c: &Caller,
+    headers: &HeaderMap,
+    body: &Bytes,
+    action: &'static str,
+) -> Response {
     if let Err(e) = c.require(PODSTACK_WRITE) {
         return e.into_response();
     }
@@ -308,19 +443,36 @@ fn bulk(s: &Sandbox, c: &Caller, headers: &HeaderMap, body: &Bytes, action: &'st
             .ids
             .iter()
             .map(|id| match change(world, id, action, now, transition) {
-                Ok(()) => BulkResult { id: id.clone(), ok: true, error: None },
-                Err(e) => BulkResult { id: id.clone(), ok: false, error: e.body["error"].as_str().map(str::to_string) },
+                Ok(()) => BulkResult {
+                    id: id.clone(),
+                    ok: true,
+                    error: None,
+                },
+                Err(e) => BulkResult {
+                    id: id.clone(),
+                    ok: false,
+                    error: e.body["error"].as_str().map(str::to_string),
+                },
             })
             .collect();
         Ok((StatusCode::OK, json!(BulkResults { results })))
     })
 }
 
-async fn bulk_stop(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Response {
+async fn bulk_stop(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     bulk(&s, &c, &headers, &body, "stop")
 }
 
-async fn bulk_delete(State(s): State<Arc<Sandbox>>, Extension(c): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Response {
+async fn bulk_delete(
+    State(s): State<Arc<Sandbox>>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     bulk(&s, &c, &headers, &body, "delete")
 }
-

@@ -20,7 +20,10 @@ pub struct Clock {
 
 impl Clock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
-        Clock { started: Instant::now(), start }
+        Clock {
+            started: Instant::now(),
+            start,
+        }
     }
     pub fn now(&self) -> DateTime<Utc> {
         self.start + Duration::from_std(self.started.elapsed()).unwrap_or_default()
@@ -174,7 +177,10 @@ impl World {
     /// A fresh operation id and audit id.
     pub fn next_ids(&mut self) -> (String, String) {
         self.next_op += 1;
-        (format!("op_{:08}", self.next_op), format!("aud_{:08}", self.next_op))
+        (
+            format!("op_{:08}", self.next_op),
+            format!("aud_{:08}", self.next_op),
+        )
     }
 }
 

@@ -25,11 +25,17 @@ pub struct Argus {
 
 impl Argus {
     pub fn new(name: &str, settings: HttpSettings) -> Result<Self, ProviderError> {
-        Ok(Argus { api: Api::new(name, settings)? })
+        Ok(Argus {
+            api: Api::new(name, settings)?,
+        })
     }
 
     /// Follows a cursor-paginated list to the end; a repeated cursor is an error.
-    pub async fn list_all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, ProviderError> {
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
         let mut guard = CursorGuard::default();
         let mut cursor: Option<String> = None;
@@ -63,7 +69,9 @@ impl Argus {
 /// A worker's activity from its `/compute/served` row (`None`: no row, so unknown).
 pub fn activity(served: Option<&Served>) -> Activity {
     match served {
-        None => Activity::Unknown { why: "no row in /compute/served".into() },
+        None => Activity::Unknown {
+            why: "no row in /compute/served".into(),
+        },
         Some(s) if s.cameras > 0 => Activity::Busy,
         Some(s) => Activity::Idle {
             since: s.last_served_at,
@@ -82,14 +90,24 @@ impl Provider for Argus {
         self.api.provider()
     }
 
-    async fn collect(&self, now: DateTime<Utc>, cost_days: u32) -> Result<Inventory, ProviderError> {
+    async fn collect(
+        &self,
+        now: DateTime<Utc>,
+        cost_days: u32,
+    ) -> Result<Inventory, ProviderError> {
         let name = self.api.provider().to_string();
         let workers: Vec<Worker> = self.list_all("/compute/workers", &[]).await?;
         let pods: Vec<ProviderPod> = self.list_all("/compute/pods", &[]).await?;
         // Served is a signal, not inventory: if it fails, every worker is unknown (active).
         let served: Result<Items<Served>, _> = self.api.get("/compute/served", &[]).await;
         let (served, served_error) = match served {
-            Ok(s) => (s.items.into_iter().map(|s| (s.worker_id.clone(), s)).collect::<HashMap<_, _>>(), None),
+            Ok(s) => (
+                s.items
+                    .into_iter()
+                    .map(|s| (s.worker_id.clone(), s))
+                    .collect::<HashMap<_, _>>(),
+                None,
+            ),
             Err(e) => {
                 tracing::warn!(provider = %name, error = %e, "served data unavailable: all workers count as active");
                 (HashMap::new(), Some(e.to_string()))
@@ -98,14 +116,22 @@ impl Provider for Argus {
         let to = now.date_naive();
         let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
         let daily: Vec<DailyCost> = self
-            .list_all("/cost/daily", &[("from", from.to_string()), ("to", to.to_string())])
+            .list_all(
+                "/cost/daily",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
             .await?;
 
         let mut inv = Inventory::default();
-        let project_of: HashMap<&str, &str> = workers.iter().map(|w| (w.pod_id.as_str(), w.project.as_str())).collect();
+        let project_of: HashMap<&str, &str> = workers
+            .iter()
+            .map(|w| (w.pod_id.as_str(), w.project.as_str()))
+            .collect();
         for w in &workers {
             let activity = match &served_error {
-                Some(e) => Activity::Unknown { why: format!("served data failed to load: {e}") },
+                Some(e) => Activity::Unknown {
+                    why: format!("served data failed to load: {e}"),
+                },
                 None => activity(served.get(&w.id)),
             };
             inv.pods.push(Pod {
@@ -150,7 +176,9 @@ impl Provider for Argus {
                 ttl_expires_at: None,
                 orphaned_since: p.orphaned_since,
                 orphaned_since_source: p.orphaned_since.map(|_| Since::Provider),
-                activity: Activity::Unknown { why: "orphan: no worker, no served signal".into() },
+                activity: Activity::Unknown {
+                    why: "orphan: no worker, no served signal".into(),
+                },
             });
         }
         for d in daily {
@@ -169,7 +197,9 @@ impl Provider for Argus {
 
     async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError> {
         let path = match (op.kind, op.op) {
-            (ResourceKind::Orphan, OpKind::Terminate) => format!("/compute/ops/pods/{}/terminate", op.target),
+            (ResourceKind::Orphan, OpKind::Terminate) => {
+                format!("/compute/ops/pods/{}/terminate", op.target)
+            }
             (ResourceKind::Orphan, _) => {
                 return Err(ProviderError::Conflict {
                     provider: self.api.provider().into(),
@@ -178,7 +208,9 @@ impl Provider for Argus {
                     message: format!("{} is an orphan: it can only be terminated", op.target),
                 })
             }
-            (ResourceKind::Pod, kind) => format!("/compute/ops/workers/{}/{}", op.target, kind.as_str()),
+            (ResourceKind::Pod, kind) => {
+                format!("/compute/ops/workers/{}/{}", op.target, kind.as_str())
+            }
         };
         let body = OpRequest {
             reason: op.reason.clone(),
@@ -190,8 +222,20 @@ impl Provider for Argus {
             endpoint: path.clone(),
             detail: e.to_string(),
         })?;
-        let answer = self.api.send(Method::POST, &path, &[], Some(&body), Some(&op.idempotency_key)).await?;
+        let answer = self
+            .api
+            .send(
+                Method::POST,
+                &path,
+                &[],
+                Some(&body),
+                Some(&op.idempotency_key),
+            )
+            .await?;
         let accepted: OpAccepted = self.api.decode(&path, answer.body)?;
-        Ok(Receipt { operation_id: Some(accepted.operation_id), audit_id: Some(accepted.audit_id) })
+        Ok(Receipt {
+            operation_id: Some(accepted.operation_id),
+            audit_id: Some(accepted.audit_id),
+        })
     }
 }

@@ -32,15 +32,24 @@ impl Default for IdleThresholds {
 /// Busy, idle since the oldest sample of the newest idle run, or unknown when samples are
 /// missing or stale. Network throughput is the difference of cumulative counters between
 /// consecutive samples, so the oldest sample only counts through its GPU utilisation.
-pub fn activity_from_samples(samples: &[StatsSample], now: DateTime<Utc>, t: &IdleThresholds) -> Activity {
+pub fn activity_from_samples(
+    samples: &[StatsSample],
+    now: DateTime<Utc>,
+    t: &IdleThresholds,
+) -> Activity {
     let mut samples: Vec<&StatsSample> = samples.iter().collect();
     samples.sort_by_key(|s| s.at);
     let Some(last) = samples.last() else {
-        return Activity::Unknown { why: "no utilisation samples".into() };
+        return Activity::Unknown {
+            why: "no utilisation samples".into(),
+        };
     };
     if now - last.at > t.stale_after {
         return Activity::Unknown {
-            why: format!("utilisation stale: last sample {}", last.at.format("%Y-%m-%d %H:%M UTC")),
+            why: format!(
+                "utilisation stale: last sample {}",
+                last.at.format("%Y-%m-%d %H:%M UTC")
+            ),
         };
     }
     let idle_at = |i: usize| -> bool {
@@ -50,7 +59,8 @@ pub fn activity_from_samples(samples: &[StatsSample], now: DateTime<Utc>, t: &Id
             None => true,
             Some(prev) => {
                 let secs = (s.at - prev.at).num_seconds().max(1) as f64;
-                let bytes = (s.net_rx_bytes + s.net_tx_bytes).saturating_sub(prev.net_rx_bytes + prev.net_tx_bytes);
+                let bytes = (s.net_rx_bytes + s.net_tx_bytes)
+                    .saturating_sub(prev.net_rx_bytes + prev.net_tx_bytes);
                 (bytes as f64 / secs) < t.net_bytes_per_sec
             }
         };
@@ -74,7 +84,10 @@ pub fn activity_from_samples(samples: &[StatsSample], now: DateTime<Utc>, t: &Id
             Activity::Idle {
                 since: Some(samples[i].at),
                 source: Some(Since::Provider),
-                evidence: format!("GPU at most {peak:.1}% across {} samples", samples.len() - i),
+                evidence: format!(
+                    "GPU at most {peak:.1}% across {} samples",
+                    samples.len() - i
+                ),
             }
         }
     }
@@ -91,7 +104,11 @@ mod tests {
             cpu_pct: 1.0,
             memory_used_gb: 1.0,
             memory_limit_gb: 8.0,
-            gpus: vec![GpuSample { index: 0, util_pct: util, memory_used_gb: 1.0 }],
+            gpus: vec![GpuSample {
+                index: 0,
+                util_pct: util,
+                memory_used_gb: 1.0,
+            }],
             net_rx_bytes: bytes,
             net_tx_bytes: 0,
             disk_used_gb: 1.0,
@@ -117,15 +134,24 @@ mod tests {
     fn network_traffic_keeps_a_pod_busy_even_at_zero_gpu() {
         let now = Utc::now();
         let s = vec![sample(now, 10, 0.0, 0), sample(now, 5, 0.0, 90_000_000)];
-        assert_eq!(activity_from_samples(&s, now, &IdleThresholds::default()), Activity::Busy);
+        assert_eq!(
+            activity_from_samples(&s, now, &IdleThresholds::default()),
+            Activity::Busy
+        );
     }
 
     #[test]
     fn missing_or_stale_samples_are_unknown() {
         let now = Utc::now();
         let t = IdleThresholds::default();
-        assert!(matches!(activity_from_samples(&[], now, &t), Activity::Unknown { .. }));
+        assert!(matches!(
+            activity_from_samples(&[], now, &t),
+            Activity::Unknown { .. }
+        ));
         let stale = vec![sample(now, 120, 0.0, 0)];
-        assert!(matches!(activity_from_samples(&stale, now, &t), Activity::Unknown { .. }));
+        assert!(matches!(
+            activity_from_samples(&stale, now, &t),
+            Activity::Unknown { .. }
+        ));
     }
 }

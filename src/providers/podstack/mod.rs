@@ -33,8 +33,15 @@ pub struct Podstack {
 }
 
 impl Podstack {
-    pub fn new(name: &str, settings: HttpSettings, idle: IdleThresholds) -> Result<Self, ProviderError> {
-        Ok(Podstack { api: Api::new(name, settings)?, idle })
+    pub fn new(
+        name: &str,
+        settings: HttpSettings,
+        idle: IdleThresholds,
+    ) -> Result<Self, ProviderError> {
+        Ok(Podstack {
+            api: Api::new(name, settings)?,
+            idle,
+        })
     }
 
     /// Reads `/pods` page by page to the end; a page that repeats an earlier one is an error.
@@ -43,7 +50,11 @@ impl Podstack {
         let mut guard = CursorGuard::default();
         let mut page = 1u32;
         loop {
-            let q = [("status", "all".to_string()), ("page", page.to_string()), ("per_page", PER_PAGE.to_string())];
+            let q = [
+                ("status", "all".to_string()),
+                ("page", page.to_string()),
+                ("per_page", PER_PAGE.to_string()),
+            ];
             let p: PodPage = self.api.get("/pods", &q).await?;
             if let Some(first) = p.items.first() {
                 guard.check(self.api.provider(), "/pods", "page starting at", &first.id)?;
@@ -67,12 +78,20 @@ impl Podstack {
 
     async fn activity(&self, pod: &wire::Pod, now: DateTime<Utc>) -> Activity {
         if !pod.status.eq_ignore_ascii_case("running") {
-            return Activity::Unknown { why: format!("not running ({}): no utilisation signal", pod.status) };
+            return Activity::Unknown {
+                why: format!("not running ({}): no utilisation signal", pod.status),
+            };
         }
         let path = format!("/pods/{}/stats/history", pod.id);
-        match self.api.get::<Items<StatsSample>>(&path, &[("window", self.idle.window.clone())]).await {
+        match self
+            .api
+            .get::<Items<StatsSample>>(&path, &[("window", self.idle.window.clone())])
+            .await
+        {
             Ok(s) => activity_from_samples(&s.items, now, &self.idle),
-            Err(e) => Activity::Unknown { why: format!("utilisation failed to load: {e}") },
+            Err(e) => Activity::Unknown {
+                why: format!("utilisation failed to load: {e}"),
+            },
         }
     }
 }
@@ -83,10 +102,15 @@ impl Provider for Podstack {
         self.api.provider()
     }
 
-    async fn collect(&self, now: DateTime<Utc>, cost_days: u32) -> Result<Inventory, ProviderError> {
+    async fn collect(
+        &self,
+        now: DateTime<Utc>,
+        cost_days: u32,
+    ) -> Result<Inventory, ProviderError> {
         let name = self.api.provider().to_string();
         let projects: Items<Project> = self.api.get("/projects", &[]).await?;
-        let project_name: HashMap<String, String> = projects.items.into_iter().map(|p| (p.id, p.name)).collect();
+        let project_name: HashMap<String, String> =
+            projects.items.into_iter().map(|p| (p.id, p.name)).collect();
         let pods = self.list_pods().await?;
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
         let activities: Vec<Activity> = stream::iter(lookups)
@@ -103,7 +127,12 @@ impl Provider for Podstack {
                 pod_id: p.id.clone(),
                 name: p.name.clone(),
                 status: PodStatus::parse(&p.status),
-                project: Some(project_name.get(&p.project_id).cloned().unwrap_or_else(|| p.project_id.clone())),
+                project: Some(
+                    project_name
+                        .get(&p.project_id)
+                        .cloned()
+                        .unwrap_or_else(|| p.project_id.clone()),
+                ),
                 owner: None,
                 gpu_type: Some(p.resources.gpu_type.clone()),
                 gpu_count: p.resources.gpu_count,
@@ -133,7 +162,10 @@ impl Provider for Podstack {
         let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
         let usage: Items<UsageRow> = self
             .api
-            .get("/billing/usage", &[("from", from.to_string()), ("to", to.to_string())])
+            .get(
+                "/billing/usage",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
             .await?;
         let mut seen = HashSet::new();
         for u in usage.items {
@@ -143,7 +175,12 @@ impl Provider for Podstack {
             inv.costs.push(CostRow {
                 provider: name.clone(),
                 date: u.date,
-                project: Some(project_name.get(&u.project_id).cloned().unwrap_or_else(|| u.project_id.clone())),
+                project: Some(
+                    project_name
+                        .get(&u.project_id)
+                        .cloned()
+                        .unwrap_or_else(|| u.project_id.clone()),
+                ),
                 amount: self.money(&u.amount, &u.currency, "/billing/usage")?,
                 hours: None,
                 pod_id: u.pod_id,
@@ -157,12 +194,26 @@ impl Provider for Podstack {
         let key = Some(op.idempotency_key.as_str());
         let id = &op.target;
         let answer = match op.op {
-            OpKind::Stop => self.api.send(Method::POST, &format!("/pods/{id}/stop"), &[], None, key).await,
-            OpKind::Resume => self.api.send(Method::POST, &format!("/pods/{id}/start"), &[], None, key).await,
+            OpKind::Stop => {
+                self.api
+                    .send(Method::POST, &format!("/pods/{id}/stop"), &[], None, key)
+                    .await
+            }
+            OpKind::Resume => {
+                self.api
+                    .send(Method::POST, &format!("/pods/{id}/start"), &[], None, key)
+                    .await
+            }
             OpKind::Terminate => {
                 // Without confirm=true the provider answers 428: that is the guard working.
-                let q = if op.confirm { vec![("confirm", "true".to_string())] } else { vec![] };
-                self.api.send(Method::DELETE, &format!("/pods/{id}"), &q, None, key).await
+                let q = if op.confirm {
+                    vec![("confirm", "true".to_string())]
+                } else {
+                    vec![]
+                };
+                self.api
+                    .send(Method::DELETE, &format!("/pods/{id}"), &q, None, key)
+                    .await
             }
         };
         answer.map(|_| Receipt::default())

@@ -1,0 +1,6 @@
+//! podwarden's integration tests: one binary, real HTTP against sandboxes on ephemeral
+//! ports, and the real `podwarden` executable for the command line.
+
+mod cli;
+mod providers_http;
+mod support;
