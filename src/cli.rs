@@ -46,7 +46,10 @@ pub struct Source {
     /// podwarden.toml to use. Default: $PODWARDEN_CONFIG, else ./podwarden.toml, else the built-in demo.
     #[arg(long, short, env = "PODWARDEN_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Evaluate as if it were this instant (RFC 3339). Default: now.
+    /// Use a saved fleet (`podwarden snapshot save`) instead of asking the providers.
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    /// Evaluate at this instant (RFC 3339). Default: the snapshot's time, else now.
     #[arg(long)]
     pub now: Option<String>,
 }
@@ -64,22 +67,68 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Dry-run review: print the plan and optionally write the plan file.
+    ///
+    /// With --snapshot the plan is deterministic: the same snapshot, policies and --now give
+    /// byte-identical JSON apart from run_id and generated_at.
     Plan {
         #[command(flatten)]
         source: Source,
+        /// Policy directory. Default: the config's `policies`, else ./policies, else the shipped ones.
+        #[arg(long)]
+        policies: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
         format: PlanFormat,
         /// Write the plan file (JSON, the contract of design.md) here.
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// For one pod: every policy and each condition's verdict with the values it saw.
+    Explain {
+        /// Target id, pod id or name.
+        target: String,
+        #[command(flatten)]
+        source: Source,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
     /// Check policies: every problem, each with file:line:column, a code and a hint.
     Validate {
         /// Policy directory. Default: ./policies.
         dir: Option<PathBuf>,
     },
+    /// Run the policy test cases in DIR/tests/*.toml (fixed fleets, fixed clock).
+    Test {
+        /// Policy directory. Default: ./policies.
+        dir: Option<PathBuf>,
+    },
+    /// How a policy change alters the plan, as Markdown for a review comment.
+    Diff {
+        /// Policy directory before the change.
+        #[arg(long)]
+        base: PathBuf,
+        /// Policy directory after the change.
+        #[arg(long)]
+        head: PathBuf,
+        #[command(flatten)]
+        source: Source,
+    },
+    /// Save the collected fleet, so that plan, explain and diff can be repeated offline.
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
     /// Serve the simulated Argus and Podstack APIs on loopback.
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Collect the fleet and write it to FILE (JSON, with the time it was taken).
+    Save {
+        file: PathBuf,
+        #[arg(long, short, env = "PODWARDEN_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,37 +5,42 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, ProviderType};
+use crate::config::{Config, ConfigError, ProviderType};
 use crate::fleet::{Fleet, ProviderStatus};
 use crate::providers::argus::Argus;
 use crate::providers::http::HttpSettings;
 use crate::providers::podstack::Podstack;
 use crate::providers::{Provider, ProviderError};
 
-/// Builds one client per configured provider; reads retry until `deadline`.
+/// Why the providers could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// Builds one client per configured provider, reading their tokens; reads retry until `deadline`.
 pub fn providers(
     cfg: &Config,
     deadline: tokio::time::Instant,
-) -> Result<Vec<Box<dyn Provider>>, ProviderError> {
-    cfg.providers
-        .iter()
-        .map(|p| {
-            let settings = HttpSettings {
-                base_url: p.base_url.clone(),
-                token: p.token.clone(),
-                timeout: p.timeout,
-                deadline: Some(deadline),
-            };
-            Ok(match p.kind {
-                ProviderType::Argus => {
-                    Box::new(Argus::new(&p.name, settings)?) as Box<dyn Provider>
-                }
-                ProviderType::Podstack => {
-                    Box::new(Podstack::new(&p.name, settings, p.idle.clone())?)
-                }
-            })
-        })
-        .collect()
+) -> Result<Vec<Box<dyn Provider>>, SetupError> {
+    let mut out: Vec<Box<dyn Provider>> = Vec::new();
+    for p in &cfg.providers {
+        let token = cfg.token(p, &|var| std::env::var(var).ok())?;
+        let settings = HttpSettings {
+            base_url: p.base_url.clone(),
+            token,
+            timeout: p.timeout,
+            deadline: Some(deadline),
+        };
+        out.push(match p.kind {
+            ProviderType::Argus => Box::new(Argus::new(&p.name, settings)?),
+            ProviderType::Podstack => Box::new(Podstack::new(&p.name, settings, p.idle.clone())?),
+        });
+    }
+    Ok(out)
 }
 
 /// Reads every provider. Returns the fleet and the errors of the providers that failed.

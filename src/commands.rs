@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Command, PlanFormat, SandboxArgs, Source};
+use crate::cli::{Command, PlanFormat, SandboxArgs, SnapshotAction, Source};
 use crate::config::{Config, ConfigError};
 use crate::exit::Exit;
 use crate::fleet::Fleet;
 use crate::plan::{Plan, PlanSettings};
 use crate::policy::{Diagnostic, PolicySet};
+use crate::providers::ProviderError;
 use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::store::{Store, StoreError};
 
@@ -20,8 +21,12 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("{} problem(s) in the policies:\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
     Policies(Vec<Diagnostic>),
+    #[error(transparent)]
+    Cases(#[from] crate::policy::cases::CaseError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -38,8 +43,21 @@ pub enum Error {
 impl Error {
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Config(_) | Error::Policies(_) | Error::Usage(_) => Exit::Usage,
+            Error::Config(_)
+            | Error::Policies(_)
+            | Error::Cases(_)
+            | Error::Usage(_)
+            | Error::Snapshot(_) => Exit::Usage,
             _ => Exit::Internal,
+        }
+    }
+}
+
+impl From<crate::collect::SetupError> for Error {
+    fn from(e: crate::collect::SetupError) -> Self {
+        match e {
+            crate::collect::SetupError::Config(c) => Error::Config(c),
+            crate::collect::SetupError::Provider(p) => Error::Usage(p.to_string()),
         }
     }
 }
@@ -50,28 +68,39 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
         Command::Run { source, out } => run(source, out).await,
         Command::Plan {
             source,
+            policies,
             format,
             out,
-        } => plan(source, format, out).await,
+        } => plan(source, policies, format, out).await,
+        Command::Explain {
+            target,
+            source,
+            policies,
+        } => explain(&target, source, policies).await,
         Command::Validate { dir } => validate(dir.unwrap_or_else(|| PathBuf::from("policies"))),
+        Command::Test { dir } => test(dir.unwrap_or_else(|| PathBuf::from("policies"))),
+        Command::Diff { base, head, source } => diff(&base, &head, source).await,
+        Command::Snapshot {
+            action: SnapshotAction::Save { file, config },
+        } => snapshot_save(&file, config).await,
         Command::Sandbox(args) => sandbox(args).await,
     }
 }
 
-fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>, Error> {
-    match now {
-        None => Ok(Utc::now()),
-        Some(s) => DateTime::parse_from_rfc3339(s)
+fn parse_now(now: Option<&str>) -> Result<Option<DateTime<Utc>>, Error> {
+    now.map(|s| {
+        DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| {
                 Error::Usage(format!(
                     "--now {s:?} is not an RFC 3339 instant ({e}); write e.g. 2026-11-21T02:00:00Z"
                 ))
-            }),
-    }
+            })
+    })
+    .transpose()
 }
 
-/// Where the configuration comes from: a file, or the built-in demo (a sandbox in-process).
+/// Where the configuration comes from: a file, the built-in demo, or nothing (offline).
 enum Setup {
     File(Config),
     Demo {
@@ -79,87 +108,152 @@ enum Setup {
         sandbox: RunningSandbox,
         _state: tempfile::TempDir,
     },
+    Offline,
 }
 
 impl Setup {
-    fn config(&self) -> &Config {
+    fn config(&self) -> Option<&Config> {
         match self {
-            Setup::File(c) | Setup::Demo { config: c, .. } => c,
+            Setup::File(c) | Setup::Demo { config: c, .. } => Some(c),
+            Setup::Offline => None,
+        }
+    }
+    async fn finish(self) {
+        if let Setup::Demo { sandbox, .. } = self {
+            sandbox.stop().await;
         }
     }
 }
 
-async fn setup(source: &Source) -> Result<Setup, Error> {
-    let path = source
-        .config
-        .clone()
-        .or_else(|| Some(PathBuf::from("podwarden.toml")).filter(|p| p.exists()));
-    match path {
-        Some(p) => Ok(Setup::File(Config::load(&p)?)),
-        None => {
-            let sandbox =
-                crate::sandbox::spawn(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
-                    .await
-                    .map_err(|source| Error::Io {
-                        what: "starting the demo sandbox".into(),
-                        source,
-                    })?;
-            let state = tempfile::tempdir().map_err(|source| Error::Io {
-                what: "creating a temporary state folder".into(),
-                source,
-            })?;
-            let config = crate::demo::config(&sandbox, state.path())?;
-            eprintln!("No configuration found: running the built-in demo against a sandbox on {} (dry-run).", sandbox.addr);
-            Ok(Setup::Demo {
-                config,
-                sandbox,
-                _state: state,
-            })
-        }
+fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| Some(PathBuf::from("podwarden.toml")).filter(|p| p.exists()))
+}
+
+/// The configuration for a live collection: a file, else the built-in demo.
+async fn live_setup(config: Option<&Path>) -> Result<Setup, Error> {
+    if let Some(p) = config_path(config) {
+        return Ok(Setup::File(Config::load(&p)?));
     }
+    let sandbox = crate::sandbox::spawn(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|source| Error::Io {
+            what: "starting the demo sandbox".into(),
+            source,
+        })?;
+    let state = tempfile::tempdir().map_err(|source| Error::Io {
+        what: "creating a temporary state folder".into(),
+        source,
+    })?;
+    let config = crate::demo::config(&sandbox, state.path())?;
+    eprintln!(
+        "No configuration found: running the built-in demo against a sandbox on {} (dry-run).",
+        sandbox.addr
+    );
+    Ok(Setup::Demo {
+        config,
+        sandbox,
+        _state: state,
+    })
 }
 
-fn policies(setup: &Setup) -> Result<PolicySet, Error> {
-    match setup {
-        Setup::Demo { .. } if !setup.config().policies.exists() => {
-            crate::policy::builtin::load().map_err(Error::Policies)
-        }
-        _ => crate::policy::load_dir(&setup.config().policies).map_err(Error::Policies),
-    }
-}
-
-/// What one pass of collect → evaluate → plan produced.
-struct Outcome {
-    fleet: Fleet,
-    plan: Plan,
-    exit: Exit,
-}
-
-async fn collect_and_plan(setup: &Setup, now: DateTime<Utc>) -> Result<Outcome, Error> {
-    let cfg = setup.config();
-    let set = policies(setup)?;
-    let deadline = tokio::time::Instant::now() + cfg.deadline;
-    let providers =
-        crate::collect::providers(cfg, deadline).map_err(|e| Error::Usage(e.to_string()))?;
-    let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days).await;
-    let mut store = Store::open(&cfg.state)?;
-    store.observe(&mut fleet, now)?;
-    let eval = crate::policy::evaluate::evaluate(&fleet.pods, &set, now)?;
-    let settings = PlanSettings {
-        protect_label: cfg.protect_label.clone(),
-        new_pod_grace: cfg.new_pod_grace,
-        limits: cfg.limits.clone(),
+/// Policies from `--policies`, else the config's folder, else ./policies, else the shipped ones.
+fn load_policies(dir: Option<&Path>, setup: &Setup) -> Result<PolicySet, Error> {
+    let from_config = match setup {
+        Setup::File(c) => Some(c.policies.clone()),
+        _ => None,
     };
+    let dir = dir
+        .map(Path::to_path_buf)
+        .or(from_config)
+        .or_else(|| Some(PathBuf::from("policies")).filter(|p| p.is_dir()));
+    match dir {
+        Some(d) => crate::policy::load_dir(&d).map_err(Error::Policies),
+        None => crate::policy::builtin::load().map_err(Error::Policies),
+    }
+}
+
+/// Everything evaluation needs: the fleet, the instant, the guards, and how collection went.
+struct Inputs {
+    setup: Setup,
+    fleet: Fleet,
+    now: DateTime<Utc>,
+    settings: PlanSettings,
+    errors: Vec<ProviderError>,
+}
+
+async fn inputs(source: &Source) -> Result<Inputs, Error> {
+    let now = parse_now(source.now.as_deref())?;
+    if let Some(file) = &source.snapshot {
+        let fleet = crate::snapshot::load(file)?;
+        let setup = match config_path(source.config.as_deref()) {
+            Some(p) => Setup::File(Config::load(&p)?),
+            None => Setup::Offline,
+        };
+        let settings = settings(setup.config());
+        return Ok(Inputs {
+            now: now.unwrap_or(fleet.taken_at),
+            fleet,
+            setup,
+            settings,
+            errors: vec![],
+        });
+    }
+    let setup = live_setup(source.config.as_deref()).await?;
+    let now = now.unwrap_or_else(Utc::now);
+    let (fleet, errors) = match setup.config() {
+        Some(cfg) => collect(cfg, now).await?,
+        None => return Err(Error::Usage("no configuration".into())),
+    };
+    Ok(Inputs {
+        settings: settings(setup.config()),
+        setup,
+        fleet,
+        now,
+        errors,
+    })
+}
+
+fn settings(config: Option<&Config>) -> PlanSettings {
+    config.map_or_else(PlanSettings::default, |c| PlanSettings {
+        protect_label: c.protect_label.clone(),
+        new_pod_grace: c.new_pod_grace,
+        limits: c.limits.clone(),
+    })
+}
+
+/// Collects every provider and merges this run's observations from the state store.
+async fn collect(cfg: &Config, now: DateTime<Utc>) -> Result<(Fleet, Vec<ProviderError>), Error> {
+    let deadline = tokio::time::Instant::now() + cfg.deadline;
+    let providers = crate::collect::providers(cfg, deadline)?;
+    let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days).await;
+    Store::open(&cfg.state)?.observe(&mut fleet, now)?;
+    Ok((fleet, errors))
+}
+
+fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
+    let eval = crate::policy::evaluate::evaluate(&inputs.fleet.pods, set, inputs.now)?;
     let run_id = uuid::Uuid::now_v7().to_string();
-    let plan = crate::plan::build(&fleet, &set, &eval, &settings, now, &run_id, Utc::now());
-    // Collection problems outrank a tripped breaker: the plan itself is partial then.
-    let exit = errors
+    Ok(crate::plan::build(
+        &inputs.fleet,
+        set,
+        &eval,
+        &inputs.settings,
+        inputs.now,
+        &run_id,
+        Utc::now(),
+    ))
+}
+
+/// Collection problems outrank a tripped breaker: the plan itself is partial then.
+fn exit_of(plan: &Plan, errors: &[ProviderError]) -> Exit {
+    errors
         .iter()
         .map(Exit::for_provider)
         .min()
         .or(plan.summary.breaker_tripped.then_some(Exit::CircuitBreaker))
-        .unwrap_or(Exit::Success);
-    Ok(Outcome { fleet, plan, exit })
+        .unwrap_or(Exit::Success)
 }
 
 fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
@@ -174,39 +268,70 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
 }
 
 async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
-    let now = parse_now(source.now.as_deref())?;
-    let setup = setup(&source).await?;
-    let outcome = collect_and_plan(&setup, now).await?;
-    print!("{}", crate::plan::render::table(&outcome.plan));
+    let inputs = inputs(&source).await?;
+    let set = load_policies(None, &inputs.setup)?;
+    let plan = make_plan(&inputs, &set)?;
+    print!("{}", crate::plan::render::table(&plan));
     println!();
+    let cost_days = inputs.setup.config().map_or(30, |c| c.cost_days);
     print!(
         "{}",
-        crate::report::summary::text(&outcome.fleet, setup.config().cost_days, now)?
+        crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
     );
-    write_plan(&outcome.plan, out.as_deref())?;
-    if let Setup::Demo { sandbox, .. } = setup {
-        sandbox.stop().await;
-    }
-    Ok(outcome.exit)
+    write_plan(&plan, out.as_deref())?;
+    let exit = exit_of(&plan, &inputs.errors);
+    inputs.setup.finish().await;
+    Ok(exit)
 }
 
-async fn plan(source: Source, format: PlanFormat, out: Option<PathBuf>) -> Result<Exit, Error> {
-    let now = parse_now(source.now.as_deref())?;
-    let setup = setup(&source).await?;
-    let outcome = collect_and_plan(&setup, now).await?;
+async fn plan(
+    source: Source,
+    policies: Option<PathBuf>,
+    format: PlanFormat,
+    out: Option<PathBuf>,
+) -> Result<Exit, Error> {
+    let inputs = inputs(&source).await?;
+    let set = load_policies(policies.as_deref(), &inputs.setup)?;
+    let plan = make_plan(&inputs, &set)?;
     match format {
-        PlanFormat::Table => print!("{}", crate::plan::render::table(&outcome.plan)),
-        PlanFormat::Markdown => print!("{}", crate::plan::render::markdown(&outcome.plan)),
+        PlanFormat::Table => print!("{}", crate::plan::render::table(&plan)),
+        PlanFormat::Markdown => print!("{}", crate::plan::render::markdown(&plan)),
         PlanFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&outcome.plan).unwrap_or_default()
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
     }
-    write_plan(&outcome.plan, out.as_deref())?;
-    if let Setup::Demo { sandbox, .. } = setup {
-        sandbox.stop().await;
-    }
-    Ok(outcome.exit)
+    write_plan(&plan, out.as_deref())?;
+    let exit = exit_of(&plan, &inputs.errors);
+    inputs.setup.finish().await;
+    Ok(exit)
+}
+
+async fn explain(target: &str, source: Source, policies: Option<PathBuf>) -> Result<Exit, Error> {
+    let inputs = inputs(&source).await?;
+    let set = load_policies(policies.as_deref(), &inputs.setup)?;
+    let plan = make_plan(&inputs, &set)?;
+    let pod = inputs
+        .fleet
+        .pods
+        .iter()
+        .find(|p| p.target == target || p.pod_id == target || p.name == target);
+    let exit = match pod {
+        Some(pod) => {
+            let verdicts = crate::policy::explain::explain(pod, &set, inputs.now)?;
+            print!("{}", crate::policy::explain::render(pod, &verdicts, &plan));
+            Exit::Success
+        }
+        None => {
+            eprintln!(
+                "error: no pod {target:?} in the fleet ({} pods); give a target id, pod id or name",
+                inputs.fleet.pods.len()
+            );
+            Exit::Usage
+        }
+    };
+    inputs.setup.finish().await;
+    Ok(exit)
 }
 
 fn validate(dir: PathBuf) -> Result<Exit, Error> {
@@ -230,6 +355,56 @@ fn validate(dir: PathBuf) -> Result<Exit, Error> {
     }
 }
 
+fn test(dir: PathBuf) -> Result<Exit, Error> {
+    let set = crate::policy::load_dir(&dir).map_err(Error::Policies)?;
+    let results = crate::policy::cases::run_dir(&dir, &set)?;
+    print!("{}", crate::policy::cases::render(&results));
+    let tested: std::collections::BTreeSet<&str> =
+        set.policies.iter().map(|p| p.name.as_str()).collect();
+    Ok(
+        if results.iter().all(|r| r.passed()) && !results.is_empty() && !tested.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Usage
+        },
+    )
+}
+
+async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {
+    let inputs = inputs(&source).await?;
+    let base_set = crate::policy::load_dir(base).map_err(Error::Policies)?;
+    let head_set = crate::policy::load_dir(head).map_err(Error::Policies)?;
+    let (before, after) = (
+        make_plan(&inputs, &base_set)?,
+        make_plan(&inputs, &head_set)?,
+    );
+    print!("{}", crate::plan::diff::markdown(&before, &after));
+    inputs.setup.finish().await;
+    Ok(Exit::Success)
+}
+
+async fn snapshot_save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Error> {
+    let setup = live_setup(config.as_deref()).await?;
+    let now = Utc::now();
+    let (fleet, errors) = match setup.config() {
+        Some(cfg) => collect(cfg, now).await?,
+        None => return Err(Error::Usage("no configuration".into())),
+    };
+    crate::snapshot::save(&fleet, file)?;
+    eprintln!(
+        "Snapshot of {} pods taken at {} written to {}",
+        fleet.pods.len(),
+        now.to_rfc3339(),
+        file.display()
+    );
+    setup.finish().await;
+    Ok(errors
+        .iter()
+        .map(Exit::for_provider)
+        .min()
+        .unwrap_or(Exit::Success))
+}
+
 async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
     let config = SandboxConfig {
         seed: args.seed,
@@ -241,11 +416,7 @@ async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         admin_token: args.admin_token,
         read_token: args.read_token,
         transition_secs: args.transition_secs,
-        now: args
-            .now
-            .as_deref()
-            .map(|s| parse_now(Some(s)))
-            .transpose()?,
+        now: parse_now(args.now.as_deref())?,
         faults: args.fault,
         ..SandboxConfig::default()
     };

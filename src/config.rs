@@ -128,13 +128,22 @@ fn default_deadline() -> String {
     "20m".into()
 }
 
-/// A provider, checked and with its token read.
+/// Where a provider's token comes from. It is read only when the provider is used, so
+/// offline commands (`plan --snapshot`, `diff`, `validate`) need no tokens.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    Env(String),
+    File(PathBuf),
+    Value(Secret),
+}
+
+/// A provider, checked.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
     pub kind: ProviderType,
     pub base_url: String,
-    pub token: Secret,
+    pub token: TokenSource,
     pub timeout: std::time::Duration,
     pub idle: IdleThresholds,
 }
@@ -166,15 +175,15 @@ impl Config {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::from_toml(raw, Some(path), base, &|name| std::env::var(name).ok())
+        Config::from_toml(raw, Some(path), base)
     }
 
-    /// Checks a parsed file; `env` looks up environment variables (injected for tests).
+    /// Checks a parsed file (tokens are read later, when a provider is used); relative
+    /// paths are resolved against `base`.
     pub fn from_toml(
         raw: ConfigToml,
         source: Option<&Path>,
         base: &Path,
-        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let path = source
             .map(Path::to_path_buf)
@@ -203,11 +212,18 @@ impl Config {
         })?;
         let mut providers = Vec::new();
         for (name, p) in &raw.providers {
-            let token = read_token(name, p, base, env).map_err(|message| ConfigError::Token {
-                path: path.clone(),
-                provider: name.clone(),
-                message,
-            })?;
+            let token = match (&p.token_env, &p.token_file) {
+                (Some(var), None) => TokenSource::Env(var.clone()),
+                (None, Some(file)) => TokenSource::File(resolve(file)),
+                (Some(_), Some(_)) => {
+                    return Err(invalid(format!(
+                        "providers.{name}: set token_env or token_file, not both"
+                    )))
+                }
+                (None, None) => return Err(invalid(format!(
+                    "providers.{name}: no token: set token_env = \"VAR\" or token_file = \"path\""
+                ))),
+            };
             let mut idle = IdleThresholds::default();
             if let Some(v) = p.idle_gpu_util_pct {
                 idle.gpu_util_pct = v;
@@ -257,32 +273,34 @@ impl Config {
     }
 }
 
-fn read_token(
-    name: &str,
-    p: &ProviderToml,
-    base: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Secret, String> {
-    match (&p.token_env, &p.token_file) {
-        (Some(var), None) => env(var)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| Secret::new(v.trim()))
-            .ok_or_else(|| {
-                format!(
-                    "the environment variable {var} is not set; export it with the {name} token"
-                )
-            }),
-        (None, Some(file)) => {
-            let file = if file.is_absolute() {
-                file.clone()
-            } else {
-                base.join(file)
-            };
-            std::fs::read_to_string(&file)
+impl Config {
+    /// Reads a provider's token from its environment variable or file; `env` looks up
+    /// environment variables (injected by tests).
+    pub fn token(
+        &self,
+        p: &ProviderConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, ConfigError> {
+        let path = self.source.clone().unwrap_or_else(|| "<built-in>".into());
+        let err = |message: String| ConfigError::Token {
+            path: path.clone(),
+            provider: p.name.clone(),
+            message,
+        };
+        match &p.token {
+            TokenSource::Value(s) => Ok(s.clone()),
+            TokenSource::Env(var) => env(var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim()))
+                .ok_or_else(|| {
+                    err(format!(
+                        "the environment variable {var} is not set; export it with the {} token",
+                        p.name
+                    ))
+                }),
+            TokenSource::File(file) => std::fs::read_to_string(file)
                 .map(|t| Secret::new(t.trim()))
-                .map_err(|e| format!("cannot read token_file {}: {e}", file.display()))
+                .map_err(|e| err(format!("cannot read token_file {}: {e}", file.display()))),
         }
-        (Some(_), Some(_)) => Err("set token_env or token_file, not both".into()),
-        (None, None) => Err("no token: set token_env = \"VAR\" or token_file = \"path\"".into()),
     }
 }

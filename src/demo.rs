@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, ConfigToml, ProviderToml, ProviderType};
+use crate::config::{Config, ConfigError, ConfigToml, ProviderToml, ProviderType, TokenSource};
 use crate::sandbox::RunningSandbox;
+use crate::secret::Secret;
 
 pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, ConfigError> {
     let provider = |kind, base_url: String| ProviderToml {
@@ -38,8 +39,9 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         ]
         .into(),
     };
-    let read_token = sandbox.sandbox.config.read_token.clone();
-    Config::from_toml(raw, None, Path::new("."), &move |_| {
-        Some(read_token.clone())
-    })
+    let mut config = Config::from_toml(raw, None, Path::new("."))?;
+    for p in &mut config.providers {
+        p.token = TokenSource::Value(Secret::new(&sandbox.sandbox.config.read_token));
+    }
+    Ok(config)
 }

@@ -19,4 +19,5 @@ pub mod providers;
 pub mod report;
 pub mod sandbox;
 pub mod secret;
+pub mod snapshot;
 pub mod store;

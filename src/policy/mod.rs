@@ -4,9 +4,11 @@
 //! fleet table ([`evaluate`]). Evaluation is pure: (fleet, policies, now) → matches.
 
 pub mod builtin;
+pub mod cases;
 pub mod compile;
 pub mod diagnostic;
 pub mod evaluate;
+pub mod explain;
 pub mod load;
 pub mod reason;
 

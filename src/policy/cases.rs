@@ -1,0 +1,413 @@
+//! Policy test cases (`podwarden test`): TOML files under `DIR/tests/` that give a small
+//! fleet, a fixed clock and the expected plan. A failing case prints what is missing and
+//! what is unexpected.
+//!
+//! ```toml
+//! [[case]]
+//! name = "an idle worker past 6h is stopped"
+//! now = "2026-11-21T02:00:00Z"
+//! policies = ["stop-idle-argus-workers"]        # optional: default every policy in DIR
+//!
+//! [[case.pod]]
+//! target = "wkr_idle"                           # provider = "argus", kind = "pod", status = "running" by default
+//! idle_for = "9h"                               # or activity = "busy" | "unknown"
+//!
+//! [[case.expect]]                               # exactly these actions
+//! target = "wkr_idle"
+//! action = "stop"
+//! policy = "stop-idle-argus-workers"
+//!
+//! [[case.expect_blocked]]                        # each must be among the plan's blocked entries
+//! target = "wkr_x"
+//! why_contains = "unknown"
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{evaluate, PolicySet};
+use crate::fleet::{Activity, Fleet, Pod, PodStatus, ProviderStatus, ResourceKind, Since};
+use crate::money::{Currency, Money};
+use crate::plan::{build, PlanSettings};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    case: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    now: String,
+    policies: Option<Vec<String>>,
+    #[serde(default)]
+    pod: Vec<PodFixture>,
+    #[serde(default)]
+    expect: Vec<Expected>,
+    #[serde(default)]
+    expect_blocked: Vec<ExpectedBlocked>,
+}
+
+/// A pod described relative to the case's `now`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PodFixture {
+    target: String,
+    #[serde(default = "default_provider")]
+    provider: String,
+    #[serde(default = "default_kind")]
+    kind: String,
+    #[serde(default = "default_status")]
+    status: String,
+    #[serde(default = "default_rate")]
+    hourly_rate: String,
+    #[serde(default = "default_currency")]
+    currency: String,
+    /// Time since creation.
+    #[serde(default = "default_age")]
+    age: String,
+    /// busy | idle | unknown (default: idle when `idle_for` is given, else busy).
+    activity: Option<String>,
+    /// Idle since this long ago.
+    idle_for: Option<String>,
+    /// An orphan since this long ago (orphans only; absent: unknown).
+    orphaned_for: Option<String>,
+    /// Last started this long ago.
+    started: Option<String>,
+    /// The resume TTL expired this long ago…
+    ttl_expired: Option<String>,
+    /// …or expires in this long.
+    ttl_remaining: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    project: Option<String>,
+    owner: Option<String>,
+    gpu_type: Option<String>,
+    #[serde(default = "default_gpus")]
+    gpu_count: u32,
+}
+
+fn default_provider() -> String {
+    "argus".into()
+}
+fn default_kind() -> String {
+    "pod".into()
+}
+fn default_status() -> String {
+    "running".into()
+}
+fn default_rate() -> String {
+    "2.49".into()
+}
+fn default_currency() -> String {
+    "USD".into()
+}
+fn default_age() -> String {
+    "30d".into()
+}
+fn default_gpus() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    target: String,
+    action: String,
+    policy: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedBlocked {
+    target: String,
+    policy: Option<String>,
+    why_contains: String,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseResult {
+    pub file: PathBuf,
+    pub name: String,
+    /// Empty when the case passed; otherwise what differs, one line each.
+    pub differences: Vec<String>,
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error(transparent)]
+    Eval(#[from] evaluate::EvalError),
+}
+
+fn ago(now: DateTime<Utc>, text: &str, what: &str) -> Result<DateTime<Utc>, String> {
+    crate::duration::parse(text)
+        .map(|d| now - d)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+impl PodFixture {
+    fn pod(&self, now: DateTime<Utc>) -> Result<Pod, String> {
+        let t = &self.target;
+        let kind = match self.kind.as_str() {
+            "pod" => ResourceKind::Pod,
+            "orphan" => ResourceKind::Orphan,
+            other => return Err(format!("pod {t}: kind {other:?} must be pod or orphan")),
+        };
+        let activity = match (self.activity.as_deref(), &self.idle_for) {
+            (None | Some("idle"), Some(d)) => Activity::Idle {
+                since: Some(ago(now, d, &format!("pod {t}: idle_for"))?),
+                source: Some(Since::Provider),
+                evidence: "test fixture".into(),
+            },
+            (Some("idle"), None) => Activity::Idle {
+                since: None,
+                source: None,
+                evidence: "test fixture, start unknown".into(),
+            },
+            (None | Some("busy"), None) => Activity::Busy,
+            (Some("unknown"), None) => Activity::Unknown {
+                why: "test fixture: no signal".into(),
+            },
+            (Some(a), _) => return Err(format!(
+                "pod {t}: activity {a:?} must be busy, idle or unknown (idle_for only with idle)"
+            )),
+        };
+        let ttl_expires_at = match (&self.ttl_expired, &self.ttl_remaining) {
+            (Some(d), None) => Some(ago(now, d, &format!("pod {t}: ttl_expired"))?),
+            (None, Some(d)) => Some(
+                now + crate::duration::parse(d)
+                    .map_err(|e| format!("pod {t}: ttl_remaining: {e}"))?,
+            ),
+            (None, None) => None,
+            _ => {
+                return Err(format!(
+                    "pod {t}: give ttl_expired or ttl_remaining, not both"
+                ))
+            }
+        };
+        let orphaned_since = self
+            .orphaned_for
+            .as_deref()
+            .map(|d| ago(now, d, &format!("pod {t}: orphaned_for")))
+            .transpose()?;
+        Ok(Pod {
+            provider: self.provider.clone(),
+            kind,
+            target: t.clone(),
+            pod_id: t.clone(),
+            name: t.clone(),
+            status: PodStatus::parse(&self.status),
+            project: self.project.clone(),
+            owner: self.owner.clone(),
+            gpu_type: self.gpu_type.clone(),
+            gpu_count: self.gpu_count,
+            region: None,
+            labels: self.labels.clone(),
+            hourly_rate: Money::parse(&self.hourly_rate, Currency::new(&self.currency))
+                .ok_or_else(|| {
+                    format!(
+                        "pod {t}: hourly_rate {:?} is not a decimal",
+                        self.hourly_rate
+                    )
+                })?,
+            created_at: ago(now, &self.age, &format!("pod {t}: age"))?,
+            last_started_at: self
+                .started
+                .as_deref()
+                .map(|d| ago(now, d, &format!("pod {t}: started")))
+                .transpose()?,
+            ttl_expires_at,
+            orphaned_since,
+            orphaned_since_source: orphaned_since.map(|_| Since::Provider),
+            activity,
+        })
+    }
+}
+
+/// Runs every case in `DIR/tests/*.toml` against the policies of `set`.
+pub fn run_dir(dir: &Path, set: &PolicySet) -> Result<Vec<CaseResult>, CaseError> {
+    let tests = dir.join("tests");
+    let invalid = |file: &Path, message: String| CaseError::Invalid {
+        file: file.display().to_string(),
+        message,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&tests)
+        .map_err(|e| {
+            invalid(
+                &tests,
+                format!(
+                    "cannot read the test folder: {e}; put cases in {}/*.toml",
+                    tests.display()
+                ),
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut results = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| invalid(&file, e.to_string()))?;
+        let cases: CaseFile = toml::from_str(&text).map_err(|e| invalid(&file, e.to_string()))?;
+        for case in cases.case {
+            let differences = run_case(&case, set).map_err(|m| match m {
+                Ok(message) => invalid(&file, format!("case {:?}: {message}", case.name)),
+                Err(e) => CaseError::Eval(e),
+            })?;
+            results.push(CaseResult {
+                file: file.clone(),
+                name: case.name,
+                differences,
+            });
+        }
+    }
+    Ok(results)
+}
+
+type CaseFailure = Result<String, evaluate::EvalError>;
+
+fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFailure> {
+    let now = DateTime::parse_from_rfc3339(&case.now)
+        .map_err(|e| Ok(format!("now {:?}: {e}", case.now)))?
+        .with_timezone(&Utc);
+    let mut set = all.clone();
+    if let Some(names) = &case.policies {
+        for n in names {
+            if !all.policies.iter().any(|p| &p.name == n) {
+                return Err(Ok(format!("no policy named {n:?}")));
+            }
+        }
+        set.policies.retain(|p| names.contains(&p.name));
+    }
+    let pods = case
+        .pod
+        .iter()
+        .map(|p| p.pod(now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Ok)?;
+    let providers: BTreeSet<String> = pods.iter().map(|p| p.provider.clone()).collect();
+    let mut fleet = Fleet {
+        taken_at: now,
+        providers: providers
+            .into_iter()
+            .map(|name| ProviderStatus {
+                pods: pods.iter().filter(|p| p.provider == name).count(),
+                name,
+                complete: true,
+                error: None,
+            })
+            .collect(),
+        pods,
+        costs: vec![],
+        wallets: vec![],
+    };
+    fleet.normalize_order();
+    let eval = evaluate::evaluate(&fleet.pods, &set, now).map_err(Err)?;
+    let plan = build(
+        &fleet,
+        &set,
+        &eval,
+        &PlanSettings::default(),
+        now,
+        "test",
+        now,
+    );
+
+    let actual: BTreeSet<(String, String, String)> = plan
+        .actions
+        .iter()
+        .map(|a| (a.target.clone(), a.action.clone(), a.policy.clone()))
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = case
+        .expect
+        .iter()
+        .map(|e| (e.target.clone(), e.action.clone(), e.policy.clone()))
+        .collect();
+    let mut diff = Vec::new();
+    for (t, a, p) in expected.difference(&actual) {
+        diff.push(format!(
+            "- expected {a} {t} by {p}, but it is not in the plan"
+        ));
+        for b in plan
+            .blocked
+            .iter()
+            .filter(|b| &b.target == t || (b.target == "*" && (&b.policy == p || b.policy == "*")))
+        {
+            diff.push(format!("    because {}: {}", b.policy, b.why));
+        }
+    }
+    for (t, a, p) in actual.difference(&expected) {
+        let why = plan
+            .actions
+            .iter()
+            .find(|x| &x.target == t)
+            .map(|x| x.reason.clone())
+            .unwrap_or_default();
+        diff.push(format!("+ unexpected {a} {t} by {p} ({why})"));
+    }
+    for b in &case.expect_blocked {
+        let found = plan.blocked.iter().any(|x| {
+            x.target == b.target
+                && b.policy.as_ref().is_none_or(|p| &x.policy == p)
+                && x.why.contains(&b.why_contains)
+        });
+        if !found {
+            let seen: Vec<String> = plan
+                .blocked
+                .iter()
+                .filter(|x| x.target == b.target)
+                .map(|x| format!("{}: {}", x.policy, x.why))
+                .collect();
+            diff.push(format!(
+                "- expected {} blocked with {:?}; blocked entries for it: {}",
+                b.target,
+                b.why_contains,
+                if seen.is_empty() {
+                    "none".into()
+                } else {
+                    seen.join("; ")
+                }
+            ));
+        }
+    }
+    Ok(diff)
+}
+
+/// The results for a terminal, ending with "N passed, M failed".
+pub fn render(results: &[CaseResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            if r.passed() { "ok  " } else { "FAIL" },
+            r.file.display(),
+            r.name
+        );
+        for d in &r.differences {
+            let _ = writeln!(out, "       {d}");
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let _ = writeln!(
+        out,
+        "policy cases: {} passed, {failed} failed",
+        results.len() - failed
+    );
+    out
+}

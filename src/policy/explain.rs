@@ -1,0 +1,187 @@
+//! `podwarden explain TARGET`: for one pod, every policy and each condition's verdict with
+//! the values it saw. It evaluates the same compiled expressions as the plan, one condition
+//! at a time, so the explanation cannot drift from what the engine does.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+
+use super::compile::{columns_read, filter_expr, scope_expr};
+use super::evaluate::{label_keys, EvalError};
+use super::{Filter, PolicySet};
+use crate::fleet::{frame, Pod};
+use crate::plan::Plan;
+
+/// One condition's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub condition: String,
+    pub holds: bool,
+    pub seen: String,
+}
+
+/// One policy's verdict on the pod.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub policy: String,
+    pub action: String,
+    pub in_scope: bool,
+    pub conditions: Vec<Condition>,
+}
+
+impl Verdict {
+    pub fn matches(&self) -> bool {
+        self.in_scope && self.conditions.iter().all(|c| c.holds)
+    }
+}
+
+/// Writes a condition the way a policy file spells it.
+pub fn describe(f: &Filter) -> String {
+    let list = |v: &[String]| format!("[{}]", v.join(", "));
+    match f {
+        Filter::Status(v) => format!("status in {}", list(v)),
+        Filter::IdleFor(d) => format!(
+            "idle_for {} (known idle, not inside an active TTL)",
+            crate::duration::format(*d)
+        ),
+        Filter::OlderThan(d) => format!("older_than {}", crate::duration::format(*d)),
+        Filter::YoungerThan(d) => format!("younger_than {}", crate::duration::format(*d)),
+        Filter::OrphanedFor(d) => format!("orphaned_for {}", crate::duration::format(*d)),
+        Filter::Ttl(v) => format!("ttl in {}", list(v)),
+        Filter::LabelPresent(k) => format!("label {k} present"),
+        Filter::LabelAbsent(k) => format!("label {k} absent"),
+        Filter::LabelEquals(k, v) => format!("label {k} = {v:?}"),
+        Filter::Project(v) => format!("project in {}", list(v)),
+        Filter::Owner(v) => format!("owner in {}", list(v)),
+        Filter::GpuType(v) => format!("gpu_type in {}", list(v)),
+        Filter::Where { field, op, value } => format!("where {field} {} {value:?}", op.as_str()),
+    }
+}
+
+fn shown(df: &DataFrame, column: &str) -> String {
+    let Ok(c) = df.column(column) else {
+        return "?".into();
+    };
+    match c.get(0) {
+        Ok(AnyValue::Null) | Err(_) => "null (unknown)".into(),
+        Ok(AnyValue::Int64(v)) => match column {
+            "age" | "idle" | "orphaned" | "ttl_expired" => {
+                crate::duration::format(chrono::Duration::seconds(v))
+            }
+            "hourly_rate" => crate::money::micros_to_decimal(v).normalize().to_string(),
+            _ => v.to_string(),
+        },
+        Ok(AnyValue::String(s)) => s.to_string(),
+        Ok(other) => other.to_string(),
+    }
+}
+
+fn holds(df: &DataFrame, expr: Expr) -> Result<bool, EvalError> {
+    let out = df
+        .clone()
+        .lazy()
+        .select([expr.fill_null(lit(false)).alias("v")])
+        .collect()?;
+    Ok(out.column("v")?.bool()?.get(0).unwrap_or(false))
+}
+
+/// Every policy's verdict on `pod` at `now`.
+pub fn explain(pod: &Pod, set: &PolicySet, now: DateTime<Utc>) -> Result<Vec<Verdict>, EvalError> {
+    let df = frame::build(std::slice::from_ref(pod), now, &label_keys(set))?;
+    let mut out = Vec::new();
+    for p in &set.policies {
+        let mut conditions = Vec::new();
+        for f in &p.filters {
+            let seen = columns_read(f)
+                .iter()
+                .map(|c| format!("{c}={}", shown(&df, c)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conditions.push(Condition {
+                condition: describe(f),
+                holds: holds(&df, filter_expr(f))?,
+                seen,
+            });
+        }
+        out.push(Verdict {
+            policy: p.name.clone(),
+            action: p.action.as_str().into(),
+            in_scope: holds(&df, scope_expr(p))?,
+            conditions,
+        });
+    }
+    Ok(out)
+}
+
+/// The explanation as text, ending with what the plan does with the pod.
+pub fn render(pod: &Pod, verdicts: &[Verdict], plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({}), {} {}, {}/h",
+        pod.provider,
+        pod.target,
+        pod.name,
+        pod.kind.as_str(),
+        pod.status,
+        pod.hourly_rate
+    );
+    let _ = writeln!(
+        out,
+        "  activity: {}",
+        serde_json::to_string(&pod.activity).unwrap_or_default()
+    );
+    for v in verdicts {
+        let verdict = if !v.in_scope {
+            "not in scope"
+        } else if v.matches() {
+            "MATCHES"
+        } else {
+            "no match"
+        };
+        let _ = writeln!(out, "\npolicy {} ({}): {verdict}", v.policy, v.action);
+        if v.in_scope {
+            for c in &v.conditions {
+                let _ = writeln!(
+                    out,
+                    "  [{}] {}   saw {}",
+                    if c.holds { "x" } else { " " },
+                    c.condition,
+                    c.seen
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    match plan
+        .actions
+        .iter()
+        .find(|a| a.provider == pod.provider && a.target == pod.target)
+    {
+        Some(a) => {
+            let _ = writeln!(out, "Plan: {} by {} — {}", a.action, a.policy, a.reason);
+            if !a.also_matched.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  also matched (lost on precedence): {}",
+                    a.also_matched.join(", ")
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(out, "Plan: no action.");
+        }
+    }
+    for b in plan.blocked.iter().filter(|b| b.target == pod.target) {
+        let _ = writeln!(out, "  not acted on by {}: {}", b.policy, b.why);
+    }
+    for b in plan
+        .blocked
+        .iter()
+        .filter(|b| b.target == "*" && verdicts.iter().any(|v| v.matches() && v.policy == b.policy))
+    {
+        let _ = writeln!(out, "  policy {} refused: {}", b.policy, b.why);
+    }
+    out
+}
