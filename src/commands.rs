@@ -1,6 +1,7 @@
 //! The commands behind the CLI: each checks its arguments, runs the pipeline and returns
 //! the exit code. `main` only parses, sets up logging and exits with what comes back.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -427,10 +428,16 @@ async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
             what: format!("listening on {}", args.listen),
             source,
         })?;
-    println!("podwarden sandbox: {pods} pods");
-    println!("  Argus:    {}", running.argus_url());
-    println!("  Podstack: {}", running.podstack_url());
-    println!("Press Ctrl-C to stop.");
+    // A closed stdout (a parent that stopped reading) must not take the server down.
+    let banner = format!(
+        "podwarden sandbox: {pods} pods\n  Argus:    {}\n  Podstack: {}\nPress Ctrl-C to stop.\n",
+        running.argus_url(),
+        running.podstack_url()
+    );
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|_| stdout.flush());
     let _ = tokio::signal::ctrl_c().await;
     running.stop().await;
     Ok(Exit::Success)

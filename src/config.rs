@@ -220,9 +220,11 @@ impl Config {
                         "providers.{name}: set token_env or token_file, not both"
                     )))
                 }
-                (None, None) => return Err(invalid(format!(
+                (None, None) => {
+                    return Err(invalid(format!(
                     "providers.{name}: no token: set token_env = \"VAR\" or token_file = \"path\""
-                ))),
+                )))
+                }
             };
             let mut idle = IdleThresholds::default();
             if let Some(v) = p.idle_gpu_util_pct {

@@ -15,6 +15,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             digits.push(c);
             continue;
         }
+        if c.is_whitespace() {
+            return Err(format!(
+                "{text:?}: durations have no spaces or words; write e.g. \"7d\" or \"6h\""
+            ));
+        }
         let n: i64 = digits.parse().map_err(|_| {
             format!("{text:?}: a number must come before the unit {c:?}; write e.g. \"6h\"")
         })?;
@@ -74,6 +79,7 @@ mod tests {
         assert!(parse("6").unwrap_err().contains("no unit"));
         assert!(parse("6y").unwrap_err().contains("unknown unit"));
         assert!(parse("h").is_err());
+        assert!(parse("7 days").unwrap_err().contains("no spaces"));
         assert!(parse("").is_err());
     }
 }

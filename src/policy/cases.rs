@@ -183,9 +183,11 @@ impl PodFixture {
             (Some("unknown"), None) => Activity::Unknown {
                 why: "test fixture: no signal".into(),
             },
-            (Some(a), _) => return Err(format!(
+            (Some(a), _) => {
+                return Err(format!(
                 "pod {t}: activity {a:?} must be busy, idle or unknown (idle_for only with idle)"
-            )),
+            ))
+            }
         };
         let ttl_expires_at = match (&self.ttl_expired, &self.ttl_remaining) {
             (Some(d), None) => Some(ago(now, d, &format!("pod {t}: ttl_expired"))?),

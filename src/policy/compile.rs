@@ -60,14 +60,21 @@ fn where_expr(field: &str, op: Op, value: &Value) -> Expr {
         Op::NotIn => c.is_in(scalar, false).fill_null(lit(false)).not(),
         Op::Glob => {
             let pattern = match value {
-                Value::Text(s) => s.clone(),
-                _ => String::new(),
+                Value::Text(s) => s.as_str(),
+                _ => "",
             };
-            let regex = globset::Glob::new(&pattern)
-                .map(|g| g.regex().to_string())
-                .unwrap_or_else(|_| "^$".into());
-            c.str().contains(lit(regex), true)
+            c.str().contains(lit(glob_regex(pattern)), true)
         }
+    }
+}
+
+/// A glob as a regular expression polars accepts. globset writes byte-oriented regexes
+/// (`(?-u)`); polars matches UTF-8 text, so the flag is dropped. Patterns were checked when
+/// the policy was loaded; an invalid one here matches nothing.
+pub fn glob_regex(pattern: &str) -> String {
+    match globset::Glob::new(pattern) {
+        Ok(g) => g.regex().trim_start_matches("(?-u)").to_string(),
+        Err(_) => "^\\b\\B$".into(),
     }
 }
 

@@ -729,6 +729,17 @@ impl Cx<'_> {
             }
             _ => vec![node],
         };
+        if op == Op::Glob {
+            if let Some(Err(e)) = node.get_ref().as_str().map(globset::Glob::new) {
+                self.push(
+                    node.span(),
+                    code::BAD_WHERE,
+                    format!("invalid glob: {e}"),
+                    Some("globs use *, ?, [abc] and {a,b}".into()),
+                );
+                return None;
+            }
+        }
         let mut texts = Vec::new();
         let mut ints = Vec::new();
         for item in items {

@@ -9,13 +9,13 @@ use serde_json::Value;
 use crate::support::*;
 
 /// `podwarden sandbox` as its own process on a free port; killed on drop.
-struct SandboxProcess {
+pub struct SandboxProcess {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl SandboxProcess {
-    fn start(extra: &[&str]) -> SandboxProcess {
+    pub fn start(extra: &[&str]) -> SandboxProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_podwarden"))
             .args(["sandbox", "--listen", "127.0.0.1:0"])
             .args(extra)
@@ -23,14 +23,17 @@ impl SandboxProcess {
             .spawn()
             .expect("sandbox starts");
         let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
         let mut base = String::new();
-        for line in BufReader::new(stdout).lines() {
+        for line in lines.by_ref() {
             let line = line.expect("a line");
             if let Some(url) = line.trim().strip_prefix("Argus:") {
                 base = url.trim().trim_end_matches("/argus/v1").to_string();
                 break;
             }
         }
+        // Keep reading, so the sandbox never writes into a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         assert!(
             base.starts_with("http://127.0.0.1:"),
             "sandbox printed its address"
