@@ -406,7 +406,7 @@ idle_for = "1h"
     );
     // A higher priority wins over a less destructive action.
     let raised = policies(
-        &r#"
+        r#"
 [[policy]]
 name = "b-terminate"
 action = "terminate"
@@ -420,8 +420,7 @@ name = "a-stop"
 action = "stop"
 [policy.match]
 idle_for = "6h"
-"#
-        .to_string(),
+"#,
     );
     assert_eq!(
         targets(&plan(&f, &raised)),
