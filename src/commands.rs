@@ -247,12 +247,19 @@ fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
     ))
 }
 
-/// Collection problems outrank a tripped breaker: the plan itself is partial then.
-fn exit_of(plan: &Plan, errors: &[ProviderError]) -> Exit {
+/// Collection problems outrank a tripped breaker: the plan itself is partial then. A fleet
+/// with an incomplete provider (also one read from a snapshot) exits 7 at least.
+fn exit_of(plan: &Plan, fleet: &Fleet, errors: &[ProviderError]) -> Exit {
+    let incomplete = fleet
+        .providers
+        .iter()
+        .any(|p| !p.complete)
+        .then_some(Exit::ProviderIncomplete);
     errors
         .iter()
         .map(Exit::for_provider)
         .min()
+        .or(incomplete)
         .or(plan.summary.breaker_tripped.then_some(Exit::CircuitBreaker))
         .unwrap_or(Exit::Success)
 }
@@ -280,7 +287,7 @@ async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
         crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
     );
     write_plan(&plan, out.as_deref())?;
-    let exit = exit_of(&plan, &inputs.errors);
+    let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
     inputs.setup.finish().await;
     Ok(exit)
 }
@@ -303,7 +310,7 @@ async fn plan(
         ),
     }
     write_plan(&plan, out.as_deref())?;
-    let exit = exit_of(&plan, &inputs.errors);
+    let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
     inputs.setup.finish().await;
     Ok(exit)
 }
@@ -360,15 +367,9 @@ fn test(dir: PathBuf) -> Result<Exit, Error> {
     let set = crate::policy::load_dir(&dir).map_err(Error::Policies)?;
     let results = crate::policy::cases::run_dir(&dir, &set)?;
     print!("{}", crate::policy::cases::render(&results));
-    let tested: std::collections::BTreeSet<&str> =
-        set.policies.iter().map(|p| p.name.as_str()).collect();
-    Ok(
-        if results.iter().all(|r| r.passed()) && !results.is_empty() && !tested.is_empty() {
-            Exit::Success
-        } else {
-            Exit::Usage
-        },
-    )
+    // No case at all is a failure too: an empty test folder proves nothing.
+    let passed = !results.is_empty() && results.iter().all(|r| r.passed());
+    Ok(if passed { Exit::Success } else { Exit::Usage })
 }
 
 async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::fleet::{Activity, Fleet, ResourceKind, Since};
 
@@ -153,25 +153,6 @@ impl Store {
             }
         }
         tx.commit().map_err(&err)
-    }
-
-    /// The first time `target` was seen as `what` (`idle` or `orphan`), if ever.
-    pub fn first_seen(
-        &self,
-        provider: &str,
-        target: &str,
-        what: &str,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let seen: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT first_seen FROM observations WHERE provider = ?1 AND target = ?2 AND what = ?3",
-                params![provider, target, what],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.err())?;
-        Ok(seen.as_deref().and_then(parse_time))
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use rust_decimal::Decimal;
 
+use super::render::{action_row, ACTIONS_HEADER};
 use super::{Plan, PlannedAction};
 use crate::money::fixed;
 
@@ -25,19 +26,6 @@ fn savings(actions: &[&PlannedAction]) -> BTreeMap<String, Decimal> {
             a.est_savings_per_day.parse::<Decimal>().unwrap_or_default();
     }
     out
-}
-
-fn row(a: &PlannedAction) -> String {
-    format!(
-        "| {} | {} | `{}` | {} | {} {} | {} |",
-        a.action,
-        a.provider,
-        a.target,
-        a.policy,
-        a.est_savings_per_day,
-        a.currency,
-        a.reason.replace('|', "\\|")
-    )
 }
 
 /// What changed between the plan under the base policies and under the head policies.
@@ -118,13 +106,11 @@ pub fn markdown(base: &Plan, head: &Plan) -> String {
         }
         let _ = writeln!(out);
     }
-    let header =
-        "| action | provider | target | policy | saves/day | reason |\n|---|---|---|---|---:|---|";
     for (title, list) in [("Added", &d.added), ("Removed", &d.removed)] {
         if !list.is_empty() {
-            let _ = writeln!(out, "### {title}\n\n{header}");
+            let _ = writeln!(out, "### {title}\n\n{ACTIONS_HEADER}");
             for a in list.iter() {
-                let _ = writeln!(out, "{}", row(a));
+                let _ = writeln!(out, "{}", action_row(a));
             }
             let _ = writeln!(out);
         }

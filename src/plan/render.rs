@@ -122,6 +122,24 @@ pub fn table(plan: &Plan) -> String {
     out
 }
 
+/// The header of a Markdown table of actions (see [`action_row`]).
+pub const ACTIONS_HEADER: &str =
+    "| action | provider | target | policy | saves/day | reason |\n|---|---|---|---|---:|---|";
+
+/// One action as a row of a Markdown table.
+pub fn action_row(a: &super::PlannedAction) -> String {
+    format!(
+        "| {} | {} | `{}` | {} | {} {} | {} |",
+        a.action,
+        a.provider,
+        a.target,
+        a.policy,
+        a.est_savings_per_day,
+        a.currency,
+        a.reason.replace('|', "\\|")
+    )
+}
+
 /// Markdown, for a pull-request comment or the report.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
@@ -139,19 +157,9 @@ pub fn markdown(plan: &Plan) -> String {
         savings_line(plan)
     );
     if !plan.actions.is_empty() {
-        let _ = writeln!(out, "| action | provider | target | policy | saves/day | reason |\n|---|---|---|---|---:|---|");
+        let _ = writeln!(out, "{ACTIONS_HEADER}");
         for a in &plan.actions {
-            let _ = writeln!(
-                out,
-                "| {} | {} | `{}` | {} | {} {} | {} |",
-                a.action,
-                a.provider,
-                a.target,
-                a.policy,
-                a.est_savings_per_day,
-                a.currency,
-                a.reason.replace('|', "\\|")
-            );
+            let _ = writeln!(out, "{}", action_row(a));
         }
     }
     if !plan.blocked.is_empty() {

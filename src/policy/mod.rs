@@ -158,14 +158,6 @@ pub struct Limits {
     pub max_per_day: BTreeMap<String, Decimal>,
 }
 
-impl Limits {
-    pub fn is_empty(&self) -> bool {
-        self.max_actions.is_none()
-            && self.max_fleet_share_pct.is_none()
-            && self.max_per_day.is_empty()
-    }
-}
-
 /// `[limits]` in podwarden.toml (the global breaker), as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
