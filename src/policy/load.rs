@@ -118,13 +118,16 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
             file,
             text,
             diags: Vec::new(),
+            names: Vec::new(),
         };
-        for (policy, name_span) in cx.file_policies() {
-            match names.get(&policy.name) {
+        policies.extend(cx.file_policies());
+        // Names are checked even for policies with other problems: every problem at once.
+        for (name, span, line) in std::mem::take(&mut cx.names) {
+            match names.get(&name) {
                 Some((first_file, first_line)) => cx.push(
-                    name_span,
+                    span,
                     code::DUPLICATE_NAME,
-                    format!("policy name `{}` is already used", policy.name),
+                    format!("policy name `{name}` is already used"),
                     Some(format!(
                         "first defined at {}:{}; names must be unique across the directory",
                         first_file.display(),
@@ -132,8 +135,7 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
                     )),
                 ),
                 None => {
-                    names.insert(policy.name.clone(), (file.clone(), policy.line));
-                    policies.push(policy);
+                    names.insert(name, (file.clone(), line));
                 }
             }
         }
@@ -158,6 +160,8 @@ struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    /// Every policy name read, with where: for the duplicate check across files.
+    names: Vec<(String, Range<usize>, usize)>,
 }
 
 impl Cx<'_> {
@@ -179,7 +183,7 @@ impl Cx<'_> {
         });
     }
 
-    fn file_policies(&mut self) -> Vec<(Policy, Range<usize>)> {
+    fn file_policies(&mut self) -> Vec<Policy> {
         let root = match DeTable::parse(self.text) {
             Ok(t) => t,
             Err(e) => {
@@ -378,7 +382,7 @@ impl Cx<'_> {
         }
     }
 
-    fn policy(&mut self, node: &Node<'_>) -> Option<(Policy, Range<usize>)> {
+    fn policy(&mut self, node: &Node<'_>) -> Option<Policy> {
         let t = self.table(node, "each [[policy]]")?;
         self.unknown_keys(t, POLICY_KEYS, "[[policy]]");
         let (line, _) = line_col(self.text, node.span().start);
@@ -397,6 +401,7 @@ impl Cx<'_> {
             }
         };
         if let Some((n, span)) = &name {
+            self.names.push((n.clone(), span.clone(), line));
             if n.is_empty()
                 || !n
                     .chars()
@@ -515,26 +520,23 @@ impl Cx<'_> {
         if self.diags.len() > before {
             return None;
         }
-        let (name, name_span) = name?;
-        Some((
-            Policy {
-                name,
-                description,
-                file: self.file.to_path_buf(),
-                line,
-                providers: providers.into_iter().map(|(p, _)| p).collect(),
-                resource,
-                action: action?.0,
-                allow_terminate,
-                priority,
-                reason: reason?,
-                ttl_hours,
-                filters: filters?,
-                limits,
-                schedule,
-            },
-            name_span,
-        ))
+        let (name, _) = name?;
+        Some(Policy {
+            name,
+            description,
+            file: self.file.to_path_buf(),
+            line,
+            providers: providers.into_iter().map(|(p, _)| p).collect(),
+            resource,
+            action: action?.0,
+            allow_terminate,
+            priority,
+            reason: reason?,
+            ttl_hours,
+            filters: filters?,
+            limits,
+            schedule,
+        })
     }
 
     fn reason(&mut self, node: &Node<'_>) -> Option<String> {

@@ -592,3 +592,56 @@ fn generic_where_conditions_and_labels_select_what_they_say() {
     assert_eq!(select("labels = { team = \"vision\" }"), vec!["wkr_big"]);
     assert_eq!(select("labels_absent = [\"team\"]"), vec!["wkr_small"]);
 }
+
+#[test]
+fn validation_collects_every_problem_across_files_with_stable_codes() {
+    let a =
+        "[[policy]]\nname = \"same\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\n";
+    let b = r#"[[policy]]
+name = "same"
+action = "stop"
+priority = "high"
+reason = "idle {idle_hourz}h"
+[policy.match]
+where = [{ field = "gpu_cnt", op = ">=", value = 2 }]
+status = "sleeping"
+"#;
+    let diags = load_sources(&[
+        (PathBuf::from("a.toml"), a.into()),
+        (PathBuf::from("b.toml"), b.into()),
+    ])
+    .unwrap_err();
+    let found: Vec<(String, usize, usize, &str)> = diags
+        .iter()
+        .map(|d| (d.file.display().to_string(), d.line, d.column, d.code))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("b.toml".into(), 2, 8, "P008"),
+            ("b.toml".into(), 4, 12, "P003"),
+            ("b.toml".into(), 5, 10, "P009"),
+            ("b.toml".into(), 7, 20, "P010"),
+            ("b.toml".into(), 8, 10, "P006"),
+        ],
+        "{diags:#?}"
+    );
+    assert!(diags
+        .iter()
+        .any(|d| d.hint.as_deref() == Some("did you mean `idle_hours`?")));
+    assert!(diags
+        .iter()
+        .any(|d| d.hint.as_deref() == Some("did you mean `gpu_count`?")));
+    let duplicate = diags
+        .iter()
+        .find(|d| d.code == "P008")
+        .expect("duplicate reported");
+    assert!(
+        duplicate
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("a.toml:1")),
+        "{:?}",
+        duplicate.hint
+    );
+}
