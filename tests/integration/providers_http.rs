@@ -131,6 +131,11 @@ async fn unknown_token_gets_401() {
         !err.to_string().contains("not-a-token"),
         "errors never print the token"
     );
+    assert_eq!(
+        podwarden::exit::Exit::for_provider(&err).code(),
+        2,
+        "a rejected token is a config error"
+    );
 }
 
 #[tokio::test]
