@@ -21,7 +21,7 @@ in-process and plans against it, so you can see a full run with one command.",
 7 provider data incomplete or unreachable."
 )]
 pub struct Cli {
-    /// Log format on stderr.
+    /// Log format on stderr. The level is set with PODWARDEN_LOG (default: warn,podwarden=info).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(subcommand)]

@@ -26,6 +26,8 @@ use wire::*;
 /// Stats requests in flight at once (the provider allows 120 requests per minute).
 const STATS_CONCURRENCY: usize = 4;
 const PER_PAGE: u32 = 100;
+/// Log progress of the utilisation reads every this many pods.
+const PROGRESS_EVERY: usize = 50;
 
 pub struct Podstack {
     api: Api,
@@ -112,9 +114,18 @@ impl Provider for Podstack {
         let project_name: HashMap<String, String> =
             projects.items.into_iter().map(|p| (p.id, p.name)).collect();
         let pods = self.list_pods().await?;
+        // One request per running pod: the slow part of a run. Report progress as it goes.
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
+        let total = lookups.len();
         let activities: Vec<Activity> = stream::iter(lookups)
             .buffered(STATS_CONCURRENCY)
+            .enumerate()
+            .map(|(i, activity)| {
+                if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
+                    tracing::info!(provider = %self.api.provider(), done = i + 1, total, "utilisation read");
+                }
+                activity
+            })
             .collect()
             .await;
 
