@@ -101,7 +101,8 @@ fn parse_now(now: Option<&str>) -> Result<Option<DateTime<Utc>>, Error> {
     .transpose()
 }
 
-/// Where the configuration comes from: a file, the built-in demo, or nothing (offline).
+/// Where the configuration comes from: a file, or the built-in demo. Offline work from a
+/// snapshot without a config file has no `Setup` at all (`Option<Setup>`).
 enum Setup {
     File(Config),
     Demo {
@@ -109,14 +110,12 @@ enum Setup {
         sandbox: RunningSandbox,
         _state: tempfile::TempDir,
     },
-    Offline,
 }
 
 impl Setup {
-    fn config(&self) -> Option<&Config> {
+    fn config(&self) -> &Config {
         match self {
-            Setup::File(c) | Setup::Demo { config: c, .. } => Some(c),
-            Setup::Offline => None,
+            Setup::File(c) | Setup::Demo { config: c, .. } => c,
         }
     }
     async fn finish(self) {
@@ -160,9 +159,9 @@ async fn live_setup(config: Option<&Path>) -> Result<Setup, Error> {
 }
 
 /// Policies from `--policies`, else the config's folder, else ./policies, else the shipped ones.
-fn load_policies(dir: Option<&Path>, setup: &Setup) -> Result<PolicySet, Error> {
+fn load_policies(dir: Option<&Path>, setup: Option<&Setup>) -> Result<PolicySet, Error> {
     let from_config = match setup {
-        Setup::File(c) => Some(c.policies.clone()),
+        Some(Setup::File(c)) => Some(c.policies.clone()),
         _ => None,
     };
     let dir = dir
@@ -177,7 +176,7 @@ fn load_policies(dir: Option<&Path>, setup: &Setup) -> Result<PolicySet, Error> 
 
 /// Everything evaluation needs: the fleet, the instant, the guards, and how collection went.
 struct Inputs {
-    setup: Setup,
+    setup: Option<Setup>,
     fleet: Fleet,
     now: DateTime<Utc>,
     settings: PlanSettings,
@@ -189,10 +188,10 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
     if let Some(file) = &source.snapshot {
         let fleet = crate::snapshot::load(file)?;
         let setup = match config_path(source.config.as_deref()) {
-            Some(p) => Setup::File(Config::load(&p)?),
-            None => Setup::Offline,
+            Some(p) => Some(Setup::File(Config::load(&p)?)),
+            None => None,
         };
-        let settings = settings(setup.config());
+        let settings = settings(setup.as_ref().map(Setup::config));
         return Ok(Inputs {
             now: now.unwrap_or(fleet.taken_at),
             fleet,
@@ -203,13 +202,10 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
     }
     let setup = live_setup(source.config.as_deref()).await?;
     let now = now.unwrap_or_else(Utc::now);
-    let (fleet, errors) = match setup.config() {
-        Some(cfg) => collect(cfg, now).await?,
-        None => return Err(Error::Usage("no configuration".into())),
-    };
+    let (fleet, errors) = collect(setup.config(), now).await?;
     Ok(Inputs {
-        settings: settings(setup.config()),
-        setup,
+        settings: settings(Some(setup.config())),
+        setup: Some(setup),
         fleet,
         now,
         errors,
@@ -247,21 +243,28 @@ fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
     ))
 }
 
-/// Collection problems outrank a tripped breaker: the plan itself is partial then. A fleet
-/// with an incomplete provider (also one read from a snapshot) exits 7 at least.
-fn exit_of(plan: &Plan, fleet: &Fleet, errors: &[ProviderError]) -> Exit {
+/// The exit a collection calls for: the most specific provider error, else 7 when a
+/// provider is incomplete (also in a fleet read from a snapshot), else none.
+fn collection_exit(fleet: &Fleet, errors: &[ProviderError]) -> Option<Exit> {
     let incomplete = fleet
         .providers
         .iter()
         .any(|p| !p.complete)
         .then_some(Exit::ProviderIncomplete);
-    errors
-        .iter()
-        .map(Exit::for_provider)
-        .min()
-        .or(incomplete)
+    errors.iter().map(Exit::for_provider).min().or(incomplete)
+}
+
+/// Collection problems outrank a tripped breaker: the plan itself is partial then.
+fn exit_of(plan: &Plan, fleet: &Fleet, errors: &[ProviderError]) -> Exit {
+    collection_exit(fleet, errors)
         .or(plan.summary.breaker_tripped.then_some(Exit::CircuitBreaker))
         .unwrap_or(Exit::Success)
+}
+
+async fn finish(setup: Option<Setup>) {
+    if let Some(setup) = setup {
+        setup.finish().await;
+    }
 }
 
 fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
@@ -277,18 +280,18 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
 
 async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
-    let set = load_policies(None, &inputs.setup)?;
+    let set = load_policies(None, inputs.setup.as_ref())?;
     let plan = make_plan(&inputs, &set)?;
     print!("{}", crate::plan::render::table(&plan));
     println!();
-    let cost_days = inputs.setup.config().map_or(30, |c| c.cost_days);
+    let cost_days = inputs.setup.as_ref().map_or(30, |s| s.config().cost_days);
     print!(
         "{}",
         crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
     );
     write_plan(&plan, out.as_deref())?;
     let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
-    inputs.setup.finish().await;
+    finish(inputs.setup).await;
     Ok(exit)
 }
 
@@ -299,7 +302,7 @@ async fn plan(
     out: Option<PathBuf>,
 ) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
-    let set = load_policies(policies.as_deref(), &inputs.setup)?;
+    let set = load_policies(policies.as_deref(), inputs.setup.as_ref())?;
     let plan = make_plan(&inputs, &set)?;
     match format {
         PlanFormat::Table => print!("{}", crate::plan::render::table(&plan)),
@@ -311,13 +314,13 @@ async fn plan(
     }
     write_plan(&plan, out.as_deref())?;
     let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
-    inputs.setup.finish().await;
+    finish(inputs.setup).await;
     Ok(exit)
 }
 
 async fn explain(target: &str, source: Source, policies: Option<PathBuf>) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
-    let set = load_policies(policies.as_deref(), &inputs.setup)?;
+    let set = load_policies(policies.as_deref(), inputs.setup.as_ref())?;
     let plan = make_plan(&inputs, &set)?;
     let pod = inputs
         .fleet
@@ -338,7 +341,7 @@ async fn explain(target: &str, source: Source, policies: Option<PathBuf>) -> Res
             Exit::Usage
         }
     };
-    inputs.setup.finish().await;
+    finish(inputs.setup).await;
     Ok(exit)
 }
 
@@ -381,17 +384,14 @@ async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {
         make_plan(&inputs, &head_set)?,
     );
     print!("{}", crate::plan::diff::markdown(&before, &after));
-    inputs.setup.finish().await;
+    finish(inputs.setup).await;
     Ok(Exit::Success)
 }
 
 async fn snapshot_save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Error> {
     let setup = live_setup(config.as_deref()).await?;
     let now = Utc::now();
-    let (fleet, errors) = match setup.config() {
-        Some(cfg) => collect(cfg, now).await?,
-        None => return Err(Error::Usage("no configuration".into())),
-    };
+    let (fleet, errors) = collect(setup.config(), now).await?;
     crate::snapshot::save(&fleet, file)?;
     eprintln!(
         "Snapshot of {} pods taken at {} written to {}",
@@ -400,11 +400,7 @@ async fn snapshot_save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Err
         file.display()
     );
     setup.finish().await;
-    Ok(errors
-        .iter()
-        .map(Exit::for_provider)
-        .min()
-        .unwrap_or(Exit::Success))
+    Ok(collection_exit(&fleet, &errors).unwrap_or(Exit::Success))
 }
 
 async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {

@@ -12,6 +12,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
     let provider = |kind, base_url: String| ProviderToml {
         kind,
         base_url,
+        // A placeholder so the file checks; replaced by the sandbox's read-only token below.
         token_env: Some("DEMO_TOKEN".into()),
         token_file: None,
         timeout: "30s".into(),

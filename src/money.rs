@@ -66,7 +66,7 @@ impl Money {
         decimal_to_micros(self.amount)
     }
 
-    /// The cost of `hours` at this hourly rate.
+    /// This amount multiplied by `factor` (e.g. an hourly rate times 24 for a day).
     pub fn times(&self, factor: Decimal) -> Money {
         Money::new(self.amount * factor, self.currency.clone())
     }

@@ -71,8 +71,7 @@ fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<
 /// same across re-runs (so a crashed run never repeats it), new once the pod is restarted.
 pub fn idempotency_key(pod: &Pod, action: Action) -> String {
     let incarnation = match (pod.kind, action) {
-        (ResourceKind::Orphan, _) => pod.created_at,
-        (_, Action::Terminate) => pod.created_at,
+        (ResourceKind::Orphan, _) | (_, Action::Terminate) => pod.created_at,
         _ => pod.last_started_at.unwrap_or(pod.created_at),
     };
     let mut h = Sha256::new();
@@ -110,16 +109,8 @@ fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<
         }
     }
     if !limits.max_per_day.is_empty() {
-        let mut per: BTreeMap<&str, Decimal> = BTreeMap::new();
-        for a in actions {
-            *per.entry(a.currency.as_str()).or_default() += a
-                .est_savings_per_day
-                .parse::<Decimal>()
-                .unwrap_or_default()
-                .abs();
-        }
-        for (cur, total) in per {
-            match limits.max_per_day.get(cur) {
+        for (cur, total) in super::per_currency(actions.iter().copied(), true) {
+            match limits.max_per_day.get(&cur) {
                 None => {
                     return Some(format!(
                         "circuit breaker: actions in {cur} but max_per_day has no {cur} limit"
@@ -141,7 +132,7 @@ fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<
 
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     let key = idempotency_key(pod, policy.action);
-    let per_day = reason::per_day(pod);
+    let per_day = pod.daily_rate().amount;
     let savings = if policy.action == Action::Resume {
         -per_day
     } else {
@@ -310,13 +301,13 @@ pub fn build(
         pods: pods.len(),
         ..Summary::default()
     };
-    let mut savings: BTreeMap<String, Decimal> = BTreeMap::new();
     for a in &actions {
         *summary.actions_by_kind.entry(a.action.clone()).or_default() += 1;
-        *savings.entry(a.currency.clone()).or_default() +=
-            a.est_savings_per_day.parse::<Decimal>().unwrap_or_default();
     }
-    summary.est_savings_per_day = savings.into_iter().map(|(c, d)| (c, fixed(d, 2))).collect();
+    summary.est_savings_per_day = super::per_currency(&actions, false)
+        .into_iter()
+        .map(|(c, d)| (c, fixed(d, 2)))
+        .collect();
 
     Plan {
         version: VERSION,

@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rust_decimal::Decimal;
-
 use super::render::{action_row, ACTIONS_HEADER};
 use super::{Plan, PlannedAction};
 use crate::money::fixed;
@@ -17,15 +15,6 @@ fn by_target(plan: &Plan) -> BTreeMap<Key, &PlannedAction> {
         .iter()
         .map(|a| ((a.provider.clone(), a.target.clone()), a))
         .collect()
-}
-
-fn savings(actions: &[&PlannedAction]) -> BTreeMap<String, Decimal> {
-    let mut out = BTreeMap::new();
-    for a in actions {
-        *out.entry(a.currency.clone()).or_insert(Decimal::ZERO) +=
-            a.est_savings_per_day.parse::<Decimal>().unwrap_or_default();
-    }
-    out
 }
 
 /// What changed between the plan under the base policies and under the head policies.
@@ -80,8 +69,8 @@ pub fn markdown(base: &Plan, head: &Plan) -> String {
         head.actions.len()
     );
     let (before, after) = (
-        savings(&base.actions.iter().collect::<Vec<_>>()),
-        savings(&head.actions.iter().collect::<Vec<_>>()),
+        super::per_currency(&base.actions, false),
+        super::per_currency(&head.actions, false),
     );
     let currencies: std::collections::BTreeSet<&String> =
         before.keys().chain(after.keys()).collect();

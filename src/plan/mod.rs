@@ -94,6 +94,22 @@ pub struct Summary {
     pub pods: usize,
 }
 
+/// Daily amounts of `actions` summed per currency, from `est_savings_per_day` (the plan
+/// file's own figures, so a plan read back from disk sums the same). `affected` sums the
+/// absolute amounts (what a circuit breaker limits); otherwise savings are signed
+/// (a resume costs money).
+pub fn per_currency<'a>(
+    actions: impl IntoIterator<Item = &'a PlannedAction>,
+    affected: bool,
+) -> BTreeMap<String, rust_decimal::Decimal> {
+    let mut out = BTreeMap::new();
+    for a in actions {
+        let amount: rust_decimal::Decimal = a.est_savings_per_day.parse().unwrap_or_default();
+        *out.entry(a.currency.clone()).or_default() += if affected { amount.abs() } else { amount };
+    }
+    out
+}
+
 impl Plan {
     /// Writes the plan as pretty JSON, via a temporary file so a crash never leaves half a plan.
     pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {

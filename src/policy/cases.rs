@@ -267,9 +267,11 @@ pub fn run_dir(dir: &Path, set: &PolicySet) -> Result<Vec<CaseResult>, CaseError
         let text = std::fs::read_to_string(&file).map_err(|e| invalid(&file, e.to_string()))?;
         let cases: CaseFile = toml::from_str(&text).map_err(|e| invalid(&file, e.to_string()))?;
         for case in cases.case {
-            let differences = run_case(&case, set).map_err(|m| match m {
-                Ok(message) => invalid(&file, format!("case {:?}: {message}", case.name)),
-                Err(e) => CaseError::Eval(e),
+            let differences = run_case(&case, set).map_err(|fault| match fault {
+                CaseFault::Invalid(message) => {
+                    invalid(&file, format!("case {:?}: {message}", case.name))
+                }
+                CaseFault::Eval(e) => CaseError::Eval(e),
             })?;
             results.push(CaseResult {
                 file: file.clone(),
@@ -281,17 +283,28 @@ pub fn run_dir(dir: &Path, set: &PolicySet) -> Result<Vec<CaseResult>, CaseError
     Ok(results)
 }
 
-type CaseFailure = Result<String, evaluate::EvalError>;
+/// Why a case could not be run (as opposed to a case that ran and failed).
+enum CaseFault {
+    /// The case itself is wrong: a bad `now`, an unknown policy, a bad pod.
+    Invalid(String),
+    Eval(evaluate::EvalError),
+}
 
-fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFailure> {
+impl From<evaluate::EvalError> for CaseFault {
+    fn from(e: evaluate::EvalError) -> Self {
+        CaseFault::Eval(e)
+    }
+}
+
+fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
     let now = DateTime::parse_from_rfc3339(&case.now)
-        .map_err(|e| Ok(format!("now {:?}: {e}", case.now)))?
+        .map_err(|e| CaseFault::Invalid(format!("now {:?}: {e}", case.now)))?
         .with_timezone(&Utc);
     let mut set = all.clone();
     if let Some(names) = &case.policies {
         for n in names {
             if !all.policies.iter().any(|p| &p.name == n) {
-                return Err(Ok(format!("no policy named {n:?}")));
+                return Err(CaseFault::Invalid(format!("no policy named {n:?}")));
             }
         }
         set.policies.retain(|p| names.contains(&p.name));
@@ -301,7 +314,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFailure> {
         .iter()
         .map(|p| p.pod(now))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Ok)?;
+        .map_err(CaseFault::Invalid)?;
     let providers: BTreeSet<String> = pods.iter().map(|p| p.provider.clone()).collect();
     let mut fleet = Fleet {
         taken_at: now,
@@ -319,7 +332,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFailure> {
         wallets: vec![],
     };
     fleet.normalize_order();
-    let eval = evaluate::evaluate(&fleet.pods, &set, now).map_err(Err)?;
+    let eval = evaluate::evaluate(&fleet.pods, &set, now)?;
     let plan = build(
         &fleet,
         &set,

@@ -74,6 +74,11 @@ pub fn did_you_mean(word: &str, allowed: &[&str]) -> Option<String> {
         .map(|(_, a)| format!("did you mean `{a}`?"))
 }
 
+/// The "did you mean" hint, else the whole list of what is allowed, under `label`.
+pub fn did_you_mean_or(word: &str, allowed: &[&str], label: &str) -> String {
+    did_you_mean(word, allowed).unwrap_or_else(|| format!("{label}: {}", allowed.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

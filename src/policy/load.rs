@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::diagnostic::{code, did_you_mean, line_col, Diagnostic};
+use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
 use super::{parse_percent, Action, Filter, Limits, Op, Policy, Schedule, Value};
 use crate::fleet::{frame, PodStatus, ResourceKind};
 
@@ -223,13 +223,11 @@ impl Cx<'_> {
     fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
         for (key, _) in table.iter() {
             if !allowed.contains(&key.get_ref().as_ref()) {
-                let hint = did_you_mean(key.get_ref(), allowed)
-                    .or_else(|| Some(format!("allowed keys: {}", allowed.join(", "))));
                 self.push(
                     key.span(),
                     code::UNKNOWN_KEY,
                     format!("unknown key `{}` in {section}", key.get_ref()),
-                    hint,
+                    Some(did_you_mean_or(key.get_ref(), allowed, "allowed keys")),
                 );
             }
         }
@@ -330,38 +328,38 @@ impl Cx<'_> {
         }
     }
 
+    /// Whether `value` is one of `allowed`; if not, a P006 at `span` ("`key` cannot `verb` …").
+    fn allowed(
+        &mut self,
+        value: &str,
+        span: Range<usize>,
+        key: &str,
+        verb: &str,
+        allowed: &[&str],
+    ) -> bool {
+        let ok = allowed.contains(&value);
+        if !ok {
+            self.push(
+                span,
+                code::BAD_VALUE,
+                format!("`{key}` cannot {verb} {value:?}"),
+                Some(did_you_mean_or(value, allowed, "use one of")),
+            );
+        }
+        ok
+    }
+
     fn one_of(&mut self, node: &Node<'_>, key: &str, allowed: &[&str]) -> Option<String> {
         let s = self.string(node, key)?;
-        if allowed.contains(&s.as_str()) {
-            Some(s)
-        } else {
-            let hint = did_you_mean(&s, allowed)
-                .unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
-            self.push(
-                node.span(),
-                code::BAD_VALUE,
-                format!("`{key}` cannot be {s:?}"),
-                Some(hint),
-            );
-            None
-        }
+        self.allowed(&s, node.span(), key, "be", allowed)
+            .then_some(s)
     }
 
     fn list_of(&mut self, node: &Node<'_>, key: &str, allowed: &[&str]) -> Option<Vec<String>> {
         let items = self.strings(node, key)?;
         let mut ok = true;
         for (s, span) in &items {
-            if !allowed.contains(&s.as_str()) {
-                let hint = did_you_mean(s, allowed)
-                    .unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
-                self.push(
-                    span.clone(),
-                    code::BAD_VALUE,
-                    format!("`{key}` cannot contain {s:?}"),
-                    Some(hint),
-                );
-                ok = false;
-            }
+            ok &= self.allowed(s, span.clone(), key, "contain", allowed);
         }
         ok.then(|| items.into_iter().map(|(s, _)| s).collect())
     }
@@ -548,13 +546,11 @@ impl Cx<'_> {
                     .iter()
                     .map(|(p, _)| *p)
                     .collect();
-                let hint = did_you_mean(&name, &names)
-                    .unwrap_or_else(|| format!("placeholders: {}", names.join(", ")));
                 self.push(
                     node.span(),
                     code::UNKNOWN_PLACEHOLDER,
                     format!("unknown placeholder {{{name}}} in reason"),
-                    Some(hint),
+                    Some(did_you_mean_or(&name, &names, "placeholders")),
                 );
                 ok = false;
             }
@@ -667,14 +663,13 @@ impl Cx<'_> {
         let op = Op::parse(&self.one_of(op_n, "op", Op::NAMES)?)?;
         let kind = field_kind(&field);
         let Some(kind) = kind else {
-            let names: Vec<&str> = frame::FIELDS.iter().map(|(n, _)| *n).collect();
-            let hint = did_you_mean(&field, &names)
-                .unwrap_or_else(|| format!("fields: {}, or label.KEY", names.join(", ")));
+            let mut names: Vec<&str> = frame::FIELDS.iter().map(|(n, _)| *n).collect();
+            names.push("label.KEY");
             self.push(
                 field_n.span(),
                 code::BAD_WHERE,
                 format!("unknown field `{field}`"),
-                Some(hint),
+                Some(did_you_mean_or(&field, &names, "fields")),
             );
             return None;
         };

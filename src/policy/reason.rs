@@ -1,7 +1,6 @@
 //! Reason templates: `{placeholder}`s filled from the pod and the evidence, 3–500 characters.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 use super::Policy;
 use crate::fleet::{Activity, Pod};
@@ -131,9 +130,4 @@ pub fn render(policy: &Policy, pod: &Pod, now: DateTime<Utc>) -> String {
         out = out.chars().take(MAX_LEN - 1).collect::<String>() + "…";
     }
     out
-}
-
-/// Daily cost as a decimal (for sums and limits).
-pub fn per_day(pod: &Pod) -> Decimal {
-    pod.daily_rate().amount
 }
