@@ -34,7 +34,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
 ];
 
 /// The reason used when a policy gives none.
-pub const DEFAULT: &str = "{action} {name} ({per_day}/day) by policy {policy}";
+pub const DEFAULT: &str = "{action} {name} ({per_day}) by policy {policy}";
 
 /// Longest reason the providers accept.
 pub const MAX_LEN: usize = 500;
