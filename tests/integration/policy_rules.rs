@@ -648,7 +648,12 @@ status = "sleeping"
 
 #[test]
 fn a_policy_without_a_reason_gets_a_readable_default() {
-    let set = policies("[[policy]]\nname = \"plain\"\naction = \"stop\"\n[policy.match]\nidle_for = \"6h\"\n");
+    let set = policies(
+        "[[policy]]\nname = \"plain\"\naction = \"stop\"\n[policy.match]\nidle_for = \"6h\"\n",
+    );
     let p = plan(&fleet(vec![idle(pod("wkr_1"), Duration::hours(9))]), &set);
-    assert_eq!(p.actions[0].reason, "stop wkr_1 ($59.76/day) by policy plain");
+    assert_eq!(
+        p.actions[0].reason,
+        "stop wkr_1 ($59.76/day) by policy plain"
+    );
 }
