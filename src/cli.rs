@@ -97,6 +97,9 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Run the policy test cases in DIR/tests/*.toml (fixed fleets, fixed clock).
+    ///
+    /// Prints each case and "policy cases: N passed, M failed"; exits 2 when a case fails
+    /// or there is none.
     Test {
         /// Policy directory. Default: ./policies.
         dir: Option<PathBuf>,
