@@ -26,11 +26,13 @@ fn fleet(n: usize) -> Fleet {
                 5..=7 => Activity::Idle {
                     since: Some(now - Duration::minutes(rng.random_range(10..6000))),
                     source: Some(Since::Provider),
+                    start_seen: true,
                     evidence: "0 cameras".into(),
                 },
                 8 => Activity::Idle {
                     since: None,
                     source: None,
+                    start_seen: false,
                     evidence: "0 cameras".into(),
                 },
                 _ => Activity::Unknown {

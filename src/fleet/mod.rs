@@ -107,6 +107,12 @@ pub enum Activity {
     Idle {
         since: Option<DateTime<Utc>>,
         source: Option<Since>,
+        /// Whether the provider's signal shows where this idle run began (a busy reading before
+        /// it, the pod's start, or the provider's own last-served time). When `false`, `since` is
+        /// only a lower bound (the run reaches back past the oldest reading, or the provider gives
+        /// no start): the state store's sighting of the same run may stand in for the start.
+        #[serde(default)]
+        start_seen: bool,
         /// What the signal showed, for reasons and `explain` ("0 cameras", "GPU 0.4%").
         evidence: String,
     },

@@ -172,11 +172,13 @@ impl PodFixture {
             (None | Some("idle"), Some(d)) => Activity::Idle {
                 since: Some(ago(now, d, &format!("pod {t}: idle_for"))?),
                 source: Some(Since::Provider),
+                start_seen: true,
                 evidence: "test fixture".into(),
             },
             (Some("idle"), None) => Activity::Idle {
                 since: None,
                 source: None,
+                start_seen: false,
                 evidence: "test fixture, start unknown".into(),
             },
             (None | Some("busy"), None) => Activity::Busy,

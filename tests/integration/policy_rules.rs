@@ -46,6 +46,7 @@ fn idle(mut p: Pod, since: Duration) -> Pod {
     p.activity = Activity::Idle {
         since: Some(now() - since),
         source: Some(Since::Provider),
+        start_seen: true,
         evidence: "0 cameras".into(),
     };
     p
@@ -154,6 +155,7 @@ fn unknown_activity_never_matches_idle_and_the_plan_says_why() {
     since_unknown.activity = Activity::Idle {
         since: None,
         source: None,
+        start_seen: false,
         evidence: "0 cameras".into(),
     };
     let f = fleet(vec![
@@ -201,6 +203,7 @@ fn idle_since_comes_from_the_state_store_when_the_provider_does_not_say() {
         p.activity = Activity::Idle {
             since: None,
             source: None,
+            start_seen: false,
             evidence: "0 cameras, never served or not known".into(),
         };
         p

@@ -76,6 +76,7 @@ pub fn activity(served: Option<&Served>) -> Activity {
         Some(s) => Activity::Idle {
             since: s.last_served_at,
             source: s.last_served_at.map(|_| Since::Provider),
+            start_seen: s.last_served_at.is_some(),
             evidence: match s.last_served_at {
                 Some(t) => format!("0 cameras, last served {}", t.format("%Y-%m-%d %H:%M UTC")),
                 None => "0 cameras, never served or not known".into(),

@@ -84,6 +84,7 @@ pub fn activity_from_samples(
             Activity::Idle {
                 since: Some(samples[i].at),
                 source: Some(Since::Provider),
+                start_seen: i > 0,
                 evidence: format!(
                     "GPU at most {peak:.1}% across {} samples",
                     samples.len() - i
