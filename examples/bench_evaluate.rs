@@ -83,6 +83,7 @@ fn fleet(n: usize) -> Fleet {
                 ttl_expires_at: ttl,
                 orphaned_since: orphan.then(|| now - Duration::days(rng.random_range(0..30))),
                 orphaned_since_source: orphan.then_some(Since::Provider),
+                stopped_since: None,
                 activity,
             }
         })

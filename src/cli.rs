@@ -49,8 +49,9 @@ pub struct Source {
     /// Use a saved fleet (`podwarden snapshot save`) instead of asking the providers.
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
-    /// Evaluate at this instant (RFC 3339). Default: the snapshot's time, else now.
-    #[arg(long)]
+    /// With --snapshot: evaluate at this instant (RFC 3339) instead of the snapshot's time.
+    /// Refused with a live collection, which is always evaluated and recorded at the real time.
+    #[arg(long, requires = "snapshot")]
     pub now: Option<String>,
 }
 

@@ -200,8 +200,20 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
             errors: vec![],
         });
     }
+    // Sightings are facts recorded at the instant they are made: a live collection is always
+    // evaluated and recorded at the real time. Another instant is for saved fleets only.
+    if let Some(at) = now {
+        return Err(Error::Usage(format!(
+            "--now {} applies only with --snapshot: a live collection is evaluated and recorded at \
+             the real time, so that no sighting is ever dated in the past or future. To review the \
+             fleet at another instant: `podwarden snapshot save fleet.json`, then \
+             `podwarden plan --snapshot fleet.json --now {}`",
+            at.to_rfc3339(),
+            at.to_rfc3339()
+        )));
+    }
     let setup = live_setup(source.config.as_deref()).await?;
-    let now = now.unwrap_or_else(Utc::now);
+    let now = Utc::now();
     let (fleet, errors) = collect(setup.config(), now).await?;
     Ok(Inputs {
         settings: settings(Some(setup.config())),

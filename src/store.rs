@@ -1,15 +1,26 @@
 //! The SQLite state store: what podwarden has observed between runs.
 //!
-//! For now it holds observations: when a pod was first seen idle (when the provider does
-//! not say) and first seen orphaned (when `orphaned_since` is null). Migrations are
-//! numbered by `PRAGMA user_version`.
+//! It holds *sightings*: podwarden's own observations that stand in for a start the provider
+//! does not give. Each sighting belongs to one run of one state of one pod:
+//! - `idle`: the pod was seen idle from `first_seen` to `last_seen`, in the incarnation (last
+//!   start) it had then. It ends — the row is deleted — when the pod is seen busy, unknown, not
+//!   running, or restarted, or when the provider's own evidence shows the idle run began after
+//!   `last_seen` (so the pod was busy in between, unseen by a nightly job).
+//! - `orphan`: first seen as an orphan (used only when the provider's `orphaned_since` is null).
+//!   It ends when the pod is no longer an orphan.
+//! - `stopped`: first seen in its current stopped period (names a resume's idempotency key).
+//!   It ends when the pod is seen in any other state.
+//!
+//! Sightings of pods that a complete provider no longer lists are deleted. Providers whose
+//! inventory was incomplete are left alone. Migrations are numbered by `PRAGMA user_version`.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Transaction};
 
-use crate::fleet::{Activity, Fleet, ResourceKind, Since};
+use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind, Since};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,19 +36,46 @@ pub enum StoreError {
     },
 }
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE observations (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE observations (
         provider   TEXT NOT NULL,
         target     TEXT NOT NULL,
         what       TEXT NOT NULL CHECK (what IN ('idle', 'orphan')),
         first_seen TEXT NOT NULL,
         last_seen  TEXT NOT NULL,
         PRIMARY KEY (provider, target, what)
-    );"];
+    );",
+    // Sightings belong to one incarnation of a pod (its last start), and stopped periods are
+    // sighted too. Old idle sightings cannot be tied to an incarnation: they are dropped
+    // (the next run starts them afresh, erring towards "not idle long enough").
+    "CREATE TABLE sightings (
+        provider    TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        what        TEXT NOT NULL CHECK (what IN ('idle', 'orphan', 'stopped')),
+        incarnation TEXT NOT NULL,
+        first_seen  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        PRIMARY KEY (provider, target, what)
+    );
+    INSERT INTO sightings (provider, target, what, incarnation, first_seen, last_seen)
+        SELECT provider, target, what, '', first_seen, last_seen FROM observations WHERE what = 'orphan';
+    DROP TABLE observations;",
+];
+
+/// One stored sighting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    pub incarnation: DateTime<Utc>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
 
 pub struct Store {
     conn: Connection,
     path: String,
 }
+
+type Key = (String, &'static str);
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -53,7 +91,7 @@ impl Store {
             path: shown.clone(),
             source,
         })?;
-        let store = Store { conn, path: shown };
+        let mut store = Store { conn, path: shown };
         store.migrate()?;
         Ok(store)
     }
@@ -65,29 +103,63 @@ impl Store {
         }
     }
 
-    fn migrate(&self) -> Result<(), StoreError> {
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
-            .map_err(self.err())?;
+            .map_err(&err)?;
         let version: usize = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(self.err())?;
+            .map_err(&err)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            self.conn.execute_batch(sql).map_err(self.err())?;
-            self.conn
-                .pragma_update(None, "user_version", i + 1)
-                .map_err(self.err())?;
+            let tx = self.conn.transaction().map_err(&err)?;
+            tx.execute_batch(sql).map_err(&err)?;
+            tx.pragma_update(None, "user_version", i + 1)
+                .map_err(&err)?;
+            tx.commit().map_err(&err)?;
         }
         Ok(())
     }
 
-    /// Records what this run saw and fills in the "since" instants the providers did not give:
-    /// an idle pod's idle start is the earlier of the provider's and the first observation;
-    /// an orphan without `orphaned_since` counts from its first observation (never from creation).
-    /// A busy pod's idle observation is cleared. Providers that were not read completely are left alone.
+    /// The stored sightings of one pod (for tests and `explain`).
+    pub fn sightings(
+        &self,
+        provider: &str,
+        target: &str,
+    ) -> Result<Vec<(String, Sighting)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT what, incarnation, first_seen, last_seen FROM sightings WHERE provider = ?1 AND target = ?2 ORDER BY what")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![provider, target], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (what, inc, first, last) = row.map_err(self.err())?;
+            if let Some(s) = sighting(&inc, &first, &last) {
+                out.push((what, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records what this run saw at `now` and fills in the starts the providers did not give
+    /// (see the module doc). Providers that were not read completely are left alone.
     pub fn observe(&mut self, fleet: &mut Fleet, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let complete: Vec<String> = fleet
+        let complete: HashSet<String> = fleet
             .providers
             .iter()
             .filter(|p| p.complete)
@@ -99,65 +171,268 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(&err)?;
-        {
-            let mut first_seen = tx
-                .prepare_cached(
-                    "INSERT INTO observations (provider, target, what, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)
-                     ON CONFLICT (provider, target, what) DO UPDATE SET last_seen = excluded.last_seen
-                     RETURNING first_seen",
-                )
-                .map_err(&err)?;
-            let mut forget = tx
-                .prepare_cached("DELETE FROM observations WHERE provider = ?1 AND target = ?2 AND what = 'idle'")
-                .map_err(&err)?;
-            for pod in fleet
-                .pods
-                .iter_mut()
-                .filter(|p| complete.contains(&p.provider))
-            {
-                if pod.kind == ResourceKind::Orphan {
-                    let seen: String = first_seen
-                        .query_row(
-                            params![pod.provider, pod.target, "orphan", now.to_rfc3339()],
-                            |r| r.get(0),
-                        )
-                        .map_err(&err)?;
-                    if pod.orphaned_since.is_none() {
-                        pod.orphaned_since = parse_time(&seen);
-                        pod.orphaned_since_source = Some(Since::Observed);
+        for provider in &complete {
+            let mut stored = load(&tx, provider).map_err(&err)?;
+            let mut keep: HashMap<Key, Sighting> = HashMap::new();
+            for pod in fleet.pods.iter_mut().filter(|p| &p.provider == provider) {
+                let mut take = |what: &'static str| stored.remove(&(pod.target.clone(), what));
+                let (orphan, idle, stopped) = (take("orphan"), take("idle"), take("stopped"));
+                let target = pod.target.clone();
+                let merged = [
+                    ("orphan", merge_orphan(pod, orphan, now)),
+                    ("idle", merge_idle(pod, idle, now)),
+                    ("stopped", merge_stopped(pod, stopped, now)),
+                ];
+                for (what, s) in merged {
+                    if let Some(s) = s {
+                        keep.insert((target.clone(), what), s);
                     }
-                    continue;
-                }
-                match &mut pod.activity {
-                    Activity::Busy => {
-                        forget
-                            .execute(params![pod.provider, pod.target])
-                            .map_err(&err)?;
-                    }
-                    Activity::Idle { since, source, .. } => {
-                        let seen: String = first_seen
-                            .query_row(
-                                params![pod.provider, pod.target, "idle", now.to_rfc3339()],
-                                |r| r.get(0),
-                            )
-                            .map_err(&err)?;
-                        if let Some(observed) = parse_time(&seen) {
-                            if since.is_none_or(|s| observed < s) {
-                                *since = Some(observed);
-                                *source = Some(Since::Observed);
-                            }
-                        }
-                    }
-                    Activity::Unknown { .. } => {}
                 }
             }
+            save(&tx, provider, &keep).map_err(&err)?;
         }
         tx.commit().map_err(&err)
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+fn time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+fn sighting(incarnation: &str, first: &str, last: &str) -> Option<Sighting> {
+    Some(Sighting {
+        incarnation: time(incarnation).unwrap_or(DateTime::<Utc>::MIN_UTC),
+        first_seen: time(first)?,
+        last_seen: time(last)?,
+    })
+}
+
+fn load(tx: &Transaction<'_>, provider: &str) -> rusqlite::Result<HashMap<Key, Sighting>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT target, what, incarnation, first_seen, last_seen FROM sightings WHERE provider = ?1",
+    )?;
+    let rows = stmt.query_map(params![provider], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (target, what, inc, first, last) = row?;
+        let what: &'static str = match what.as_str() {
+            "idle" => "idle",
+            "orphan" => "orphan",
+            _ => "stopped",
+        };
+        if let Some(s) = sighting(&inc, &first, &last) {
+            out.insert((target, what), s);
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces the provider's sightings with `keep` (everything not kept has ended).
+fn save(
+    tx: &Transaction<'_>,
+    provider: &str,
+    keep: &HashMap<Key, Sighting>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM sightings WHERE provider = ?1",
+        params![provider],
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO sightings (provider, target, what, incarnation, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for ((target, what), s) in keep {
+        insert.execute(params![
+            provider,
+            target,
+            what,
+            s.incarnation.to_rfc3339(),
+            s.first_seen.to_rfc3339(),
+            s.last_seen.to_rfc3339()
+        ])?;
+    }
+    Ok(())
+}
+
+/// An orphan's start: the provider's `orphaned_since`, else the first sighting as an orphan.
+fn merge_orphan(pod: &mut Pod, stored: Option<Sighting>, now: DateTime<Utc>) -> Option<Sighting> {
+    if pod.kind != ResourceKind::Orphan {
+        return None;
+    }
+    let first_seen = stored.map_or(now, |s| s.first_seen);
+    if pod.orphaned_since.is_none() {
+        pod.orphaned_since = Some(first_seen);
+        pod.orphaned_since_source = Some(Since::Observed);
+    }
+    Some(Sighting {
+        incarnation: pod.created_at,
+        first_seen,
+        last_seen: now,
+    })
+}
+
+/// A stopped pod's stopped period: first seen stopped in this incarnation.
+fn merge_stopped(pod: &mut Pod, stored: Option<Sighting>, now: DateTime<Utc>) -> Option<Sighting> {
+    if pod.kind != ResourceKind::Pod || pod.status != PodStatus::Stopped {
+        return None;
+    }
+    let first_seen = stored
+        .filter(|s| s.incarnation == pod.incarnation())
+        .map_or(now, |s| s.first_seen);
+    pod.stopped_since = Some(first_seen);
+    Some(Sighting {
+        incarnation: pod.incarnation(),
+        first_seen,
+        last_seen: now,
+    })
+}
+
+/// A running idle pod's idle start. The provider's start wins when it shows one
+/// (`start_seen`). Otherwise its `since` is a lower bound (or absent), and the stored sighting
+/// of the same run may stand in — only if it is of this incarnation and the provider's evidence
+/// reaches back to the last sighting (so no busy spell can hide between them). Never before
+/// the pod's last start. Anything but a running idle pod ends the sighting.
+fn merge_idle(pod: &mut Pod, stored: Option<Sighting>, now: DateTime<Utc>) -> Option<Sighting> {
+    if pod.kind != ResourceKind::Pod || pod.status != PodStatus::Running {
+        return None;
+    }
+    let incarnation = pod.incarnation();
+    let last_start = pod.last_started_at;
+    let Activity::Idle {
+        since,
+        source,
+        start_seen,
+        ..
+    } = &mut pod.activity
+    else {
+        return None; // busy or unknown: the idle run (if any) is over
+    };
+    let stored = stored.filter(|s| s.incarnation == incarnation);
+    let start = if *start_seen {
+        *since
+    } else {
+        match (stored, *since) {
+            (Some(s), None) => Some(s.first_seen),
+            (Some(s), Some(bound)) if s.last_seen >= bound => Some(s.first_seen.min(bound)),
+            (_, bound) => bound.or(Some(now)),
+        }
+    };
+    let start = match (start, last_start) {
+        (Some(t), Some(ls)) => Some(t.max(ls)),
+        (t, _) => t,
+    };
+    if start != *since {
+        *source = Some(Since::Observed);
+        *since = start;
+    }
+    start.map(|first_seen| Sighting {
+        incarnation,
+        first_seen,
+        last_seen: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+            + Duration::hours(h)
+    }
+
+    fn idle_pod(since: Option<DateTime<Utc>>, start_seen: bool) -> Pod {
+        Pod {
+            provider: "p".into(),
+            kind: ResourceKind::Pod,
+            target: "t".into(),
+            pod_id: "t".into(),
+            name: "t".into(),
+            status: PodStatus::Running,
+            project: None,
+            owner: None,
+            gpu_type: None,
+            gpu_count: 1,
+            region: None,
+            labels: Default::default(),
+            hourly_rate: crate::money::Money::new(
+                rust_decimal::Decimal::ONE,
+                crate::money::Currency::usd(),
+            ),
+            created_at: at(-1000),
+            last_started_at: Some(at(-500)),
+            ttl_expires_at: None,
+            orphaned_since: None,
+            orphaned_since_source: None,
+            stopped_since: None,
+            activity: Activity::Idle {
+                since,
+                source: since.map(|_| Since::Provider),
+                start_seen,
+                evidence: String::new(),
+            },
+        }
+    }
+
+    fn since(p: &Pod) -> Option<DateTime<Utc>> {
+        match p.activity {
+            Activity::Idle { since, .. } => since,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_start_the_provider_shows_beats_an_older_sighting() {
+        let mut p = idle_pod(Some(at(23)), true);
+        let old = Sighting {
+            incarnation: at(-500),
+            first_seen: at(2),
+            last_seen: at(2),
+        };
+        merge_idle(&mut p, Some(old), at(26));
+        assert_eq!(since(&p), Some(at(23)));
+    }
+
+    #[test]
+    fn a_sighting_extends_a_lower_bound_only_when_the_evidence_reaches_it() {
+        let old = Sighting {
+            incarnation: at(-500),
+            first_seen: at(0),
+            last_seen: at(10),
+        };
+        let mut covered = idle_pod(Some(at(9)), false);
+        merge_idle(&mut covered, Some(old.clone()), at(30));
+        assert_eq!(since(&covered), Some(at(0)));
+        let mut after_a_gap = idle_pod(Some(at(12)), false);
+        merge_idle(&mut after_a_gap, Some(old), at(30));
+        assert_eq!(since(&after_a_gap), Some(at(12)));
+    }
+
+    #[test]
+    fn a_restart_ends_the_sighting_and_idle_never_predates_the_last_start() {
+        let old = Sighting {
+            incarnation: at(-900),
+            first_seen: at(-800),
+            last_seen: at(-1),
+        };
+        let mut p = idle_pod(None, false);
+        let kept = merge_idle(&mut p, Some(old), at(0));
+        assert_eq!(since(&p), Some(at(0)));
+        assert_eq!(kept.map(|s| s.incarnation), Some(at(-500)));
+        let mut resumed = idle_pod(Some(at(-600)), true);
+        merge_idle(&mut resumed, None, at(0));
+        assert_eq!(since(&resumed), Some(at(-500)));
+    }
 }

@@ -145,10 +145,21 @@ pub struct Pod {
     /// podwarden's first observation; `None` until one of the two is known.
     pub orphaned_since: Option<DateTime<Utc>>,
     pub orphaned_since_source: Option<Since>,
+    /// When podwarden first saw it in its current stopped period (stopped pods only; from the
+    /// state store). A resume's idempotency key names this period, so two resumes of the same
+    /// pod on different stops never share a key.
+    #[serde(default)]
+    pub stopped_since: Option<DateTime<Utc>>,
     pub activity: Activity,
 }
 
 impl Pod {
+    /// Which run of the pod a fact belongs to: its last start (or creation when never started).
+    /// A fact about an earlier incarnation says nothing about this one.
+    pub fn incarnation(&self) -> DateTime<Utc> {
+        self.last_started_at.unwrap_or(self.created_at)
+    }
+
     /// The cost of one day at the current hourly rate.
     pub fn daily_rate(&self) -> Money {
         self.hourly_rate.times(Decimal::from(24))

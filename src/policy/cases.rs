@@ -238,6 +238,7 @@ impl PodFixture {
             ttl_expires_at,
             orphaned_since,
             orphaned_since_source: orphaned_since.map(|_| Since::Provider),
+            stopped_since: None,
             activity,
         })
     }

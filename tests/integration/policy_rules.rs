@@ -38,6 +38,7 @@ fn pod(target: &str) -> Pod {
         ttl_expires_at: None,
         orphaned_since: None,
         orphaned_since_source: None,
+        stopped_since: None,
         activity: Activity::Busy,
     }
 }

@@ -66,22 +66,39 @@ impl Argus {
     }
 }
 
-/// A worker's activity from its `/compute/served` row (`None`: no row, so unknown).
-pub fn activity(served: Option<&Served>) -> Activity {
-    match served {
-        None => Activity::Unknown {
+/// A worker's activity from its `/compute/served` row (`None`: no row, so unknown) and its
+/// last start. Idle time never starts before the last start: a worker resumed 30 minutes ago
+/// that last served five days ago has been idle for 30 minutes, and the start is known.
+pub fn activity(served: Option<&Served>, last_started_at: Option<DateTime<Utc>>) -> Activity {
+    let Some(s) = served else {
+        return Activity::Unknown {
             why: "no row in /compute/served".into(),
-        },
-        Some(s) if s.cameras > 0 => Activity::Busy,
-        Some(s) => Activity::Idle {
-            since: s.last_served_at,
-            source: s.last_served_at.map(|_| Since::Provider),
-            start_seen: s.last_served_at.is_some(),
-            evidence: match s.last_served_at {
-                Some(t) => format!("0 cameras, last served {}", t.format("%Y-%m-%d %H:%M UTC")),
-                None => "0 cameras, never served or not known".into(),
-            },
-        },
+        };
+    };
+    if s.cameras > 0 {
+        return Activity::Busy;
+    }
+    let shown = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (since, evidence) = match (s.last_served_at, last_started_at) {
+        (Some(served), Some(started)) if served < started => (
+            Some(started),
+            format!(
+                "0 cameras since its start at {} (last served {})",
+                shown(started),
+                shown(served)
+            ),
+        ),
+        (Some(served), _) => (
+            Some(served),
+            format!("0 cameras, last served {}", shown(served)),
+        ),
+        (None, _) => (None, "0 cameras, never served or not known".into()),
+    };
+    Activity::Idle {
+        since,
+        source: since.map(|_| Since::Provider),
+        start_seen: since.is_some(),
+        evidence,
     }
 }
 
@@ -133,7 +150,7 @@ impl Provider for Argus {
                 Some(e) => Activity::Unknown {
                     why: format!("served data failed to load: {e}"),
                 },
-                None => activity(served.get(&w.id)),
+                None => activity(served.get(&w.id), w.last_started_at),
             };
             inv.pods.push(Pod {
                 provider: name.clone(),
@@ -154,6 +171,7 @@ impl Provider for Argus {
                 ttl_expires_at: w.ttl_expires_at,
                 orphaned_since: None,
                 orphaned_since_source: None,
+                stopped_since: None,
                 activity,
             });
         }
@@ -177,6 +195,7 @@ impl Provider for Argus {
                 ttl_expires_at: None,
                 orphaned_since: p.orphaned_since,
                 orphaned_since_source: p.orphaned_since.map(|_| Since::Provider),
+                stopped_since: None,
                 activity: Activity::Unknown {
                     why: "orphan: no worker, no served signal".into(),
                 },

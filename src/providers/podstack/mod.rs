@@ -155,6 +155,7 @@ impl Provider for Podstack {
                 ttl_expires_at: None,
                 orphaned_since: None,
                 orphaned_since_source: None,
+                stopped_since: None,
                 activity,
             });
         }
