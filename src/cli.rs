@@ -51,7 +51,7 @@ pub struct Source {
     pub snapshot: Option<PathBuf>,
     /// With --snapshot: evaluate at this instant (RFC 3339) instead of the snapshot's time.
     /// Refused with a live collection, which is always evaluated and recorded at the real time.
-    #[arg(long, requires = "snapshot")]
+    #[arg(long)]
     pub now: Option<String>,
 }
 

@@ -1,20 +1,40 @@
-//! Building the plan from evaluation results: protection, unknown activity, schedules,
-//! one action per pod (precedence), circuit breakers, reasons and idempotency keys.
+//! Building the plan from evaluation results: the guards, circuit breakers, one action per pod
+//! (precedence), reasons and idempotency keys.
 //!
-//! Precedence when several acting policies match one pod: the highest `priority` wins;
-//! on a tie the least destructive action (resume, then stop, then terminate); then the
-//! policy name. The losers are listed in the action's `also_matched`. Report-only
-//! policies never take a pod's action slot. A policy refused by a circuit breaker is
-//! refused whole: none of its actions remain, and its pods do not fall back to others.
+//! **Guards** belong to the plan, not to any condition, so that no policy can get around them.
+//! A pod a policy matched is not acted on when:
+//! 1. its provider's inventory is incomplete this run;
+//! 2. it is protected (the protection label, or younger than the new-pod grace);
+//! 3. an input a condition reads is unknown (activity, idle start, orphan age): unknown is
+//!    active — the policy's evaluation already leaves such pods out, and they are listed here;
+//! 4. the action does not fit its status ([`fits`]): stop needs a running pod, resume a
+//!    stopped one, terminate a settled one; pods in transition wait for a later run;
+//! 5. it is inside an active resume-TTL lease and the action is stop or terminate, unless the
+//!    policy says `override_ttl_lease = true`;
+//! 6. the policy is outside its schedule (the whole policy).
+//!
+//! **Circuit breakers** judge a policy's filter, not its share of the spoils: they count every
+//! pod the policy matched that the guards let it act on, whether or not it wins precedence
+//! (as Cloud Custodian's `max-resources` counts matched resources). `max_fleet_share` divides
+//! that count by the pods the action could apply to in the policy's scope (its providers and
+//! resource kind, with a status the action fits: running pods for stop, stopped for resume,
+//! settled pods or orphans for terminate). `max_per_day` sums the counted pods' daily cost per
+//! currency. A tripped breaker refuses the whole policy: its pods do not fall back to another
+//! policy in that run. The global `[limits]` judge the finished plan's actions over the fleet.
+//!
+//! **Precedence** when several acting policies may act on one pod: the highest `priority`
+//! wins; on a tie the least destructive action (resume, then stop, then terminate); then the
+//! policy name. The losers are listed in the action's `also_matched`. Report-only policies
+//! never take a pod's action slot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use super::{Blocked, Plan, PlannedAction, Reported, Summary, VERSION};
-use crate::fleet::{Activity, Fleet, Pod, ResourceKind};
+use super::{Blocked, Plan, PlannedAction, PolicyTally, Reported, Summary, VERSION};
+use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
 use crate::money::fixed;
 use crate::policy::evaluate::Evaluation;
 use crate::policy::{reason, Action, Limits, Policy, PolicySet, Schedule};
@@ -40,6 +60,7 @@ impl Default for PlanSettings {
 /// Whether `now` falls in the schedule's window (a window may wrap past midnight; the
 /// day is the day the window opened).
 pub fn in_schedule(s: &Schedule, now: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
     let local = now.with_timezone(&s.timezone);
     let t = local.time();
     if s.from <= s.to {
@@ -51,6 +72,28 @@ pub fn in_schedule(s: &Schedule, now: DateTime<Utc>) -> bool {
     } else {
         false
     }
+}
+
+/// Whether `action` fits a pod in `status`; why not otherwise.
+pub fn fits(action: Action, status: PodStatus) -> Result<(), String> {
+    use PodStatus::*;
+    let ok = match action {
+        Action::Stop => status == Running,
+        Action::Resume => status == Stopped,
+        Action::Terminate => matches!(status, Running | Stopped | Error),
+        Action::Report => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match (action, status) {
+        (Action::Stop, Stopped) => "already stopped: nothing to stop".into(),
+        (_, Starting | Stopping | Restarting) => {
+            format!("in transition ({status}): left for a later run")
+        }
+        (_, Unknown) => "status unknown to podwarden: never acted on".into(),
+        _ => format!("{} does not fit a {status} pod", action.as_str()),
+    })
 }
 
 fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<String> {
@@ -67,12 +110,66 @@ fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<
     None
 }
 
-/// A deterministic key for "this operation on this incarnation of this target": the
-/// same across re-runs (so a crashed run never repeats it), new once the pod is restarted.
-pub fn idempotency_key(pod: &Pod, action: Action) -> String {
+/// Guards 1, 2, 4 and 5 of the module doc for one matched pod; why it is not acted on.
+fn guard(
+    pod: &Pod,
+    policy: &Policy,
+    fleet: &Fleet,
+    settings: &PlanSettings,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if !fleet.is_complete(&pod.provider) {
+        return Some("provider data incomplete this run".into());
+    }
+    if let Some(why) = protection(pod, settings, now) {
+        return Some(why);
+    }
+    if let Err(why) = fits(policy.action, pod.status) {
+        return Some(why);
+    }
+    let stops = matches!(policy.action, Action::Stop | Action::Terminate);
+    match pod.ttl_expires_at {
+        Some(t) if t > now && stops && !policy.override_ttl_lease => Some(format!(
+            "inside its resume-TTL lease until {} (a policy that means to {} inside a lease says override_ttl_lease = true)",
+            t.format("%Y-%m-%d %H:%M UTC"),
+            policy.action.as_str()
+        )),
+        _ => None,
+    }
+}
+
+/// Why a pod the policy would match if its data were known is not acted on.
+fn unknown_why(pod: &Pod) -> String {
+    match &pod.activity {
+        Activity::Unknown { why } => format!("activity unknown ({why}): treated as active"),
+        Activity::Idle { since: None, .. } => {
+            "idle, but since when is not known yet: treated as active until observed".into()
+        }
+        _ if pod.kind == ResourceKind::Orphan && pod.orphaned_since.is_none() => {
+            "orphan age unknown until first observed".into()
+        }
+        _ => "a signal it reads is unknown: treated as active".into(),
+    }
+}
+
+/// A deterministic key for "this operation on this incarnation of this target": the same
+/// across re-runs and re-applies of a plan (so a crashed run never repeats it), new once the
+/// target is in another incarnation. Stop: the pod's last start. Terminate: its creation.
+/// Resume: the stopped period it ends — when podwarden first saw it stopped, else the day
+/// of evaluation — so two resumes of the same pod after different stops never share a key
+/// (the provider replays a repeated key for 24 h and does nothing).
+pub fn idempotency_key(pod: &Pod, action: Action, now: DateTime<Utc>) -> String {
     let incarnation = match (pod.kind, action) {
-        (ResourceKind::Orphan, _) | (_, Action::Terminate) => pod.created_at,
-        _ => pod.last_started_at.unwrap_or(pod.created_at),
+        (ResourceKind::Orphan, _) | (_, Action::Terminate) => pod.created_at.to_rfc3339(),
+        (_, Action::Resume) => match pod.stopped_since {
+            Some(t) => format!("stopped {}", t.to_rfc3339()),
+            None => format!(
+                "{} stopped on {}",
+                pod.incarnation().to_rfc3339(),
+                now.date_naive()
+            ),
+        },
+        _ => pod.incarnation().to_rfc3339(),
     };
     let mut h = Sha256::new();
     h.update(format!(
@@ -80,48 +177,59 @@ pub fn idempotency_key(pod: &Pod, action: Action) -> String {
         pod.provider,
         pod.target,
         action.as_str(),
-        incarnation.to_rfc3339()
+        incarnation
     ));
     hex::encode(h.finalize())
 }
 
-fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<String> {
+/// What a circuit breaker judges.
+struct Load {
+    /// Pods (or actions) counted.
+    count: usize,
+    /// What `max_fleet_share` divides by.
+    comparable: usize,
+    /// Daily cost affected, per currency (absolute amounts).
+    per_day: BTreeMap<String, Decimal>,
+}
+
+fn breaker(limits: &Limits, load: &Load, counted: &str) -> Option<String> {
     if let Some(max) = limits.max_actions {
-        if actions.len() > max {
+        if load.count > max {
             return Some(format!(
-                "circuit breaker: {} actions > max_actions {max}",
-                actions.len()
+                "circuit breaker: {} {counted} > max_actions {max}",
+                load.count
             ));
         }
     }
     if let Some(pct) = limits.max_fleet_share_pct {
-        let share = if scope == 0 {
+        let share = if load.comparable == 0 {
             Decimal::ZERO
         } else {
-            Decimal::from(actions.len() * 100) / Decimal::from(scope)
+            Decimal::from(load.count * 100) / Decimal::from(load.comparable)
         };
         if share > pct {
             return Some(format!(
-                "circuit breaker: {} of {scope} pods ({}%) > max_fleet_share {pct}%",
-                actions.len(),
+                "circuit breaker: {} {counted} of {} comparable pods ({}%) > max_fleet_share {pct}%",
+                load.count,
+                load.comparable,
                 fixed(share, 1)
             ));
         }
     }
     if !limits.max_per_day.is_empty() {
-        for (cur, total) in super::per_currency(actions.iter().copied(), true) {
-            match limits.max_per_day.get(&cur) {
+        for (cur, total) in &load.per_day {
+            match limits.max_per_day.get(cur) {
                 None => {
                     return Some(format!(
-                        "circuit breaker: actions in {cur} but max_per_day has no {cur} limit"
+                        "circuit breaker: {counted} in {cur} but max_per_day has no {cur} limit"
                     ))
                 }
-                Some(max) if total > *max => {
+                Some(max) if total > max => {
                     return Some(format!(
-                        "circuit breaker: {} {cur}/day affected > max_per_day {} {cur}",
-                        fixed(total, 2),
-                        fixed(*max, 2)
-                    ))
+                    "circuit breaker: {} {cur}/day affected by {counted} > max_per_day {} {cur}",
+                    fixed(*total, 2),
+                    fixed(*max, 2)
+                ))
                 }
                 _ => {}
             }
@@ -130,8 +238,27 @@ fn breaker(limits: &Limits, actions: &[&PlannedAction], scope: usize) -> Option<
     None
 }
 
+/// Daily cost of `pods`, per currency.
+fn daily_cost<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> BTreeMap<String, Decimal> {
+    let mut out = BTreeMap::new();
+    for p in pods {
+        *out.entry(p.hourly_rate.currency.to_string())
+            .or_insert(Decimal::ZERO) += p.daily_rate().amount.abs();
+    }
+    out
+}
+
+/// Pods the policy's action could apply to: its providers and resource kind, with a status
+/// the action fits (the denominator of `max_fleet_share`).
+fn comparable(pods: &[Pod], policy: &Policy) -> usize {
+    pods.iter()
+        .filter(|p| p.kind == policy.resource && policy.applies_to(&p.provider))
+        .filter(|p| fits(policy.action, p.status).is_ok())
+        .count()
+}
+
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
-    let key = idempotency_key(pod, policy.action);
+    let key = idempotency_key(pod, policy.action, now);
     let per_day = pod.daily_rate().amount;
     let savings = if policy.action == Action::Resume {
         -per_day
@@ -165,6 +292,17 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     }
 }
 
+fn schedule_why(s: &Schedule) -> String {
+    let days: Vec<String> = s.days.iter().map(|d| d.to_string()).collect();
+    format!(
+        "outside its schedule ({} {}–{} {})",
+        days.join(","),
+        s.from.format("%H:%M"),
+        s.to.format("%H:%M"),
+        s.timezone
+    )
+}
+
 /// Builds the plan. Pure: the same inputs give the same plan (apart from `run_id`, `generated_at`).
 pub fn build(
     fleet: &Fleet,
@@ -178,66 +316,86 @@ pub fn build(
     let pods = &fleet.pods;
     let mut blocked = Vec::new();
     let mut reported = Vec::new();
-    // pod row → competing (policy index) for the action slot.
+    let mut tallies = Vec::new();
+    let mut refused = BTreeSet::new();
+    let mut breaker_tripped = false;
+    // pod row → the acting policies (indices) the guards let act on it.
     let mut candidates: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (pi, policy) in set.policies.iter().enumerate() {
+        let block = |target: &str, why: String| Blocked {
+            policy: policy.name.clone(),
+            target: target.into(),
+            why,
+        };
+        let mut tally = PolicyTally {
+            policy: policy.name.clone(),
+            action: policy.action.as_str().into(),
+            matched: eval.matched[pi].len(),
+            unknown: eval.unknown[pi].len(),
+            ..PolicyTally::default()
+        };
         if let Some(s) = policy.schedule.as_ref().filter(|s| !in_schedule(s, now)) {
-            let days: Vec<String> = s.days.iter().map(|d| d.to_string()).collect();
-            blocked.push(Blocked {
-                policy: policy.name.clone(),
-                target: "*".into(),
-                why: format!(
-                    "outside its schedule ({} {}–{} {})",
-                    days.join(","),
-                    s.from.format("%H:%M"),
-                    s.to.format("%H:%M"),
-                    s.timezone
-                ),
-            });
+            blocked.push(block("*", schedule_why(s)));
+            tallies.push(tally);
             continue;
         }
         for &row in &eval.unknown[pi] {
-            let why = match &pods[row].activity {
-                Activity::Unknown { why } => format!("activity unknown ({why}): treated as active"),
-                _ => {
-                    "idle, but since when is not known yet: treated as active until observed".into()
-                }
-            };
-            blocked.push(Blocked {
-                policy: policy.name.clone(),
-                target: pods[row].target.clone(),
-                why,
-            });
+            let pod = &pods[row];
+            let why = protection(pod, settings, now).unwrap_or_else(|| unknown_why(pod));
+            blocked.push(block(&pod.target, why));
         }
+        let mut eligible = Vec::new();
         for &row in &eval.matched[pi] {
             let pod = &pods[row];
-            if !fleet.is_complete(&pod.provider) {
-                blocked.push(Blocked {
-                    policy: policy.name.clone(),
-                    target: pod.target.clone(),
-                    why: "provider data incomplete this run".into(),
-                });
-            } else if let Some(why) = protection(pod, settings, now) {
-                blocked.push(Blocked {
-                    policy: policy.name.clone(),
-                    target: pod.target.clone(),
-                    why,
-                });
-            } else if policy.action == Action::Report {
-                reported.push(Reported {
-                    policy: policy.name.clone(),
-                    provider: pod.provider.clone(),
-                    target: pod.target.clone(),
-                    reason: reason::render(policy, pod, now),
-                });
-            } else {
+            if policy.action == Action::Report {
+                match protection(pod, settings, now).or_else(|| {
+                    (!fleet.is_complete(&pod.provider))
+                        .then(|| "provider data incomplete this run".into())
+                }) {
+                    Some(why) => blocked.push(block(&pod.target, why)),
+                    None => reported.push(Reported {
+                        policy: policy.name.clone(),
+                        provider: pod.provider.clone(),
+                        target: pod.target.clone(),
+                        reason: reason::render(policy, pod, now),
+                    }),
+                }
+                continue;
+            }
+            match guard(pod, policy, fleet, settings, now) {
+                Some(why) => {
+                    tally.guarded += 1;
+                    blocked.push(block(&pod.target, why));
+                }
+                None => eligible.push(row),
+            }
+        }
+        tally.counted = eligible.len();
+        if policy.action != Action::Report {
+            let load = Load {
+                count: eligible.len(),
+                comparable: comparable(pods, policy),
+                per_day: daily_cost(eligible.iter().map(|&r| &pods[r])),
+            };
+            if let Some(why) = breaker(
+                &policy.limits,
+                &load,
+                "pods its filter matches and it could act on",
+            ) {
+                breaker_tripped = true;
+                refused.insert(pi);
+                tally.refused = true;
+                blocked.push(block("*", format!("{why}; the whole policy is refused")));
+            }
+            for &row in &eligible {
                 candidates.entry(row).or_default().push(pi);
             }
         }
+        tallies.push(tally);
     }
 
-    // One action per pod: precedence decides.
-    let mut by_policy: BTreeMap<usize, Vec<PlannedAction>> = BTreeMap::new();
+    // One action per pod: precedence decides; a refused winner leaves the pod alone.
+    let mut actions = Vec::new();
     for (row, mut competing) in candidates {
         competing.sort_by(|&a, &b| {
             let (pa, pb) = (&set.policies[a], &set.policies[b]);
@@ -247,39 +405,25 @@ pub fn build(
                 .then(pa.name.cmp(&pb.name))
         });
         let winner = competing[0];
+        if refused.contains(&winner) {
+            continue;
+        }
         let mut action = planned(&pods[row], &set.policies[winner], now);
         action.also_matched = competing[1..]
             .iter()
             .map(|&i| set.policies[i].name.clone())
             .collect();
-        by_policy.entry(winner).or_default().push(action);
+        tallies[winner].planned += 1;
+        actions.push(action);
     }
 
-    // Per-policy circuit breakers refuse the whole policy.
-    let mut breaker_tripped = false;
-    let mut actions = Vec::new();
-    for (pi, list) in by_policy {
-        let policy = &set.policies[pi];
-        let scope = pods
-            .iter()
-            .filter(|p| policy.applies_to(&p.provider))
-            .count();
-        let refs: Vec<&PlannedAction> = list.iter().collect();
-        match breaker(&policy.limits, &refs, scope) {
-            Some(why) => {
-                breaker_tripped = true;
-                blocked.push(Blocked {
-                    policy: policy.name.clone(),
-                    target: "*".into(),
-                    why: format!("{why}; the whole policy is refused"),
-                });
-            }
-            None => actions.extend(list),
-        }
-    }
     // The global breaker refuses the whole plan.
-    let refs: Vec<&PlannedAction> = actions.iter().collect();
-    if let Some(why) = breaker(&settings.limits, &refs, pods.len()) {
+    let load = Load {
+        count: actions.len(),
+        comparable: pods.len(),
+        per_day: super::per_currency(&actions, true),
+    };
+    if let Some(why) = breaker(&settings.limits, &load, "actions") {
         breaker_tripped = true;
         blocked.push(Blocked {
             policy: "*".into(),
@@ -287,6 +431,9 @@ pub fn build(
             why: format!("global {why}; no action is planned"),
         });
         actions.clear();
+        for t in &mut tallies {
+            t.planned = 0;
+        }
     }
 
     actions.sort_by(|a, b| (&a.provider, &a.target).cmp(&(&b.provider, &b.target)));
@@ -318,6 +465,7 @@ pub fn build(
         actions,
         blocked,
         reported,
+        policies: tallies,
         providers: fleet.providers.clone(),
         summary,
     }

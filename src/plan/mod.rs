@@ -32,6 +32,9 @@ pub struct Plan {
     /// Matches of report-only policies.
     #[serde(default)]
     pub reported: Vec<Reported>,
+    /// Per policy: how many pods its filter matched and how many it acts on.
+    #[serde(default)]
+    pub policies: Vec<PolicyTally>,
     #[serde(default)]
     pub providers: Vec<ProviderStatus>,
     #[serde(default)]
@@ -73,6 +76,27 @@ pub struct Blocked {
     /// The pod, or `*` for the whole policy (circuit breaker, schedule).
     pub target: String,
     pub why: String,
+}
+
+/// What one policy's filter matched and what became of it (the circuit breakers judge `counted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyTally {
+    pub policy: String,
+    pub action: String,
+    /// Pods in scope for which every condition holds on known data.
+    pub matched: usize,
+    /// Pods it would match if an unknown input were known (never acted on).
+    pub unknown: usize,
+    /// Matched pods a guard keeps it from (protection, status, lease, incomplete provider).
+    pub guarded: usize,
+    /// Matched pods it could act on: what its circuit breakers count, whether or not it wins
+    /// precedence.
+    pub counted: usize,
+    /// Actions it won and that are in the plan.
+    pub planned: usize,
+    /// A circuit breaker refused it. (Outside its schedule, a policy's counts beyond
+    /// `matched` and `unknown` stay 0, and `blocked` says why.)
+    pub refused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,8 @@ pub mod code {
     pub const BAD_REASON: &str = "P014";
     pub const NO_POLICIES: &str = "P015";
     pub const UNREADABLE: &str = "P016";
+    pub const MONEY_WITHOUT_CURRENCY: &str = "P020";
+    pub const LEASE_OVERRIDE: &str = "P021";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

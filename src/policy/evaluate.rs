@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use super::compile::{policy_expr, unknown_activity_expr};
+use super::compile::{policy_expr, unknown_expr};
 use super::PolicySet;
 use crate::fleet::{frame, Pod};
 
@@ -17,7 +17,7 @@ pub struct EvalError(#[from] PolarsError);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
     pub matched: Vec<Vec<usize>>,
-    /// Rows that would match but whose activity is unknown (never acted on).
+    /// Rows that would match if an unknown input were known (never acted on).
     pub unknown: Vec<Vec<usize>>,
 }
 
@@ -39,7 +39,7 @@ pub fn evaluate(
     let mut exprs = Vec::new();
     for (i, p) in set.policies.iter().enumerate() {
         exprs.push(policy_expr(p).fill_null(lit(false)).alias(format!("m{i}")));
-        let unknown = unknown_activity_expr(p).unwrap_or(lit(false));
+        let unknown = unknown_expr(p).unwrap_or(lit(false));
         exprs.push(unknown.fill_null(lit(false)).alias(format!("u{i}")));
     }
     let masks = df.lazy().select(exprs).collect()?;

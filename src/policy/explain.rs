@@ -7,9 +7,9 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use super::compile::{columns_read, filter_expr, scope_expr};
+use super::compile::scope_expr;
 use super::evaluate::{label_keys, EvalError};
-use super::{Filter, PolicySet};
+use super::PolicySet;
 use crate::fleet::{frame, Pod};
 use crate::plan::Plan;
 
@@ -33,29 +33,6 @@ pub struct Verdict {
 impl Verdict {
     pub fn matches(&self) -> bool {
         self.in_scope && self.conditions.iter().all(|c| c.holds)
-    }
-}
-
-/// Writes a condition the way a policy file spells it.
-pub fn describe(f: &Filter) -> String {
-    let list = |v: &[String]| format!("[{}]", v.join(", "));
-    match f {
-        Filter::Status(v) => format!("status in {}", list(v)),
-        Filter::IdleFor(d) => format!(
-            "idle_for {} (known idle, not inside an active TTL)",
-            crate::duration::format(*d)
-        ),
-        Filter::OlderThan(d) => format!("older_than {}", crate::duration::format(*d)),
-        Filter::YoungerThan(d) => format!("younger_than {}", crate::duration::format(*d)),
-        Filter::OrphanedFor(d) => format!("orphaned_for {}", crate::duration::format(*d)),
-        Filter::Ttl(v) => format!("ttl in {}", list(v)),
-        Filter::LabelPresent(k) => format!("label {k} present"),
-        Filter::LabelAbsent(k) => format!("label {k} absent"),
-        Filter::LabelEquals(k, v) => format!("label {k} = {v:?}"),
-        Filter::Project(v) => format!("project in {}", list(v)),
-        Filter::Owner(v) => format!("owner in {}", list(v)),
-        Filter::GpuType(v) => format!("gpu_type in {}", list(v)),
-        Filter::Where { field, op, value } => format!("where {field} {} {value:?}", op.as_str()),
     }
 }
 
@@ -93,14 +70,15 @@ pub fn explain(pod: &Pod, set: &PolicySet, now: DateTime<Utc>) -> Result<Vec<Ver
     for p in &set.policies {
         let mut conditions = Vec::new();
         for f in &p.filters {
-            let seen = columns_read(f)
+            let seen = f
+                .columns()
                 .iter()
                 .map(|c| format!("{c}={}", shown(&df, c)))
                 .collect::<Vec<_>>()
                 .join(", ");
             conditions.push(Condition {
-                condition: describe(f),
-                holds: holds(&df, filter_expr(f))?,
+                condition: f.describe(),
+                holds: holds(&df, f.expr())?,
                 seen,
             });
         }

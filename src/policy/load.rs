@@ -12,8 +12,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
-use super::{parse_percent, Action, Filter, Limits, Op, Policy, Schedule, Value};
-use crate::fleet::{frame, PodStatus, ResourceKind};
+use super::{parse_percent, Action, Limits, Policy, Schedule};
+use crate::fleet::ResourceKind;
 
 /// All policies of a directory, in file order, with a hash of their source.
 #[derive(Debug, Clone, Default)]
@@ -34,29 +34,13 @@ const POLICY_KEYS: &[&str] = &[
     "priority",
     "reason",
     "ttl_hours",
+    "override_ttl_lease",
     "match",
     "limits",
     "schedule",
 ];
-const MATCH_KEYS: &[&str] = &[
-    "status",
-    "idle_for",
-    "older_than",
-    "younger_than",
-    "orphaned_for",
-    "ttl",
-    "labels",
-    "labels_present",
-    "labels_absent",
-    "project",
-    "owner",
-    "gpu_type",
-    "where",
-];
 const LIMIT_KEYS: &[&str] = &["max_actions", "max_fleet_share", "max_per_day"];
 const SCHEDULE_KEYS: &[&str] = &["days", "from", "to", "timezone"];
-const WHERE_KEYS: &[&str] = &["field", "op", "value"];
-const TTL_STATES: &[&str] = &["none", "active", "expired"];
 const RESOURCES: &[&str] = &["pod", "orphan"];
 
 /// Loads every `*.toml` file directly in `dir` (sorted by name). Errors: all diagnostics.
@@ -153,19 +137,19 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
     }
 }
 
-type Node<'i> = Spanned<DeValue<'i>>;
+pub(super) type Node<'i> = Spanned<DeValue<'i>>;
 
 /// The walk over one file, collecting diagnostics.
-struct Cx<'a> {
+pub(super) struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
-    diags: Vec<Diagnostic>,
+    pub(super) diags: Vec<Diagnostic>,
     /// Every policy name read, with where: for the duplicate check across files.
     names: Vec<(String, Range<usize>, usize)>,
 }
 
 impl Cx<'_> {
-    fn push(
+    pub(super) fn push(
         &mut self,
         span: Range<usize>,
         code: &'static str,
@@ -220,7 +204,7 @@ impl Cx<'_> {
         items.iter().filter_map(|item| self.policy(item)).collect()
     }
 
-    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
+    pub(super) fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
         for (key, _) in table.iter() {
             if !allowed.contains(&key.get_ref().as_ref()) {
                 self.push(
@@ -233,7 +217,11 @@ impl Cx<'_> {
         }
     }
 
-    fn table<'t, 'i>(&mut self, node: &'t Node<'i>, what: &str) -> Option<&'t DeTable<'i>> {
+    pub(super) fn table<'t, 'i>(
+        &mut self,
+        node: &'t Node<'i>,
+        what: &str,
+    ) -> Option<&'t DeTable<'i>> {
         let t = node.get_ref().as_table();
         if t.is_none() {
             self.push(
@@ -249,7 +237,7 @@ impl Cx<'_> {
         t
     }
 
-    fn string(&mut self, node: &Node<'_>, key: &str) -> Option<String> {
+    pub(super) fn string(&mut self, node: &Node<'_>, key: &str) -> Option<String> {
         match node.get_ref().as_str() {
             Some(s) => Some(s.to_string()),
             None => {
@@ -267,7 +255,7 @@ impl Cx<'_> {
         }
     }
 
-    fn integer(&mut self, node: &Node<'_>, key: &str) -> Option<i64> {
+    pub(super) fn integer(&mut self, node: &Node<'_>, key: &str) -> Option<i64> {
         let parsed = node
             .get_ref()
             .as_integer()
@@ -286,7 +274,7 @@ impl Cx<'_> {
         parsed
     }
 
-    fn bool(&mut self, node: &Node<'_>, key: &str) -> Option<bool> {
+    pub(super) fn bool(&mut self, node: &Node<'_>, key: &str) -> Option<bool> {
         let b = node.get_ref().as_bool();
         if b.is_none() {
             self.push(
@@ -303,7 +291,11 @@ impl Cx<'_> {
     }
 
     /// A string or an array of strings.
-    fn strings(&mut self, node: &Node<'_>, key: &str) -> Option<Vec<(String, Range<usize>)>> {
+    pub(super) fn strings(
+        &mut self,
+        node: &Node<'_>,
+        key: &str,
+    ) -> Option<Vec<(String, Range<usize>)>> {
         match node.get_ref() {
             DeValue::String(s) => Some(vec![(s.to_string(), node.span())]),
             DeValue::Array(items) => {
@@ -329,7 +321,7 @@ impl Cx<'_> {
     }
 
     /// Whether `value` is one of `allowed`; if not, a P006 at `span` ("`key` cannot `verb` …").
-    fn allowed(
+    pub(super) fn allowed(
         &mut self,
         value: &str,
         span: Range<usize>,
@@ -349,13 +341,23 @@ impl Cx<'_> {
         ok
     }
 
-    fn one_of(&mut self, node: &Node<'_>, key: &str, allowed: &[&str]) -> Option<String> {
+    pub(super) fn one_of(
+        &mut self,
+        node: &Node<'_>,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<String> {
         let s = self.string(node, key)?;
         self.allowed(&s, node.span(), key, "be", allowed)
             .then_some(s)
     }
 
-    fn list_of(&mut self, node: &Node<'_>, key: &str, allowed: &[&str]) -> Option<Vec<String>> {
+    pub(super) fn list_of(
+        &mut self,
+        node: &Node<'_>,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<Vec<String>> {
         let items = self.strings(node, key)?;
         let mut ok = true;
         for (s, span) in &items {
@@ -364,7 +366,7 @@ impl Cx<'_> {
         ok.then(|| items.into_iter().map(|(s, _)| s).collect())
     }
 
-    fn duration(&mut self, node: &Node<'_>, key: &str) -> Option<chrono::Duration> {
+    pub(super) fn duration(&mut self, node: &Node<'_>, key: &str) -> Option<chrono::Duration> {
         let s = self.string(node, key)?;
         match crate::duration::parse(&s) {
             Ok(d) => Some(d),
@@ -490,6 +492,24 @@ impl Cx<'_> {
             },
             None => None,
         };
+        let override_ttl_lease = match t.get("override_ttl_lease") {
+            Some(n) => {
+                let value = self.bool(n, "override_ttl_lease").unwrap_or(false);
+                let acts = action
+                    .as_ref()
+                    .is_some_and(|(a, _)| matches!(a, Action::Stop | Action::Terminate));
+                if value && !acts && action.is_some() {
+                    self.push(
+                        n.span(),
+                        code::LEASE_OVERRIDE,
+                        "`override_ttl_lease` applies only to stop and terminate policies".into(),
+                        Some("remove it: a lease only holds off stops and terminates".into()),
+                    );
+                }
+                value
+            }
+            None => false,
+        };
         let reason = match t.get("reason") {
             Some(n) => self.reason(n),
             None => Some(super::reason::DEFAULT.to_string()),
@@ -531,6 +551,7 @@ impl Cx<'_> {
             priority,
             reason: reason?,
             ttl_hours,
+            override_ttl_lease,
             filters: filters?,
             limits,
             schedule,
@@ -561,217 +582,6 @@ impl Cx<'_> {
             ok = false;
         }
         ok.then_some(text)
-    }
-
-    fn filters(&mut self, node: &Node<'_>) -> Option<Vec<Filter>> {
-        let t = self.table(node, "[policy.match]")?;
-        self.unknown_keys(t, MATCH_KEYS, "[policy.match]");
-        let before = self.diags.len();
-        let mut out = Vec::new();
-        for (key, value) in t.iter() {
-            let key = key.get_ref().as_ref();
-            let f = match key {
-                "status" => self
-                    .list_of(value, key, &PodStatus::ALL)
-                    .map(Filter::Status),
-                "idle_for" => self.duration(value, key).map(Filter::IdleFor),
-                "older_than" => self.duration(value, key).map(Filter::OlderThan),
-                "younger_than" => self.duration(value, key).map(Filter::YoungerThan),
-                "orphaned_for" => self.duration(value, key).map(Filter::OrphanedFor),
-                "ttl" => self.list_of(value, key, TTL_STATES).map(Filter::Ttl),
-                "project" => self
-                    .strings(value, key)
-                    .map(|v| Filter::Project(v.into_iter().map(|(s, _)| s).collect())),
-                "owner" => self
-                    .strings(value, key)
-                    .map(|v| Filter::Owner(v.into_iter().map(|(s, _)| s).collect())),
-                "gpu_type" => self
-                    .strings(value, key)
-                    .map(|v| Filter::GpuType(v.into_iter().map(|(s, _)| s).collect())),
-                "labels_present" | "labels_absent" => {
-                    if let Some(keys) = self.strings(value, key) {
-                        for (k, _) in keys {
-                            out.push(if key == "labels_present" {
-                                Filter::LabelPresent(k)
-                            } else {
-                                Filter::LabelAbsent(k)
-                            });
-                        }
-                    }
-                    continue;
-                }
-                "labels" => {
-                    if let Some(lt) = self.table(value, "`labels`") {
-                        for (k, v) in lt.iter() {
-                            if let Some(v) = self.string(v, &format!("labels.{}", k.get_ref())) {
-                                out.push(Filter::LabelEquals(k.get_ref().to_string(), v));
-                            }
-                        }
-                    }
-                    continue;
-                }
-                "where" => {
-                    match value.get_ref().as_array() {
-                        Some(items) => {
-                            for item in items.iter() {
-                                if let Some(f) = self.where_clause(item) {
-                                    out.push(f);
-                                }
-                            }
-                        }
-                        None => self.push(
-                            value.span(),
-                            code::WRONG_TYPE,
-                            "`where` must be an array of { field, op, value } tables".into(),
-                            None,
-                        ),
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            if let Some(f) = f {
-                out.push(f);
-            }
-        }
-        if out.is_empty() && self.diags.len() == before {
-            self.push(
-                node.span(),
-                code::MISSING_KEY,
-                "[policy.match] is empty: it would select every pod".into(),
-                Some("add at least one condition, e.g. status = \"running\"".into()),
-            );
-        }
-        (self.diags.len() == before).then_some(out)
-    }
-
-    fn where_clause(&mut self, node: &Node<'_>) -> Option<Filter> {
-        let t = self.table(node, "each `where` entry")?;
-        self.unknown_keys(t, WHERE_KEYS, "a `where` entry");
-        let get = |k: &str| t.get(k);
-        let (Some(field_n), Some(op_n), Some(value_n)) = (get("field"), get("op"), get("value"))
-        else {
-            self.push(
-                node.span(),
-                code::MISSING_KEY,
-                "a `where` entry needs field, op and value".into(),
-                Some("e.g. { field = \"gpu_count\", op = \">=\", value = 2 }".into()),
-            );
-            return None;
-        };
-        let field = self.string(field_n, "field")?;
-        let op = Op::parse(&self.one_of(op_n, "op", Op::NAMES)?)?;
-        let kind = field_kind(&field);
-        let Some(kind) = kind else {
-            let mut names: Vec<&str> = frame::FIELDS.iter().map(|(n, _)| *n).collect();
-            names.push("label.KEY");
-            self.push(
-                field_n.span(),
-                code::BAD_WHERE,
-                format!("unknown field `{field}`"),
-                Some(did_you_mean_or(&field, &names, "fields")),
-            );
-            return None;
-        };
-        let value = self.where_value(value_n, &field, kind, op)?;
-        Some(Filter::Where { field, op, value })
-    }
-
-    fn where_value(
-        &mut self,
-        node: &Node<'_>,
-        field: &str,
-        kind: FieldKind,
-        op: Op,
-    ) -> Option<Value> {
-        let list = matches!(op, Op::In | Op::NotIn);
-        let ordered = matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge);
-        if kind == FieldKind::Text && ordered {
-            self.push(
-                node.span(),
-                code::BAD_WHERE,
-                format!("`{field}` is text: `{}` does not apply", op.as_str()),
-                Some("use ==, !=, in, not in or glob".into()),
-            );
-            return None;
-        }
-        if kind != FieldKind::Text && op == Op::Glob {
-            self.push(
-                node.span(),
-                code::BAD_WHERE,
-                format!("`{field}` is not text: glob does not apply"),
-                None,
-            );
-            return None;
-        }
-        let items: Vec<&Node<'_>> = match (node.get_ref(), list) {
-            (DeValue::Array(a), true) => a.iter().collect(),
-            (_, true) => {
-                self.push(
-                    node.span(),
-                    code::BAD_WHERE,
-                    format!("`{}` needs an array value", op.as_str()),
-                    Some("e.g. value = [\"a\", \"b\"]".into()),
-                );
-                return None;
-            }
-            (DeValue::Array(_), false) => {
-                self.push(
-                    node.span(),
-                    code::BAD_WHERE,
-                    format!("`{}` needs a single value, not an array", op.as_str()),
-                    None,
-                );
-                return None;
-            }
-            _ => vec![node],
-        };
-        if op == Op::Glob {
-            if let Some(Err(e)) = node.get_ref().as_str().map(globset::Glob::new) {
-                self.push(
-                    node.span(),
-                    code::BAD_WHERE,
-                    format!("invalid glob: {e}"),
-                    Some("globs use *, ?, [abc] and {a,b}".into()),
-                );
-                return None;
-            }
-        }
-        let mut texts = Vec::new();
-        let mut ints = Vec::new();
-        for item in items {
-            match kind {
-                FieldKind::Text => texts.push(self.string(item, "value")?),
-                FieldKind::Count => ints.push(self.integer(item, "value")?),
-                FieldKind::Seconds => ints.push(self.duration(item, "value")?.num_seconds()),
-                FieldKind::Micros => {
-                    let text = match item.get_ref() {
-                        DeValue::String(s) => s.to_string(),
-                        DeValue::Integer(i) => i.as_str().to_string(),
-                        DeValue::Float(f) => f.as_str().to_string(),
-                        _ => String::new(),
-                    };
-                    match text.parse::<rust_decimal::Decimal>() {
-                        Ok(d) => ints.push(crate::money::decimal_to_micros(d)),
-                        Err(_) => {
-                            self.push(
-                                item.span(),
-                                code::BAD_WHERE,
-                                format!("`{field}` compares with a decimal amount like \"2.49\""),
-                                None,
-                            );
-                            return None;
-                        }
-                    }
-                }
-            }
-        }
-        Some(match (kind, list) {
-            (FieldKind::Text, true) => Value::Texts(texts),
-            (FieldKind::Text, false) => Value::Text(texts.pop()?),
-            (_, true) => Value::Ints(ints),
-            (_, false) => Value::Int(ints.pop()?),
-        })
     }
 
     fn limits(&mut self, node: &Node<'_>) -> Option<Limits> {
@@ -890,28 +700,4 @@ impl Cx<'_> {
             }
         }
     }
-}
-
-/// How a `where` field's values are written and compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Text,
-    Count,
-    /// Written as a duration, compared in seconds.
-    Seconds,
-    /// Written as a decimal amount, compared in micro-units.
-    Micros,
-}
-
-pub fn field_kind(field: &str) -> Option<FieldKind> {
-    if field.strip_prefix("label.").is_some_and(|k| !k.is_empty()) {
-        return Some(FieldKind::Text);
-    }
-    Some(match field {
-        "gpu_count" => FieldKind::Count,
-        "age" | "idle" | "orphaned" | "ttl_expired" => FieldKind::Seconds,
-        "hourly_rate" => FieldKind::Micros,
-        f if frame::FIELDS.iter().any(|(n, _)| *n == f) => FieldKind::Text,
-        _ => return None,
-    })
 }

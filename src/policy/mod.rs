@@ -9,17 +9,18 @@ pub mod compile;
 pub mod diagnostic;
 pub mod evaluate;
 pub mod explain;
+pub mod filter;
 pub mod load;
 pub mod reason;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::Duration;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use diagnostic::Diagnostic;
+pub use filter::{Filter, Op, Value};
 pub use load::{load_dir, PolicySet};
 
 use crate::fleet::ResourceKind;
@@ -65,78 +66,6 @@ impl Action {
             Action::Report => None,
         }
     }
-}
-
-/// A comparison operator of a `where` condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    In,
-    NotIn,
-    Glob,
-}
-
-impl Op {
-    pub const NAMES: &'static [&'static str] =
-        &["==", "!=", "<", "<=", ">", ">=", "in", "not in", "glob"];
-
-    pub fn parse(s: &str) -> Option<Op> {
-        Some(match s {
-            "==" => Op::Eq,
-            "!=" => Op::Ne,
-            "<" => Op::Lt,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            ">=" => Op::Ge,
-            "in" => Op::In,
-            "not in" => Op::NotIn,
-            "glob" => Op::Glob,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        Op::NAMES[self as usize]
-    }
-}
-
-/// A value on the right of a `where` condition, already converted to the column's unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Value {
-    Text(String),
-    Texts(Vec<String>),
-    /// Integers: counts, seconds (durations), micro-units (money).
-    Int(i64),
-    Ints(Vec<i64>),
-}
-
-/// One condition of a policy's `[policy.match]` table. All must hold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Filter {
-    Status(Vec<String>),
-    /// Idle (known, with a known start) for at least this long, and not inside an active
-    /// resume TTL. Unknown activity never matches.
-    IdleFor(Duration),
-    OlderThan(Duration),
-    YoungerThan(Duration),
-    /// An orphan for at least this long (provider's `orphaned_since`, else first observed).
-    OrphanedFor(Duration),
-    Ttl(Vec<String>),
-    LabelPresent(String),
-    LabelAbsent(String),
-    LabelEquals(String, String),
-    Project(Vec<String>),
-    Owner(Vec<String>),
-    GpuType(Vec<String>),
-    Where {
-        field: String,
-        op: Op,
-        value: Value,
-    },
 }
 
 /// A schedule window: the policy acts only on these days between `from` and `to` local time.
@@ -219,6 +148,9 @@ pub struct Policy {
     pub priority: i64,
     pub reason: String,
     pub ttl_hours: Option<u32>,
+    /// Stop or terminate even inside an active resume-TTL lease (explicit, validated).
+    #[serde(default)]
+    pub override_ttl_lease: bool,
     pub filters: Vec<Filter>,
     pub limits: Limits,
     pub schedule: Option<Schedule>,

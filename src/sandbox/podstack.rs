@@ -329,7 +329,11 @@ fn change(
             p.pod.started_at = Some(now);
             p.profile = Profile::Busy;
         }
-        _ => p.profile = Profile::IdleSince(now),
+        _ => {
+            // A stopped pod has no start (as generated stopped pods have none).
+            p.pod.started_at = None;
+            p.profile = Profile::IdleSince(now);
+        }
     }
     p.pending = Some(Pending {
         transition: to,

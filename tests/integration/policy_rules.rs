@@ -586,7 +586,7 @@ fn generic_where_conditions_and_labels_select_what_they_say() {
         vec!["wkr_big"]
     );
     assert_eq!(
-        select("where = [{ field = \"hourly_rate\", op = \">\", value = \"2.00\" }]"),
+        select("where = [{ field = \"hourly_rate\", op = \">\", value = \"2.00 USD\" }]"),
         vec!["wkr_big", "wkr_small"]
     );
     assert_eq!(

@@ -61,3 +61,79 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A folder holding a podwarden.toml for a sandbox at `base` (http://127.0.0.1:PORT) and a
+/// `policies/` folder with `policies` as its one file; state goes to `state/podwarden.db`.
+pub fn workspace(base: &str, policies: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example =
+        std::fs::read_to_string(repo().join("examples/sandbox.toml")).expect("example config");
+    let config = example
+        .replace("http://127.0.0.1:8181", base)
+        .replace("../policies", "policies")
+        .replace("../state", "state")
+        .replace("../reports", "reports");
+    std::fs::write(dir.path().join("podwarden.toml"), config).expect("config written");
+    std::fs::create_dir(dir.path().join("policies")).expect("policies folder");
+    std::fs::write(dir.path().join("policies/p.toml"), policies).expect("policy written");
+    dir
+}
+
+/// The real executable in a [`workspace`], with the sandbox's read-only token.
+pub fn podwarden_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podwarden"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PODWARDEN_CONFIG")
+        .env("PODWARDEN_LOG", "warn")
+        .env("ARGUS_TOKEN", READER)
+        .env("PODSTACK_API_TOKEN", READER)
+        .output()
+        .expect("podwarden runs")
+}
+
+/// `snapshot save` over HTTP, then `plan --snapshot --format json` of the workspace's policies:
+/// the plan, and the fleet it was made from (to check each action against the pod's facts).
+pub fn snapshot_and_plan(dir: &Path) -> (serde_json::Value, serde_json::Value) {
+    let saved = podwarden_in(
+        dir,
+        &[
+            "snapshot",
+            "save",
+            "fleet.json",
+            "--config",
+            "podwarden.toml",
+        ],
+    );
+    assert!(saved.status.success(), "snapshot: {}", text(&saved.stderr));
+    let out = podwarden_in(
+        dir,
+        &[
+            "plan",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "fleet.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(4)),
+        "plan: {}",
+        text(&out.stderr)
+    );
+    let plan = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    let fleet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fleet.json")).expect("fleet"))
+            .expect("fleet JSON");
+    (plan, fleet["fleet"].clone())
+}
+
+/// The fleet's pod whose target is `target`.
+pub fn pod_of<'a>(fleet: &'a serde_json::Value, target: &str) -> &'a serde_json::Value {
+    fleet["pods"]
+        .as_array()
+        .and_then(|pods| pods.iter().find(|p| p["target"] == target))
+        .unwrap_or_else(|| panic!("no pod {target} in the fleet"))
+}
