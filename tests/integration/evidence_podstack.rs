@@ -1,15 +1,16 @@
 //! Podstack utilisation evidence over real HTTP: an in-process sandbox serving only a
 //! scenario's pods (`pods: 0`), the real Podstack client, and a plan built through the
 //! library with a 6 h idle policy. Each case of issue 6 (restarts, missing GPU readings,
-//! too few readings, gaps) and the sandbox's daily profile and settable clock.
+//! too few readings, gaps), and the sandbox features they rest on: daily profiles, the
+//! settable clock, the example scenario file, actions on scenario pods.
 
 use chrono::{DateTime, Duration, Utc};
-use podwarden::fleet::{Activity, Fleet, Pod};
+use podwarden::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
 use podwarden::plan::{Plan, PlanSettings};
 use podwarden::policy::load::load_sources;
 use podwarden::providers::argus::Argus;
 use podwarden::providers::podstack::{IdleThresholds, Podstack};
-use podwarden::providers::Provider;
+use podwarden::providers::{OpKind, Operation, Provider};
 use podwarden::sandbox::{RunningSandbox, SandboxConfig, Scenario};
 
 use crate::support::*;
@@ -321,4 +322,53 @@ async fn the_example_scenario_plays_through_the_sandbox_command() {
         pod(&fleet, "pod_leftover").orphaned_since,
         Some(at("2026-11-11T02:02:00Z"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_actions_move_a_scenario_pod_like_a_generated_one() {
+    let s = scenario_sandbox(
+        r#"
+        [[podstack]]
+        id = "pd_quiet"
+        activity = { idle_since = "-10h" }
+        earlier_runs = [{ from = "-5d", to = "-3d" }]
+        "#,
+    )
+    .await;
+    let op = |op: OpKind, key: &str| Operation {
+        kind: ResourceKind::Pod,
+        target: "pd_quiet".into(),
+        op,
+        reason: "integration test: scenario pod".into(),
+        ttl_hours: None,
+        idempotency_key: key.into(),
+        confirm: false,
+    };
+    let client = podstack(&s, ADMIN);
+    client
+        .execute(&op(OpKind::Stop, "k-stop"))
+        .await
+        .expect("stop");
+    // The transition completes when the sandbox clock passes it.
+    s.sandbox.clock.advance(Duration::seconds(10));
+    let fleet = collect(&s).await;
+    assert_eq!(pod(&fleet, "pd_quiet").status, PodStatus::Stopped);
+    s.sandbox.clock.advance(Duration::hours(2));
+    client
+        .execute(&op(OpKind::Resume, "k-start"))
+        .await
+        .expect("start");
+    let restarted = s.sandbox.clock.now();
+    s.sandbox.clock.advance(Duration::minutes(30));
+    let fleet = collect(&s).await;
+    let p = pod(&fleet, "pd_quiet");
+    assert_eq!(p.status, PodStatus::Running);
+    let started = p.last_started_at.expect("started_at");
+    assert!(
+        (started - restarted).num_seconds().abs() < 5,
+        "{started} vs {restarted}"
+    );
+    // Started busy (as a generated pod is after a start): its samples since the start say so.
+    assert_eq!(p.activity, Activity::Busy);
+    s.stop().await;
 }
