@@ -173,4 +173,8 @@ pub struct SandboxArgs {
     /// Inject a fault (repeatable).
     #[arg(long, value_enum)]
     pub fault: Vec<Fault>,
+    /// Add the pods of a scenario file (TOML; see examples/scenario.toml) to the generated
+    /// fleet; with `--pods 0` only the scenario's pods are served.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }

@@ -428,9 +428,19 @@ async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         transition_secs: args.transition_secs,
         now: parse_now(args.now.as_deref())?,
         faults: args.fault,
+        scenario: match &args.scenario {
+            Some(path) => Some(
+                crate::sandbox::Scenario::load(path).map_err(|e| Error::Usage(e.to_string()))?,
+            ),
+            None => None,
+        },
         ..SandboxConfig::default()
     };
-    let pods = config.pods;
+    let pods = config.pods
+        + config
+            .scenario
+            .as_ref()
+            .map_or(0, |s| s.worker.len() + s.orphan.len() + s.podstack.len());
     let running = crate::sandbox::spawn(config, args.listen)
         .await
         .map_err(|source| Error::Io {

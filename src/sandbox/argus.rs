@@ -112,15 +112,10 @@ async fn served(
         .values()
         .filter(|w| !world.argus.unserved.contains(&w.worker.id))
         .map(|w| {
-            let busy = w.worker.status == "running" && w.profile == Profile::Busy;
-            let last_served_at = match w.profile {
-                Profile::Busy if busy => Some(now - Duration::minutes(1)),
-                Profile::IdleSince(t) => Some(t),
-                _ => None,
-            };
+            let (cameras, last_served_at) = w.served(now);
             Served {
                 worker_id: w.worker.id.clone(),
-                cameras: if busy { w.cameras_when_busy } else { 0 },
+                cameras,
                 last_served_at,
             }
         })
@@ -181,15 +176,16 @@ async fn cost_idle(
     Extension(c): Extension<Caller>,
 ) -> Result<Json<Items<IdleCost>>, ApiError> {
     c.require(ARGUS_COST)?;
+    let now = s.clock.now();
     let mut world = s.world();
-    world.settle(s.clock.now());
+    world.settle(now);
     let items = world
         .argus
         .workers
         .values()
         .filter(|w| {
             w.worker.status == "running"
-                && w.profile != Profile::Busy
+                && w.served(now).0 == 0
                 && !world.argus.unserved.contains(&w.worker.id)
         })
         .map(|w| {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::world::{ArgusPod, ArgusWorker, CostBasis, PodstackPod, Profile, World};
+use super::world::{ArgusPod, ArgusWorker, CostBasis, PodstackPod, Profile, Telemetry, World};
 use crate::providers::argus::wire as argus;
 use crate::providers::podstack::wire as podstack;
 
@@ -48,13 +48,16 @@ pub fn generate(seed: u64, pods: usize, now: DateTime<Utc>) -> World {
     for i in 0..argus_n {
         argus_entry(&mut world, &mut rng, i, now);
     }
-    world.podstack.projects = PODSTACK_PROJECTS
-        .iter()
-        .map(|(id, name, _)| podstack::Project {
-            id: id.to_string(),
-            name: name.to_string(),
-        })
-        .collect();
+    // An empty fleet (`--pods 0`, scenario pods only) has no generated projects either.
+    if pods > 0 {
+        world.podstack.projects = PODSTACK_PROJECTS
+            .iter()
+            .map(|(id, name, _)| podstack::Project {
+                id: id.to_string(),
+                name: name.to_string(),
+            })
+            .collect();
+    }
     for i in 0..pods.saturating_sub(argus_n) {
         podstack_entry(&mut world, &mut rng, i, now);
     }
@@ -367,6 +370,7 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
             profile,
             seed,
             pending: None,
+            telemetry: Telemetry::default(),
         },
     );
 }

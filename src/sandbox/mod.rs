@@ -7,9 +7,13 @@
 //! rate window, faults, a fixed seed and clock) are flags here, never cases in clients.
 
 mod argus;
+pub mod daily;
 mod gate;
 pub mod generate;
 mod podstack;
+mod samples;
+pub mod scenario;
+pub mod when;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -22,6 +26,7 @@ use tokio::sync::oneshot;
 
 use gate::{Caller, Limiter};
 pub use gate::{ADMIN_SCOPES, READ_SCOPES};
+pub use scenario::Scenario;
 use world::{Clock, World};
 
 /// A fault the sandbox can be told to inject.
@@ -53,6 +58,8 @@ pub struct SandboxConfig {
     /// The simulated "now" at start (the clock then advances in real time).
     pub now: Option<DateTime<Utc>>,
     pub faults: Vec<Fault>,
+    /// Hand-written pods added to the generated fleet (`--scenario FILE`).
+    pub scenario: Option<Scenario>,
 }
 
 impl Default for SandboxConfig {
@@ -71,6 +78,7 @@ impl Default for SandboxConfig {
             transition_secs: 3,
             now: None,
             faults: Vec::new(),
+            scenario: None,
         }
     }
 }
@@ -86,7 +94,10 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
         let start = config.now.unwrap_or_else(Utc::now);
-        let world = generate::generate(config.seed, config.pods, start);
+        let mut world = generate::generate(config.seed, config.pods, start);
+        if let Some(scenario) = &config.scenario {
+            scenario.apply(&mut world, start);
+        }
         Sandbox {
             clock: Clock::starting_at(start),
             world: Mutex::new(world),
@@ -158,8 +169,14 @@ impl RunningSandbox {
     }
 }
 
-/// Binds `addr` (port 0 for a free one) and serves in a background task.
+/// Binds `addr` (port 0 for a free one) and serves in a background task. A scenario that
+/// does not validate is refused (`InvalidInput`).
 pub async fn spawn(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<RunningSandbox> {
+    if let Some(scenario) = &config.scenario {
+        scenario
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    }
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let sandbox = Arc::new(Sandbox::new(config));

@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::gate::{idempotent, ApiError, Caller, PODSTACK_BILLING, PODSTACK_READ, PODSTACK_WRITE};
-use super::world::{mix, Pending, PodstackPod, Profile, Transition, World};
+use super::samples::{samples, STEP_MINUTES};
+use super::world::{Pending, Profile, Transition, World};
 use super::{billed_days, billed_hours, query_date, query_num, Fault, Sandbox};
 use crate::money::{fixed, micros_to_decimal};
 use crate::providers::podstack::wire::*;
@@ -105,82 +106,6 @@ async fn one_pod(
         .get(&id)
         .map(|p| Json(p.pod.clone()))
         .ok_or_else(|| ApiError::not_found("pod"))
-}
-
-const STEP_MINUTES: i64 = 5;
-/// Network bytes per 5-minute step while busy and while idle.
-const BUSY_BYTES: u64 = 60_000_000;
-const IDLE_BYTES: u64 = 12_000;
-
-/// The sample at `at` for a pod (deterministic from its seed).
-fn sample(p: &PodstackPod, at: DateTime<Utc>) -> StatsSample {
-    let started = p.pod.started_at.unwrap_or(p.pod.created_at);
-    let idle_from = match p.profile {
-        Profile::IdleSince(t) => t.max(started),
-        _ => at + Duration::days(1),
-    };
-    let steps = |from: DateTime<Utc>, to: DateTime<Utc>| {
-        ((to - from).num_minutes().max(0) / STEP_MINUTES) as u64
-    };
-    let busy_steps = steps(started, at.min(idle_from));
-    let idle_steps = steps(idle_from, at);
-    let bytes = busy_steps * BUSY_BYTES + idle_steps * IDLE_BYTES;
-    let noise = mix(p.seed ^ at.timestamp() as u64);
-    let busy = at < idle_from;
-    let util = |i: u64| {
-        let n = mix(noise ^ i);
-        if busy {
-            35.0 + (n % 600) as f64 / 10.0
-        } else {
-            (n % 12) as f64 / 10.0
-        }
-    };
-    let mem = f64::from(p.pod.resources.memory_gb);
-    StatsSample {
-        at,
-        cpu_pct: if busy {
-            40.0 + (noise % 400) as f64 / 10.0
-        } else {
-            1.5
-        },
-        memory_used_gb: if busy { mem * 0.6 } else { mem * 0.1 },
-        memory_limit_gb: mem,
-        gpus: (0..p.pod.resources.gpu_count)
-            .map(|i| GpuSample {
-                index: i,
-                util_pct: util(u64::from(i)),
-                memory_used_gb: if busy { 60.0 } else { 2.0 },
-            })
-            .collect(),
-        net_rx_bytes: bytes * 3 / 4,
-        net_tx_bytes: bytes / 4,
-        disk_used_gb: 40.0,
-    }
-}
-
-/// Samples at 5-minute steps in `[now - window, now]`, only while the pod runs and its agent reports.
-fn samples(p: &PodstackPod, now: DateTime<Utc>, window: Duration) -> Vec<StatsSample> {
-    let Some(started) = p.pod.started_at.filter(|_| p.pod.status == "Running") else {
-        return vec![];
-    };
-    let end = match p.profile {
-        Profile::Silent => return vec![],
-        Profile::StaleSince(t) => t.min(now),
-        _ => now,
-    };
-    let step = Duration::minutes(STEP_MINUTES);
-    let Ok(end) = end.duration_trunc(step) else {
-        return vec![];
-    };
-    let first = (now - window).max(started);
-    let mut out = Vec::new();
-    let mut at = end;
-    while at >= first {
-        out.push(sample(p, at));
-        at -= step;
-    }
-    out.reverse();
-    out
 }
 
 async fn stats(

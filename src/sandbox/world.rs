@@ -4,29 +4,66 @@
 //! changes (stopping → stopped, starting → running, terminate → removed) that are due.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use super::daily::DailyHours;
 use crate::providers::argus::wire as argus;
 use crate::providers::podstack::wire as podstack;
 
-/// The sandbox's clock: a start instant that advances with real time.
-#[derive(Debug, Clone)]
+/// The sandbox's clock: a simulated instant that advances with real time, and that tests
+/// may set or move forward (`set`, `advance`) to play days and nights between runs.
+/// Everything time-derived (served rows, samples, settling transitions, billing days)
+/// reads it; rate-limit windows stay in real time.
+#[derive(Debug)]
 pub struct Clock {
-    started: Instant,
-    start: DateTime<Utc>,
+    anchor: Mutex<Anchor>,
+}
+
+/// The simulated instant `at` corresponds to the real instant `real`.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    real: Instant,
+    at: DateTime<Utc>,
 }
 
 impl Clock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
         Clock {
-            started: Instant::now(),
-            start,
+            anchor: Mutex::new(Anchor {
+                real: Instant::now(),
+                at: start,
+            }),
         }
     }
+
+    fn anchor(&self) -> MutexGuard<'_, Anchor> {
+        self.anchor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
-        self.start + Duration::from_std(self.started.elapsed()).unwrap_or_default()
+        let a = *self.anchor();
+        a.at + Duration::from_std(a.real.elapsed()).unwrap_or_default()
+    }
+
+    /// Jumps to `t`; the clock keeps advancing in real time from there.
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.anchor() = Anchor {
+            real: Instant::now(),
+            at: t,
+        };
+    }
+
+    /// Moves the clock by `d` (negative moves it back); it keeps advancing in real time.
+    pub fn advance(&self, d: Duration) {
+        let mut a = self.anchor();
+        let now = a.at + Duration::from_std(a.real.elapsed()).unwrap_or_default();
+        *a = Anchor {
+            real: Instant::now(),
+            at: now + d,
+        };
     }
 }
 
@@ -52,6 +89,31 @@ pub enum Profile {
     Silent,
     /// Samples stopped arriving at this instant.
     StaleSince(DateTime<Utc>),
+    /// Busy inside the daily hours, idle outside them.
+    Daily(DailyHours),
+}
+
+impl Profile {
+    /// Whether the pod does work at `at` (a silent or stale pod is taken as busy: its
+    /// agent's silence is not evidence of idleness).
+    pub fn is_busy(&self, at: DateTime<Utc>) -> bool {
+        match self {
+            Profile::IdleSince(t) => at < *t,
+            Profile::Daily(h) => h.is_busy(at),
+            Profile::Busy | Profile::Silent | Profile::StaleSince(_) => true,
+        }
+    }
+
+    /// The busy time inside `[a, b)`.
+    pub fn busy_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+        match self {
+            Profile::IdleSince(t) => (b.min(*t) - a).max(Duration::zero()),
+            Profile::Daily(h) => h.busy_between(a, b),
+            Profile::Busy | Profile::Silent | Profile::StaleSince(_) => {
+                (b - a).max(Duration::zero())
+            }
+        }
+    }
 }
 
 /// What billing history is generated from (kept after a pod is removed).
@@ -76,6 +138,25 @@ pub struct ArgusWorker {
     pub pending: Option<Pending>,
 }
 
+impl ArgusWorker {
+    /// Its `/compute/served` row at `now`: cameras, and the last time it served any.
+    /// Busy: its cameras, served a minute ago. Idle since T: 0 cameras, T. Daily: busy
+    /// inside the hours, else 0 cameras since the end of the latest busy period. Silent:
+    /// 0 cameras, never served. Not running: 0 cameras.
+    pub fn served(&self, now: DateTime<Utc>) -> (u32, Option<DateTime<Utc>>) {
+        let running = self.worker.status == "running";
+        match self.profile {
+            Profile::Busy if running => (self.cameras_when_busy, Some(now - Duration::minutes(1))),
+            Profile::Daily(h) if running && h.is_busy(now) => {
+                (self.cameras_when_busy, Some(now - Duration::minutes(1)))
+            }
+            Profile::Daily(h) => (0, Some(h.latest_end(now))),
+            Profile::IdleSince(t) => (0, Some(t)),
+            _ => (0, None),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ArgusPod {
     pub pod: argus::ProviderPod,
@@ -88,6 +169,37 @@ pub struct PodstackPod {
     pub profile: Profile,
     pub seed: u64,
     pub pending: Option<Pending>,
+    /// How its agent's samples deviate from a plain history of the current run.
+    pub telemetry: Telemetry,
+}
+
+/// What a Podstack pod's utilisation history holds besides the current run's samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Telemetry {
+    /// `false`: every sample has `"gpus": []` (the agent reports no GPU readings).
+    pub gpu_readings: bool,
+    /// Runs before the current start; each one's network counters start from 0.
+    pub earlier_runs: Vec<EarlierRun>,
+    /// Intervals `[from, to)` without samples while the pod runs (agent down, no restart).
+    pub gaps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            gpu_readings: true,
+            earlier_runs: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+}
+
+/// A run of a pod before its current start: `[from, to)`, with its own activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlierRun {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub profile: Profile,
 }
 
 #[derive(Debug, Default)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod evidence;
+mod evidence_podstack;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;

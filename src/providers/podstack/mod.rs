@@ -90,7 +90,7 @@ impl Podstack {
             .get::<Items<StatsSample>>(&path, &[("window", self.idle.window.clone())])
             .await
         {
-            Ok(s) => activity_from_samples(&s.items, now, &self.idle),
+            Ok(s) => activity_from_samples(&s.items, pod.started_at, now, &self.idle),
             Err(e) => Activity::Unknown {
                 why: format!("utilisation failed to load: {e}"),
             },
