@@ -232,8 +232,12 @@ fn settings(config: Option<&Config>) -> PlanSettings {
     })
 }
 
-/// Collects every provider and merges this run's observations from the state store.
-async fn collect(cfg: &Config, now: DateTime<Utc>) -> Result<(Fleet, Vec<ProviderError>), Error> {
+/// Collects every provider and merges this run's observations from the state store: what
+/// `run`, `plan` and `snapshot save` start from (public for the multi-night tests).
+pub async fn collect(
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<(Fleet, Vec<ProviderError>), Error> {
     let deadline = tokio::time::Instant::now() + cfg.deadline;
     let providers = crate::collect::providers(cfg, deadline)?;
     let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days).await;
