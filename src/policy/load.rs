@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
+use super::reason;
 use super::{parse_percent, Action, Filter, Limits, Op, Policy, Schedule, Value};
 use crate::fleet::{frame, PodStatus, ResourceKind};
 
@@ -491,8 +492,11 @@ impl Cx<'_> {
             None => None,
         };
         let reason = match t.get("reason") {
-            Some(n) => self.reason(n),
-            None => Some(super::reason::DEFAULT.to_string()),
+            Some(n) => {
+                let named = name.as_ref().map(|(n, _)| n.as_str());
+                self.reason(n, named.zip(action.as_ref().map(|(a, _)| *a)))
+            }
+            None => Some(reason::DEFAULT.to_string()),
         };
         let filters = match t.get("match") {
             Some(n) => self.filters(n),
@@ -537,20 +541,19 @@ impl Cx<'_> {
         })
     }
 
-    fn reason(&mut self, node: &Node<'_>) -> Option<String> {
+    /// Checks a reason template: known placeholders, 3–400 characters written, and a
+    /// shortest rendering the providers accept (P017, when the policy's name and action are
+    /// known: they are part of the rendering).
+    fn reason(&mut self, node: &Node<'_>, policy: Option<(&str, Action)>) -> Option<String> {
         let text = self.string(node, "reason")?;
         let mut ok = true;
-        for name in super::reason::placeholders(&text) {
-            if !super::reason::PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-                let names: Vec<&str> = super::reason::PLACEHOLDERS
-                    .iter()
-                    .map(|(p, _)| *p)
-                    .collect();
+        for name in reason::placeholders(&text) {
+            if !reason::PLACEHOLDERS.iter().any(|p| p.name == name) {
                 self.push(
                     node.span(),
                     code::UNKNOWN_PLACEHOLDER,
                     format!("unknown placeholder {{{name}}} in reason"),
-                    Some(did_you_mean_or(&name, &names, "placeholders")),
+                    Some(did_you_mean_or(&name, &reason::names(), "placeholders")),
                 );
                 ok = false;
             }
@@ -559,6 +562,26 @@ impl Cx<'_> {
         if !(3..=400).contains(&len) {
             self.push(node.span(), code::BAD_REASON, format!("reason template is {len} characters; keep it 3 to 400 (rendered reasons must fit the providers' 500)"), None);
             ok = false;
+        }
+        if let (true, Some((name, action))) = (ok, policy) {
+            let shortest = reason::shortest_rendering(&text, name, action);
+            let n = shortest.chars().count();
+            if n < reason::MIN_LEN {
+                self.push(
+                    node.span(),
+                    code::REASON_TOO_SHORT,
+                    format!(
+                        "reason template can render shorter than {} characters",
+                        reason::MIN_LEN
+                    ),
+                    Some(format!(
+                        "its shortest rendering is {shortest:?} ({n} character{}) and the providers refuse reasons under {}: add words, e.g. \"idle {{idle_hours}}h (policy {{policy}})\"",
+                        if n == 1 { "" } else { "s" },
+                        reason::MIN_LEN
+                    )),
+                );
+                ok = false;
+            }
         }
         ok.then_some(text)
     }
