@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
@@ -17,7 +17,8 @@ use super::{Blocked, Plan, PlannedAction, Reported, Summary, VERSION};
 use crate::fleet::{Activity, Fleet, Pod, ResourceKind};
 use crate::money::fixed;
 use crate::policy::evaluate::Evaluation;
-use crate::policy::{reason, Action, Limits, Policy, PolicySet, Schedule};
+use crate::policy::schedule::in_schedule;
+use crate::policy::{reason, Action, Limits, Policy, PolicySet};
 
 /// What guards the plan besides the policies themselves (from podwarden.toml).
 #[derive(Debug, Clone)]
@@ -34,22 +35,6 @@ impl Default for PlanSettings {
             new_pod_grace: chrono::Duration::hours(2),
             limits: Limits::default(),
         }
-    }
-}
-
-/// Whether `now` falls in the schedule's window (a window may wrap past midnight; the
-/// day is the day the window opened).
-pub fn in_schedule(s: &Schedule, now: DateTime<Utc>) -> bool {
-    let local = now.with_timezone(&s.timezone);
-    let t = local.time();
-    if s.from <= s.to {
-        s.days.contains(&local.weekday()) && t >= s.from && t < s.to
-    } else if t >= s.from {
-        s.days.contains(&local.weekday())
-    } else if t < s.to {
-        s.days.contains(&local.weekday().pred())
-    } else {
-        false
     }
 }
 
@@ -182,17 +167,10 @@ pub fn build(
     let mut candidates: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (pi, policy) in set.policies.iter().enumerate() {
         if let Some(s) = policy.schedule.as_ref().filter(|s| !in_schedule(s, now)) {
-            let days: Vec<String> = s.days.iter().map(|d| d.to_string()).collect();
             blocked.push(Blocked {
                 policy: policy.name.clone(),
                 target: "*".into(),
-                why: format!(
-                    "outside its schedule ({} {}–{} {})",
-                    days.join(","),
-                    s.from.format("%H:%M"),
-                    s.to.format("%H:%M"),
-                    s.timezone
-                ),
+                why: format!("outside its schedule ({s})"),
             });
             continue;
         }

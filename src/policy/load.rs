@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
 use super::reason;
+use super::schedule::ClockTime;
 use super::{parse_percent, Action, Filter, Limits, Op, Policy, Schedule, Value};
 use crate::fleet::{frame, PodStatus, ResourceKind};
 
@@ -862,19 +863,25 @@ impl Cx<'_> {
                 .filter_map(|d| d.parse::<chrono::Weekday>().ok())
                 .collect(),
         };
-        let mut time = |key: &str| -> Option<chrono::NaiveTime> {
+        let mut time = |key: &str| -> Option<(ClockTime, Range<usize>)> {
             let n = t.get(key)?;
             let s = self.string(n, key)?;
-            let parsed = chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok();
+            let parsed =
+                ClockTime::parse(&s).filter(|c| key == "to" || *c != ClockTime::END_OF_DAY);
             if parsed.is_none() {
+                let range = if key == "to" {
+                    "00:00 to 24:00"
+                } else {
+                    "00:00 to 23:59"
+                };
                 self.push(
                     n.span(),
                     code::BAD_SCHEDULE,
-                    format!("`{key}` must be a time HH:MM, found {s:?}"),
-                    None,
+                    format!("`{key}` must be a time HH:MM from {range}, found {s:?}"),
+                    Some("\"24:00\" (the end of the day) is allowed as `to` only".into()),
                 );
             }
-            parsed
+            parsed.map(|c| (c, n.span()))
         };
         let (from, to) = (time("from"), time("to"));
         let timezone = match t.get("timezone") {
@@ -896,12 +903,22 @@ impl Cx<'_> {
             None => Some(chrono_tz::UTC),
         };
         match (from, to) {
-            (Some(from), Some(to)) => Some(Schedule {
+            (Some((from, _)), Some((to, span))) if from == to => {
+                self.push(
+                    span,
+                    code::EMPTY_WINDOW,
+                    format!("the schedule window is empty: `from` and `to` are both {from}"),
+                    Some("omit [policy.schedule] to act at any time; to act all day on some days, write from = \"00:00\", to = \"24:00\"".into()),
+                );
+                None
+            }
+            (Some((from, _)), Some((to, _))) => Some(Schedule {
                 days,
                 from,
                 to,
                 timezone: timezone?,
             }),
+            (None, _) | (_, None) if t.contains_key("from") && t.contains_key("to") => None,
             _ => {
                 self.push(
                     node.span(),

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod load;
 pub mod reason;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostic::Diagnostic;
 pub use load::{load_dir, PolicySet};
+pub use schedule::Schedule;
 
 use crate::fleet::ResourceKind;
 use crate::providers::OpKind;
@@ -137,15 +139,6 @@ pub enum Filter {
         op: Op,
         value: Value,
     },
-}
-
-/// A schedule window: the policy acts only on these days between `from` and `to` local time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Schedule {
-    pub days: Vec<chrono::Weekday>,
-    pub from: chrono::NaiveTime,
-    pub to: chrono::NaiveTime,
-    pub timezone: chrono_tz::Tz,
 }
 
 /// Circuit breakers: exceeding any refuses the whole policy (or, globally, the whole plan).
