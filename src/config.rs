@@ -257,7 +257,10 @@ impl Config {
         }
         let limits = match &raw.limits {
             None => Limits::default(),
-            Some(l) => l.check().map_err(|e| invalid(format!("[limits]: {e}")))?,
+            Some(l) => l.check().map_err(|errors| {
+                let all: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+                invalid(format!("[limits]: {}", all.join("; ")))
+            })?,
         };
         Ok(Config {
             source: source.map(Path::to_path_buf),

@@ -12,9 +12,10 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
+use super::limits::{self, LimitsToml};
 use super::reason;
 use super::schedule::ClockTime;
-use super::{parse_percent, Action, Filter, Limits, Op, Policy, Schedule, Value};
+use super::{Action, Filter, Limits, Op, Policy, Schedule, Value};
 use crate::fleet::{frame, PodStatus, ResourceKind};
 
 /// All policies of a directory, in file order, with a hash of their source.
@@ -55,7 +56,6 @@ const MATCH_KEYS: &[&str] = &[
     "gpu_type",
     "where",
 ];
-const LIMIT_KEYS: &[&str] = &["max_actions", "max_fleet_share", "max_per_day"];
 const SCHEDULE_KEYS: &[&str] = &["days", "from", "to", "timezone"];
 const WHERE_KEYS: &[&str] = &["field", "op", "value"];
 const TTL_STATES: &[&str] = &["none", "active", "expired"];
@@ -798,54 +798,49 @@ impl Cx<'_> {
         })
     }
 
+    /// Reads `[policy.limits]` into the raw form and checks it with the same function as
+    /// podwarden.toml's `[limits]`; each refusal is a P013 at its key or value.
     fn limits(&mut self, node: &Node<'_>) -> Option<Limits> {
         let t = self.table(node, "[policy.limits]")?;
-        self.unknown_keys(t, LIMIT_KEYS, "[policy.limits]");
-        let mut limits = Limits::default();
-        if let Some(n) = t.get("max_actions") {
-            match self.integer(n, "max_actions") {
-                Some(v) if v >= 1 => limits.max_actions = Some(v as usize),
-                Some(_) => self.push(
-                    n.span(),
-                    code::BAD_LIMIT,
-                    "`max_actions` must be at least 1".into(),
-                    Some("to disable a policy, remove it or use action = \"report\"".into()),
-                ),
-                None => {}
-            }
+        self.unknown_keys(t, limits::KEYS, "[policy.limits]");
+        let mut raw = LimitsToml::default();
+        // key → (span of the key, span of the value)
+        let mut spans: BTreeMap<String, (Range<usize>, Range<usize>)> = BTreeMap::new();
+        if let Some((k, n)) = t.get_key_value("max_actions") {
+            spans.insert("max_actions".into(), (k.span(), n.span()));
+            raw.max_actions = self.integer(n, "max_actions");
         }
-        if let Some(n) = t.get("max_fleet_share") {
-            if let Some(s) = self.string(n, "max_fleet_share") {
-                match parse_percent(&s) {
-                    Ok(p) => limits.max_fleet_share_pct = Some(p),
-                    Err(e) => self.push(n.span(), code::BAD_LIMIT, e, None),
-                }
-            }
+        if let Some((k, n)) = t.get_key_value("max_fleet_share") {
+            spans.insert("max_fleet_share".into(), (k.span(), n.span()));
+            raw.max_fleet_share = self.string(n, "max_fleet_share");
         }
         if let Some(n) = t.get("max_per_day") {
             if let Some(per) = self.table(n, "`max_per_day`") {
                 for (cur, amount) in per.iter() {
-                    let text = self.string(amount, "max_per_day")?;
-                    match text.parse::<rust_decimal::Decimal>() {
-                        Ok(d) => {
-                            limits
-                                .max_per_day
-                                .insert(cur.get_ref().to_ascii_uppercase(), d);
-                        }
-                        Err(_) => self.push(
-                            amount.span(),
-                            code::BAD_LIMIT,
-                            format!(
-                                "max_per_day.{}: {text:?} is not a decimal amount",
-                                cur.get_ref()
-                            ),
-                            Some("write amounts as strings: USD = \"500.00\"".into()),
-                        ),
+                    let cur_text = cur.get_ref().to_string();
+                    spans.insert(
+                        format!("max_per_day.{cur_text}"),
+                        (cur.span(), amount.span()),
+                    );
+                    if let Some(text) = self.string(amount, "max_per_day") {
+                        raw.max_per_day.insert(cur_text, text);
                     }
                 }
             }
         }
-        Some(limits)
+        match raw.check() {
+            Ok(l) => Some(l),
+            Err(errors) => {
+                for e in errors {
+                    let span = spans
+                        .get(&e.key)
+                        .map(|(k, v)| if e.in_key { k.clone() } else { v.clone() })
+                        .unwrap_or_else(|| node.span());
+                    self.push(span, code::BAD_LIMIT, e.message, e.hint);
+                }
+                None
+            }
+        }
     }
 
     fn schedule(&mut self, node: &Node<'_>) -> Option<Schedule> {

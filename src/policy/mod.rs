@@ -9,6 +9,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod evaluate;
 pub mod explain;
+pub mod limits;
 pub mod load;
 pub mod reason;
 pub mod schedule;
@@ -21,6 +22,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use diagnostic::Diagnostic;
+pub use limits::LimitsToml;
 pub use load::{load_dir, PolicySet};
 pub use schedule::Schedule;
 
@@ -149,51 +151,6 @@ pub struct Limits {
     pub max_fleet_share_pct: Option<Decimal>,
     /// Per currency code; a currency not listed while this is set trips the breaker.
     pub max_per_day: BTreeMap<String, Decimal>,
-}
-
-/// `[limits]` in podwarden.toml (the global breaker), as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsToml {
-    pub max_actions: Option<usize>,
-    /// e.g. "10%".
-    pub max_fleet_share: Option<String>,
-    /// e.g. { USD = "2000.00", INR = "150000" }.
-    #[serde(default)]
-    pub max_per_day: BTreeMap<String, String>,
-}
-
-impl LimitsToml {
-    pub fn check(&self) -> Result<Limits, String> {
-        let mut limits = Limits {
-            max_actions: self.max_actions,
-            ..Limits::default()
-        };
-        if let Some(s) = &self.max_fleet_share {
-            limits.max_fleet_share_pct = Some(parse_percent(s)?);
-        }
-        for (cur, amount) in &self.max_per_day {
-            let d: Decimal = amount
-                .parse()
-                .map_err(|_| format!("max_per_day.{cur}: {amount:?} is not a decimal amount"))?;
-            limits.max_per_day.insert(cur.to_ascii_uppercase(), d);
-        }
-        Ok(limits)
-    }
-}
-
-/// Parses "10%" (or "10") into percent.
-pub fn parse_percent(s: &str) -> Result<Decimal, String> {
-    let d: Decimal = s
-        .trim()
-        .trim_end_matches('%')
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a percentage; write e.g. \"10%\""))?;
-    if d <= Decimal::ZERO || d > Decimal::from(100) {
-        return Err(format!("{s:?} must be more than 0% and at most 100%"));
-    }
-    Ok(d)
 }
 
 /// A checked policy.
