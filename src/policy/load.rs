@@ -16,6 +16,7 @@ use super::limits::{self, LimitsToml};
 use super::reason;
 use super::schedule::ClockTime;
 use super::{Action, Filter, Limits, Op, Policy, Schedule, Value};
+use crate::config::ProviderTypes;
 use crate::fleet::{frame, PodStatus, ResourceKind};
 
 /// All policies of a directory, in file order, with a hash of their source.
@@ -61,8 +62,15 @@ const WHERE_KEYS: &[&str] = &["field", "op", "value"];
 const TTL_STATES: &[&str] = &["none", "active", "expired"];
 const RESOURCES: &[&str] = &["pod", "orphan"];
 
-/// Loads every `*.toml` file directly in `dir` (sorted by name). Errors: all diagnostics.
+/// Loads every `*.toml` file directly in `dir` (sorted by name), checked against the
+/// built-in provider names ([`ProviderTypes::builtin`]). Errors: all diagnostics.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
+    load_dir_for(dir, &ProviderTypes::builtin())
+}
+
+/// Loads every `*.toml` file directly in `dir` (sorted by name), checked against
+/// `providers` (the configured names and types). Errors: all diagnostics.
+pub fn load_dir_for(dir: &Path, providers: &ProviderTypes) -> Result<PolicySet, Vec<Diagnostic>> {
     let unreadable = |message: String| {
         vec![Diagnostic {
             file: dir.into(),
@@ -86,7 +94,7 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
             .map_err(|e| unreadable(format!("cannot read {}: {e}", f.display())))?;
         sources.push((f.clone(), text));
     }
-    let set = load_sources(&sources)?;
+    let set = load_sources_for(&sources, providers)?;
     if set.policies.is_empty() {
         return Err(vec![Diagnostic {
             file: dir.into(),
@@ -100,8 +108,18 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
     Ok(set)
 }
 
-/// Checks policies given as (file name, text) pairs; every problem is collected.
+/// Checks policies given as (file name, text) pairs against the built-in provider names;
+/// every problem is collected.
 pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diagnostic>> {
+    load_sources_for(sources, &ProviderTypes::builtin())
+}
+
+/// Checks policies given as (file name, text) pairs against `providers`; every problem is
+/// collected.
+pub fn load_sources_for(
+    sources: &[(PathBuf, String)],
+    providers: &ProviderTypes,
+) -> Result<PolicySet, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut policies = Vec::new();
     let mut hasher = Sha256::new();
@@ -119,6 +137,7 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
         let mut cx = Cx {
             file,
             text,
+            providers,
             diags: Vec::new(),
             names: Vec::new(),
         };
@@ -161,6 +180,8 @@ type Node<'i> = Spanned<DeValue<'i>>;
 struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
+    /// What the policies' provider names stand for.
+    providers: &'a ProviderTypes,
     diags: Vec<Diagnostic>,
     /// Every policy name read, with where: for the duplicate check across files.
     names: Vec<(String, Range<usize>, usize)>,
@@ -419,10 +440,10 @@ impl Cx<'_> {
             .get("description")
             .and_then(|n| self.string(n, "description"))
             .unwrap_or_default();
-        let providers = t
-            .get("providers")
-            .and_then(|n| self.strings(n, "providers"))
-            .unwrap_or_default();
+        let providers = match t.get("providers") {
+            Some(n) => self.strings(n, "providers"),
+            None => Some(Vec::new()),
+        };
         let resource = match t.get("resource") {
             Some(n) => self.one_of(n, "resource", RESOURCES),
             None => Some("pod".into()),
@@ -476,9 +497,9 @@ impl Cx<'_> {
             .get("priority")
             .and_then(|n| self.integer(n, "priority"))
             .unwrap_or(0);
-        let ttl_hours = match t.get("ttl_hours") {
-            Some(n) => match self.integer(n, "ttl_hours") {
-                Some(h) if (1..=168).contains(&h) => Some(h as u32),
+        let ttl_hours = match t.get_key_value("ttl_hours") {
+            Some((key, n)) => match self.integer(n, "ttl_hours") {
+                Some(h) if (1..=168).contains(&h) => Some((h as u32, key.span())),
                 Some(_) => {
                     self.push(
                         n.span(),
@@ -492,6 +513,13 @@ impl Cx<'_> {
             },
             None => None,
         };
+        if let (Some((_, key)), Some((action, _)), Some(providers)) =
+            (&ttl_hours, &action, &providers)
+        {
+            let names: Vec<&str> = providers.iter().map(|(p, _)| p.as_str()).collect();
+            self.ttl_applies(key.clone(), *action, &names);
+        }
+        let ttl_hours = ttl_hours.map(|(h, _)| h);
         let reason = match t.get("reason") {
             Some(n) => {
                 let named = name.as_ref().map(|(n, _)| n.as_str());
@@ -529,7 +557,7 @@ impl Cx<'_> {
             description,
             file: self.file.to_path_buf(),
             line,
-            providers: providers.into_iter().map(|(p, _)| p).collect(),
+            providers: providers?.into_iter().map(|(p, _)| p).collect(),
             resource,
             action: action?.0,
             allow_terminate,
@@ -540,6 +568,84 @@ impl Cx<'_> {
             limits,
             schedule,
         })
+    }
+
+    /// `ttl_hours` must not be dropped silently: it belongs to resume policies, and only to
+    /// those that can apply only to providers that enforce a resume TTL (P019, at the key).
+    /// `names` are the policy's `providers` (empty: every known provider).
+    fn ttl_applies(&mut self, key: Range<usize>, action: Action, names: &[&str]) {
+        if action != Action::Resume {
+            self.push(
+                key,
+                code::BAD_VALUE,
+                format!(
+                    "`ttl_hours` applies to resume policies only, not {}",
+                    action.as_str()
+                ),
+                Some("remove ttl_hours, or use action = \"resume\"".into()),
+            );
+            return;
+        }
+        let known = &self.providers.names;
+        let scope: Vec<&str> = if names.is_empty() {
+            known.keys().map(String::as_str).collect()
+        } else {
+            names.to_vec()
+        };
+        // (name, why it cannot keep a lease)
+        let lacking: Vec<(&str, String)> =
+            scope
+                .iter()
+                .filter_map(|name| match known.get(*name) {
+                    Some(t) if t.supports_resume_ttl() => None,
+                    Some(t) => Some((*name, format!("{} has no resume TTL", t.title()))),
+                    None => Some((
+                        *name,
+                        format!(
+                        "`{name}` is not a provider {} knows, so podwarden cannot promise a lease",
+                        match &self.providers.source {
+                            Some(p) => p.display().to_string(),
+                            None => "podwarden (no config; built-in names: argus, podstack)"
+                                .to_string(),
+                        }
+                    ),
+                    )),
+                })
+                .collect();
+        let Some((_, why)) = lacking.first() else {
+            return;
+        };
+        let mut with_ttl: Vec<&str> = scope
+            .iter()
+            .copied()
+            .filter(|n| known.get(*n).is_some_and(|t| t.supports_resume_ttl()))
+            .collect();
+        if with_ttl.is_empty() {
+            with_ttl = known
+                .iter()
+                .filter(|(_, t)| t.supports_resume_ttl())
+                .map(|(n, _)| n.as_str())
+                .collect();
+        }
+        let hint = if with_ttl.is_empty() {
+            format!("{why}: remove ttl_hours (no configured provider has resume TTLs)")
+        } else {
+            let list: Vec<String> = with_ttl.iter().map(|n| format!("{n:?}")).collect();
+            format!(
+                "{why}: remove ttl_hours, or restrict the policy with providers = [{}]",
+                list.join(", ")
+            )
+        };
+        let offenders: Vec<String> = lacking.iter().map(|(n, _)| format!("`{n}`")).collect();
+        self.push(
+            key,
+            code::NO_RESUME_TTL,
+            format!(
+                "ttl_hours on a resume policy that applies to a provider without resume TTLs ({}): the resume would be permanent",
+                offenders.join(", ")
+            ),
+            Some(hint),
+        );
     }
 
     /// Checks a reason template: known placeholders, 3–400 characters written, and a

@@ -2,6 +2,7 @@
 //! ports, and the real `podwarden` executable for the command line.
 
 mod cli;
+mod guards;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;
