@@ -184,19 +184,19 @@ fn text(value: Option<&str>) -> String {
     }
 }
 
-/// Cuts `reason` to [`MAX_LEN`] characters on a character boundary, ending it with
-/// [`CUT_MARKER`]; pads one under [`MIN_LEN`] with the policy's name.
+/// Pads a reason under [`MIN_LEN`] characters with the policy's name, then cuts one over
+/// [`MAX_LEN`] on a character boundary, ending it with [`CUT_MARKER`].
 fn fit(mut reason: String, policy: &str) -> String {
-    if reason.chars().count() > MAX_LEN {
-        let keep = MAX_LEN - CUT_MARKER.chars().count();
-        reason = reason.chars().take(keep).collect::<String>() + CUT_MARKER;
-    }
     if reason.chars().count() < MIN_LEN {
         reason = if reason.trim().is_empty() {
             format!("policy {policy}")
         } else {
             format!("{reason} (policy {policy})")
         };
+    }
+    if reason.chars().count() > MAX_LEN {
+        let keep = MAX_LEN - CUT_MARKER.chars().count();
+        reason = reason.chars().take(keep).collect::<String>() + CUT_MARKER;
     }
     reason
 }
