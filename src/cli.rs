@@ -93,9 +93,16 @@ pub enum Command {
         policies: Option<PathBuf>,
     },
     /// Check policies: every problem, each with file:line:column, a code and a hint.
+    ///
+    /// Provider names in policies are checked against the configured providers' types when a
+    /// configuration is found (--config, $PODWARDEN_CONFIG, ./podwarden.toml), else against the
+    /// built-in names "argus" (Argus) and "podstack" (Podstack).
     Validate {
-        /// Policy directory. Default: ./policies.
+        /// Policy directory. Default: the config's `policies`, else ./policies.
         dir: Option<PathBuf>,
+        /// podwarden.toml whose providers the policies are checked against.
+        #[arg(long, short, env = "PODWARDEN_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Run the policy test cases in DIR/tests/*.toml (fixed fleets, fixed clock).
     ///

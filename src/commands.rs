@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Command, PlanFormat, SandboxArgs, SnapshotAction, Source};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ProviderTypes};
 use crate::exit::Exit;
 use crate::fleet::Fleet;
 use crate::plan::{Plan, PlanSettings};
@@ -78,7 +78,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             source,
             policies,
         } => explain(&target, source, policies).await,
-        Command::Validate { dir } => validate(dir.unwrap_or_else(|| PathBuf::from("policies"))),
+        Command::Validate { dir, config } => validate(dir, config),
         Command::Test { dir } => test(dir.unwrap_or_else(|| PathBuf::from("policies"))),
         Command::Diff { base, head, source } => diff(&base, &head, source).await,
         Command::Snapshot {
@@ -158,7 +158,14 @@ async fn live_setup(config: Option<&Path>) -> Result<Setup, Error> {
     })
 }
 
-/// Policies from `--policies`, else the config's folder, else ./policies, else the shipped ones.
+/// The provider names and types policies are checked against: the configuration's (also
+/// the demo's), else the built-in names.
+fn provider_types(setup: Option<&Setup>) -> ProviderTypes {
+    setup.map_or_else(ProviderTypes::builtin, |s| ProviderTypes::of(s.config()))
+}
+
+/// Policies from `--policies`, else the config's folder, else ./policies, else the shipped
+/// ones; checked against the configured providers.
 fn load_policies(dir: Option<&Path>, setup: Option<&Setup>) -> Result<PolicySet, Error> {
     let from_config = match setup {
         Some(Setup::File(c)) => Some(c.policies.clone()),
@@ -168,9 +175,10 @@ fn load_policies(dir: Option<&Path>, setup: Option<&Setup>) -> Result<PolicySet,
         .map(Path::to_path_buf)
         .or(from_config)
         .or_else(|| Some(PathBuf::from("policies")).filter(|p| p.is_dir()));
+    let providers = provider_types(setup);
     match dir {
-        Some(d) => crate::policy::load_dir(&d).map_err(Error::Policies),
-        None => crate::policy::builtin::load().map_err(Error::Policies),
+        Some(d) => crate::policy::load::load_dir_for(&d, &providers).map_err(Error::Policies),
+        None => crate::policy::builtin::load_for(&providers).map_err(Error::Policies),
     }
 }
 
@@ -361,11 +369,28 @@ async fn explain(target: &str, source: Source, policies: Option<PathBuf>) -> Res
     Ok(exit)
 }
 
-fn validate(dir: PathBuf) -> Result<Exit, Error> {
-    match crate::policy::load_dir(&dir) {
+/// Checks policies against the configured providers when a config is found (an unreadable
+/// or invalid one is an error), else against the built-in names. DIR defaults to the
+/// config's `policies`, else ./policies.
+fn validate(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Exit, Error> {
+    let config = match config_path(config.as_deref()) {
+        Some(p) => Some(Config::load(&p)?),
+        None => None,
+    };
+    let dir = dir
+        .or_else(|| config.as_ref().map(|c| c.policies.clone()))
+        .unwrap_or_else(|| PathBuf::from("policies"));
+    let providers = config
+        .as_ref()
+        .map_or_else(ProviderTypes::builtin, ProviderTypes::of);
+    match crate::policy::load::load_dir_for(&dir, &providers) {
         Ok(set) => {
+            let against = providers.source.as_ref().map_or_else(
+                || "the built-in provider names".to_string(),
+                |p| format!("the providers of {}", p.display()),
+            );
             println!(
-                "{}: {} policies in {} files, no problems.",
+                "{}: {} policies in {} files, no problems (checked against {against}).",
                 dir.display(),
                 set.policies.len(),
                 set.files.len()
@@ -393,8 +418,9 @@ fn test(dir: PathBuf) -> Result<Exit, Error> {
 
 async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
-    let base_set = crate::policy::load_dir(base).map_err(Error::Policies)?;
-    let head_set = crate::policy::load_dir(head).map_err(Error::Policies)?;
+    let providers = provider_types(inputs.setup.as_ref());
+    let base_set = crate::policy::load::load_dir_for(base, &providers).map_err(Error::Policies)?;
+    let head_set = crate::policy::load::load_dir_for(head, &providers).map_err(Error::Policies)?;
     let (before, after) = (
         make_plan(&inputs, &base_set)?,
         make_plan(&inputs, &head_set)?,

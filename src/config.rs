@@ -37,6 +37,61 @@ pub enum ProviderType {
     Podstack,
 }
 
+impl ProviderType {
+    /// Product name, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProviderType::Argus => "Argus",
+            ProviderType::Podstack => "Podstack",
+        }
+    }
+
+    /// Whether a resume can carry a TTL (`ttl_hours`) that the provider enforces: the one
+    /// place this capability is recorded (Argus: yes; Podstack: no, see provider-api.md).
+    pub fn supports_resume_ttl(self) -> bool {
+        match self {
+            ProviderType::Argus => true,
+            ProviderType::Podstack => false,
+        }
+    }
+}
+
+/// Provider names and their types, as policies are checked against them. Policies name
+/// providers by configured name; with a config the names are its `[providers.NAME]`
+/// tables, without one the built-in names ("argus" is Argus, "podstack" is Podstack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderTypes {
+    pub names: BTreeMap<String, ProviderType>,
+    /// The config file they come from; `None` for the built-in names.
+    pub source: Option<PathBuf>,
+}
+
+impl ProviderTypes {
+    /// The built-in names, used when no configuration is known.
+    pub fn builtin() -> Self {
+        ProviderTypes {
+            names: [
+                ("argus".to_string(), ProviderType::Argus),
+                ("podstack".to_string(), ProviderType::Podstack),
+            ]
+            .into(),
+            source: None,
+        }
+    }
+
+    /// The providers `config` configures.
+    pub fn of(config: &Config) -> Self {
+        ProviderTypes {
+            names: config
+                .providers
+                .iter()
+                .map(|p| (p.name.clone(), p.kind))
+                .collect(),
+            source: config.source.clone(),
+        }
+    }
+}
+
 /// `[providers.NAME]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -257,7 +312,10 @@ impl Config {
         }
         let limits = match &raw.limits {
             None => Limits::default(),
-            Some(l) => l.check().map_err(|e| invalid(format!("[limits]: {e}")))?,
+            Some(l) => l.check().map_err(|errors| {
+                let all: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+                invalid(format!("[limits]: {}", all.join("; ")))
+            })?,
         };
         Ok(Config {
             source: source.map(Path::to_path_buf),

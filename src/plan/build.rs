@@ -37,7 +37,8 @@ use super::{Blocked, Plan, PlannedAction, PolicyTally, Reported, Summary, VERSIO
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
 use crate::money::fixed;
 use crate::policy::evaluate::Evaluation;
-use crate::policy::{reason, Action, Limits, Policy, PolicySet, Schedule};
+use crate::policy::schedule::in_schedule;
+use crate::policy::{reason, Action, Limits, Policy, PolicySet};
 
 /// What guards the plan besides the policies themselves (from podwarden.toml).
 #[derive(Debug, Clone)]
@@ -54,23 +55,6 @@ impl Default for PlanSettings {
             new_pod_grace: chrono::Duration::hours(2),
             limits: Limits::default(),
         }
-    }
-}
-
-/// Whether `now` falls in the schedule's window (a window may wrap past midnight; the
-/// day is the day the window opened).
-pub fn in_schedule(s: &Schedule, now: DateTime<Utc>) -> bool {
-    use chrono::Datelike;
-    let local = now.with_timezone(&s.timezone);
-    let t = local.time();
-    if s.from <= s.to {
-        s.days.contains(&local.weekday()) && t >= s.from && t < s.to
-    } else if t >= s.from {
-        s.days.contains(&local.weekday())
-    } else if t < s.to {
-        s.days.contains(&local.weekday().pred())
-    } else {
-        false
     }
 }
 
@@ -292,17 +276,6 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     }
 }
 
-fn schedule_why(s: &Schedule) -> String {
-    let days: Vec<String> = s.days.iter().map(|d| d.to_string()).collect();
-    format!(
-        "outside its schedule ({} {}–{} {})",
-        days.join(","),
-        s.from.format("%H:%M"),
-        s.to.format("%H:%M"),
-        s.timezone
-    )
-}
-
 /// Builds the plan. Pure: the same inputs give the same plan (apart from `run_id`, `generated_at`).
 pub fn build(
     fleet: &Fleet,
@@ -335,7 +308,7 @@ pub fn build(
             ..PolicyTally::default()
         };
         if let Some(s) = policy.schedule.as_ref().filter(|s| !in_schedule(s, now)) {
-            blocked.push(block("*", schedule_why(s)));
+            blocked.push(block("*", format!("outside its schedule ({s})")));
             tallies.push(tally);
             continue;
         }

@@ -19,8 +19,15 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// The shipped policies, checked.
+/// The shipped policies, checked against the built-in provider names.
 pub fn load() -> Result<super::PolicySet, Vec<super::Diagnostic>> {
+    load_for(&crate::config::ProviderTypes::builtin())
+}
+
+/// The shipped policies, checked against `providers`.
+pub fn load_for(
+    providers: &crate::config::ProviderTypes,
+) -> Result<super::PolicySet, Vec<super::Diagnostic>> {
     let sources: Vec<_> = BUILTIN
         .iter()
         .map(|(name, text)| {
@@ -30,5 +37,5 @@ pub fn load() -> Result<super::PolicySet, Vec<super::Diagnostic>> {
             )
         })
         .collect();
-    super::load::load_sources(&sources)
+    super::load::load_sources_for(&sources, providers)
 }

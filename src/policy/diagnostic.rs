@@ -24,6 +24,12 @@ pub mod code {
     pub const UNREADABLE: &str = "P016";
     pub const MONEY_WITHOUT_CURRENCY: &str = "P020";
     pub const LEASE_OVERRIDE: &str = "P021";
+    /// The reason template's shortest possible rendering is under 3 characters.
+    pub const REASON_TOO_SHORT: &str = "P017";
+    /// `from == to` in `[policy.schedule]`.
+    pub const EMPTY_WINDOW: &str = "P018";
+    /// `ttl_hours` on a resume policy that can apply to a provider without resume TTLs.
+    pub const NO_RESUME_TTL: &str = "P019";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -12,7 +12,11 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diagnostic::{code, did_you_mean_or, line_col, Diagnostic};
-use super::{parse_percent, Action, Limits, Policy, Schedule};
+use super::limits::{self, LimitsToml};
+use super::reason;
+use super::schedule::ClockTime;
+use super::{Action, Limits, Policy, Schedule};
+use crate::config::ProviderTypes;
 use crate::fleet::ResourceKind;
 
 /// All policies of a directory, in file order, with a hash of their source.
@@ -39,12 +43,18 @@ const POLICY_KEYS: &[&str] = &[
     "limits",
     "schedule",
 ];
-const LIMIT_KEYS: &[&str] = &["max_actions", "max_fleet_share", "max_per_day"];
 const SCHEDULE_KEYS: &[&str] = &["days", "from", "to", "timezone"];
 const RESOURCES: &[&str] = &["pod", "orphan"];
 
-/// Loads every `*.toml` file directly in `dir` (sorted by name). Errors: all diagnostics.
+/// Loads every `*.toml` file directly in `dir` (sorted by name), checked against the
+/// built-in provider names ([`ProviderTypes::builtin`]). Errors: all diagnostics.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
+    load_dir_for(dir, &ProviderTypes::builtin())
+}
+
+/// Loads every `*.toml` file directly in `dir` (sorted by name), checked against
+/// `providers` (the configured names and types). Errors: all diagnostics.
+pub fn load_dir_for(dir: &Path, providers: &ProviderTypes) -> Result<PolicySet, Vec<Diagnostic>> {
     let unreadable = |message: String| {
         vec![Diagnostic {
             file: dir.into(),
@@ -68,7 +78,7 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
             .map_err(|e| unreadable(format!("cannot read {}: {e}", f.display())))?;
         sources.push((f.clone(), text));
     }
-    let set = load_sources(&sources)?;
+    let set = load_sources_for(&sources, providers)?;
     if set.policies.is_empty() {
         return Err(vec![Diagnostic {
             file: dir.into(),
@@ -82,8 +92,18 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<Diagnostic>> {
     Ok(set)
 }
 
-/// Checks policies given as (file name, text) pairs; every problem is collected.
+/// Checks policies given as (file name, text) pairs against the built-in provider names;
+/// every problem is collected.
 pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diagnostic>> {
+    load_sources_for(sources, &ProviderTypes::builtin())
+}
+
+/// Checks policies given as (file name, text) pairs against `providers`; every problem is
+/// collected.
+pub fn load_sources_for(
+    sources: &[(PathBuf, String)],
+    providers: &ProviderTypes,
+) -> Result<PolicySet, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut policies = Vec::new();
     let mut hasher = Sha256::new();
@@ -101,6 +121,7 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<PolicySet, Vec<Diag
         let mut cx = Cx {
             file,
             text,
+            providers,
             diags: Vec::new(),
             names: Vec::new(),
         };
@@ -143,6 +164,8 @@ pub(super) type Node<'i> = Spanned<DeValue<'i>>;
 pub(super) struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
+    /// What the policies' provider names stand for.
+    providers: &'a ProviderTypes,
     pub(super) diags: Vec<Diagnostic>,
     /// Every policy name read, with where: for the duplicate check across files.
     names: Vec<(String, Range<usize>, usize)>,
@@ -419,10 +442,10 @@ impl Cx<'_> {
             .get("description")
             .and_then(|n| self.string(n, "description"))
             .unwrap_or_default();
-        let providers = t
-            .get("providers")
-            .and_then(|n| self.strings(n, "providers"))
-            .unwrap_or_default();
+        let providers = match t.get("providers") {
+            Some(n) => self.strings(n, "providers"),
+            None => Some(Vec::new()),
+        };
         let resource = match t.get("resource") {
             Some(n) => self.one_of(n, "resource", RESOURCES),
             None => Some("pod".into()),
@@ -476,9 +499,9 @@ impl Cx<'_> {
             .get("priority")
             .and_then(|n| self.integer(n, "priority"))
             .unwrap_or(0);
-        let ttl_hours = match t.get("ttl_hours") {
-            Some(n) => match self.integer(n, "ttl_hours") {
-                Some(h) if (1..=168).contains(&h) => Some(h as u32),
+        let ttl_hours = match t.get_key_value("ttl_hours") {
+            Some((key, n)) => match self.integer(n, "ttl_hours") {
+                Some(h) if (1..=168).contains(&h) => Some((h as u32, key.span())),
                 Some(_) => {
                     self.push(
                         n.span(),
@@ -510,9 +533,19 @@ impl Cx<'_> {
             }
             None => false,
         };
+        if let (Some((_, key)), Some((action, _)), Some(providers)) =
+            (&ttl_hours, &action, &providers)
+        {
+            let names: Vec<&str> = providers.iter().map(|(p, _)| p.as_str()).collect();
+            self.ttl_applies(key.clone(), *action, &names);
+        }
+        let ttl_hours = ttl_hours.map(|(h, _)| h);
         let reason = match t.get("reason") {
-            Some(n) => self.reason(n),
-            None => Some(super::reason::DEFAULT.to_string()),
+            Some(n) => {
+                let named = name.as_ref().map(|(n, _)| n.as_str());
+                self.reason(n, named.zip(action.as_ref().map(|(a, _)| *a)))
+            }
+            None => Some(reason::DEFAULT.to_string()),
         };
         let filters = match t.get("match") {
             Some(n) => self.filters(n),
@@ -544,7 +577,7 @@ impl Cx<'_> {
             description,
             file: self.file.to_path_buf(),
             line,
-            providers: providers.into_iter().map(|(p, _)| p).collect(),
+            providers: providers?.into_iter().map(|(p, _)| p).collect(),
             resource,
             action: action?.0,
             allow_terminate,
@@ -558,20 +591,97 @@ impl Cx<'_> {
         })
     }
 
-    fn reason(&mut self, node: &Node<'_>) -> Option<String> {
+    /// `ttl_hours` must not be dropped silently: it belongs to resume policies, and only to
+    /// those that can apply only to providers that enforce a resume TTL (P019, at the key).
+    /// `names` are the policy's `providers` (empty: every known provider).
+    fn ttl_applies(&mut self, key: Range<usize>, action: Action, names: &[&str]) {
+        if action != Action::Resume {
+            self.push(
+                key,
+                code::BAD_VALUE,
+                format!(
+                    "`ttl_hours` applies to resume policies only, not {}",
+                    action.as_str()
+                ),
+                Some("remove ttl_hours, or use action = \"resume\"".into()),
+            );
+            return;
+        }
+        let known = &self.providers.names;
+        let scope: Vec<&str> = if names.is_empty() {
+            known.keys().map(String::as_str).collect()
+        } else {
+            names.to_vec()
+        };
+        // (name, why it cannot keep a lease)
+        let lacking: Vec<(&str, String)> =
+            scope
+                .iter()
+                .filter_map(|name| match known.get(*name) {
+                    Some(t) if t.supports_resume_ttl() => None,
+                    Some(t) => Some((*name, format!("{} has no resume TTL", t.title()))),
+                    None => Some((
+                        *name,
+                        format!(
+                        "`{name}` is not a provider {} knows, so podwarden cannot promise a lease",
+                        match &self.providers.source {
+                            Some(p) => p.display().to_string(),
+                            None => "podwarden (no config; built-in names: argus, podstack)"
+                                .to_string(),
+                        }
+                    ),
+                    )),
+                })
+                .collect();
+        let Some((_, why)) = lacking.first() else {
+            return;
+        };
+        let mut with_ttl: Vec<&str> = scope
+            .iter()
+            .copied()
+            .filter(|n| known.get(*n).is_some_and(|t| t.supports_resume_ttl()))
+            .collect();
+        if with_ttl.is_empty() {
+            with_ttl = known
+                .iter()
+                .filter(|(_, t)| t.supports_resume_ttl())
+                .map(|(n, _)| n.as_str())
+                .collect();
+        }
+        let hint = if with_ttl.is_empty() {
+            format!("{why}: remove ttl_hours (no configured provider has resume TTLs)")
+        } else {
+            let list: Vec<String> = with_ttl.iter().map(|n| format!("{n:?}")).collect();
+            format!(
+                "{why}: remove ttl_hours, or restrict the policy with providers = [{}]",
+                list.join(", ")
+            )
+        };
+        let offenders: Vec<String> = lacking.iter().map(|(n, _)| format!("`{n}`")).collect();
+        self.push(
+            key,
+            code::NO_RESUME_TTL,
+            format!(
+                "ttl_hours on a resume policy that applies to a provider without resume TTLs ({}): the resume would be permanent",
+                offenders.join(", ")
+            ),
+            Some(hint),
+        );
+    }
+
+    /// Checks a reason template: known placeholders, 3–400 characters written, and a
+    /// shortest rendering the providers accept (P017, when the policy's name and action are
+    /// known: they are part of the rendering).
+    fn reason(&mut self, node: &Node<'_>, policy: Option<(&str, Action)>) -> Option<String> {
         let text = self.string(node, "reason")?;
         let mut ok = true;
-        for name in super::reason::placeholders(&text) {
-            if !super::reason::PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-                let names: Vec<&str> = super::reason::PLACEHOLDERS
-                    .iter()
-                    .map(|(p, _)| *p)
-                    .collect();
+        for name in reason::placeholders(&text) {
+            if !reason::PLACEHOLDERS.iter().any(|p| p.name == name) {
                 self.push(
                     node.span(),
                     code::UNKNOWN_PLACEHOLDER,
                     format!("unknown placeholder {{{name}}} in reason"),
-                    Some(did_you_mean_or(&name, &names, "placeholders")),
+                    Some(did_you_mean_or(&name, &reason::names(), "placeholders")),
                 );
                 ok = false;
             }
@@ -581,57 +691,72 @@ impl Cx<'_> {
             self.push(node.span(), code::BAD_REASON, format!("reason template is {len} characters; keep it 3 to 400 (rendered reasons must fit the providers' 500)"), None);
             ok = false;
         }
+        if let (true, Some((name, action))) = (ok, policy) {
+            let shortest = reason::shortest_rendering(&text, name, action);
+            let n = shortest.chars().count();
+            if n < reason::MIN_LEN {
+                self.push(
+                    node.span(),
+                    code::REASON_TOO_SHORT,
+                    format!(
+                        "reason template can render shorter than {} characters",
+                        reason::MIN_LEN
+                    ),
+                    Some(format!(
+                        "its shortest rendering is {shortest:?} ({n} character{}) and the providers refuse reasons under {}: add words, e.g. \"idle {{idle_hours}}h (policy {{policy}})\"",
+                        if n == 1 { "" } else { "s" },
+                        reason::MIN_LEN
+                    )),
+                );
+                ok = false;
+            }
+        }
         ok.then_some(text)
     }
 
+    /// Reads `[policy.limits]` into the raw form and checks it with the same function as
+    /// podwarden.toml's `[limits]`; each refusal is a P013 at its key or value.
     fn limits(&mut self, node: &Node<'_>) -> Option<Limits> {
         let t = self.table(node, "[policy.limits]")?;
-        self.unknown_keys(t, LIMIT_KEYS, "[policy.limits]");
-        let mut limits = Limits::default();
-        if let Some(n) = t.get("max_actions") {
-            match self.integer(n, "max_actions") {
-                Some(v) if v >= 1 => limits.max_actions = Some(v as usize),
-                Some(_) => self.push(
-                    n.span(),
-                    code::BAD_LIMIT,
-                    "`max_actions` must be at least 1".into(),
-                    Some("to disable a policy, remove it or use action = \"report\"".into()),
-                ),
-                None => {}
-            }
+        self.unknown_keys(t, limits::KEYS, "[policy.limits]");
+        let mut raw = LimitsToml::default();
+        // key → (span of the key, span of the value)
+        let mut spans: BTreeMap<String, (Range<usize>, Range<usize>)> = BTreeMap::new();
+        if let Some((k, n)) = t.get_key_value("max_actions") {
+            spans.insert("max_actions".into(), (k.span(), n.span()));
+            raw.max_actions = self.integer(n, "max_actions");
         }
-        if let Some(n) = t.get("max_fleet_share") {
-            if let Some(s) = self.string(n, "max_fleet_share") {
-                match parse_percent(&s) {
-                    Ok(p) => limits.max_fleet_share_pct = Some(p),
-                    Err(e) => self.push(n.span(), code::BAD_LIMIT, e, None),
-                }
-            }
+        if let Some((k, n)) = t.get_key_value("max_fleet_share") {
+            spans.insert("max_fleet_share".into(), (k.span(), n.span()));
+            raw.max_fleet_share = self.string(n, "max_fleet_share");
         }
         if let Some(n) = t.get("max_per_day") {
             if let Some(per) = self.table(n, "`max_per_day`") {
                 for (cur, amount) in per.iter() {
-                    let text = self.string(amount, "max_per_day")?;
-                    match text.parse::<rust_decimal::Decimal>() {
-                        Ok(d) => {
-                            limits
-                                .max_per_day
-                                .insert(cur.get_ref().to_ascii_uppercase(), d);
-                        }
-                        Err(_) => self.push(
-                            amount.span(),
-                            code::BAD_LIMIT,
-                            format!(
-                                "max_per_day.{}: {text:?} is not a decimal amount",
-                                cur.get_ref()
-                            ),
-                            Some("write amounts as strings: USD = \"500.00\"".into()),
-                        ),
+                    let cur_text = cur.get_ref().to_string();
+                    spans.insert(
+                        format!("max_per_day.{cur_text}"),
+                        (cur.span(), amount.span()),
+                    );
+                    if let Some(text) = self.string(amount, "max_per_day") {
+                        raw.max_per_day.insert(cur_text, text);
                     }
                 }
             }
         }
-        Some(limits)
+        match raw.check() {
+            Ok(l) => Some(l),
+            Err(errors) => {
+                for e in errors {
+                    let span = spans
+                        .get(&e.key)
+                        .map(|(k, v)| if e.in_key { k.clone() } else { v.clone() })
+                        .unwrap_or_else(|| node.span());
+                    self.push(span, code::BAD_LIMIT, e.message, e.hint);
+                }
+                None
+            }
+        }
     }
 
     fn schedule(&mut self, node: &Node<'_>) -> Option<Schedule> {
@@ -649,19 +774,25 @@ impl Cx<'_> {
                 .filter_map(|d| d.parse::<chrono::Weekday>().ok())
                 .collect(),
         };
-        let mut time = |key: &str| -> Option<chrono::NaiveTime> {
+        let mut time = |key: &str| -> Option<(ClockTime, Range<usize>)> {
             let n = t.get(key)?;
             let s = self.string(n, key)?;
-            let parsed = chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok();
+            let parsed =
+                ClockTime::parse(&s).filter(|c| key == "to" || *c != ClockTime::END_OF_DAY);
             if parsed.is_none() {
+                let range = if key == "to" {
+                    "00:00 to 24:00"
+                } else {
+                    "00:00 to 23:59"
+                };
                 self.push(
                     n.span(),
                     code::BAD_SCHEDULE,
-                    format!("`{key}` must be a time HH:MM, found {s:?}"),
-                    None,
+                    format!("`{key}` must be a time HH:MM from {range}, found {s:?}"),
+                    Some("\"24:00\" (the end of the day) is allowed as `to` only".into()),
                 );
             }
-            parsed
+            parsed.map(|c| (c, n.span()))
         };
         let (from, to) = (time("from"), time("to"));
         let timezone = match t.get("timezone") {
@@ -683,12 +814,22 @@ impl Cx<'_> {
             None => Some(chrono_tz::UTC),
         };
         match (from, to) {
-            (Some(from), Some(to)) => Some(Schedule {
+            (Some((from, _)), Some((to, span))) if from == to => {
+                self.push(
+                    span,
+                    code::EMPTY_WINDOW,
+                    format!("the schedule window is empty: `from` and `to` are both {from}"),
+                    Some("omit [policy.schedule] to act at any time; to act all day on some days, write from = \"00:00\", to = \"24:00\"".into()),
+                );
+                None
+            }
+            (Some((from, _)), Some((to, _))) => Some(Schedule {
                 days,
                 from,
                 to,
                 timezone: timezone?,
             }),
+            (None, _) | (_, None) if t.contains_key("from") && t.contains_key("to") => None,
             _ => {
                 self.push(
                     node.span(),

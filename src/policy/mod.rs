@@ -10,8 +10,10 @@ pub mod diagnostic;
 pub mod evaluate;
 pub mod explain;
 pub mod filter;
+pub mod limits;
 pub mod load;
 pub mod reason;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostic::Diagnostic;
 pub use filter::{Filter, Op, Value};
+pub use limits::LimitsToml;
 pub use load::{load_dir, PolicySet};
+pub use schedule::Schedule;
 
 use crate::fleet::ResourceKind;
 use crate::providers::OpKind;
@@ -68,15 +72,6 @@ impl Action {
     }
 }
 
-/// A schedule window: the policy acts only on these days between `from` and `to` local time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Schedule {
-    pub days: Vec<chrono::Weekday>,
-    pub from: chrono::NaiveTime,
-    pub to: chrono::NaiveTime,
-    pub timezone: chrono_tz::Tz,
-}
-
 /// Circuit breakers: exceeding any refuses the whole policy (or, globally, the whole plan).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
@@ -85,51 +80,6 @@ pub struct Limits {
     pub max_fleet_share_pct: Option<Decimal>,
     /// Per currency code; a currency not listed while this is set trips the breaker.
     pub max_per_day: BTreeMap<String, Decimal>,
-}
-
-/// `[limits]` in podwarden.toml (the global breaker), as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsToml {
-    pub max_actions: Option<usize>,
-    /// e.g. "10%".
-    pub max_fleet_share: Option<String>,
-    /// e.g. { USD = "2000.00", INR = "150000" }.
-    #[serde(default)]
-    pub max_per_day: BTreeMap<String, String>,
-}
-
-impl LimitsToml {
-    pub fn check(&self) -> Result<Limits, String> {
-        let mut limits = Limits {
-            max_actions: self.max_actions,
-            ..Limits::default()
-        };
-        if let Some(s) = &self.max_fleet_share {
-            limits.max_fleet_share_pct = Some(parse_percent(s)?);
-        }
-        for (cur, amount) in &self.max_per_day {
-            let d: Decimal = amount
-                .parse()
-                .map_err(|_| format!("max_per_day.{cur}: {amount:?} is not a decimal amount"))?;
-            limits.max_per_day.insert(cur.to_ascii_uppercase(), d);
-        }
-        Ok(limits)
-    }
-}
-
-/// Parses "10%" (or "10") into percent.
-pub fn parse_percent(s: &str) -> Result<Decimal, String> {
-    let d: Decimal = s
-        .trim()
-        .trim_end_matches('%')
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a percentage; write e.g. \"10%\""))?;
-    if d <= Decimal::ZERO || d > Decimal::from(100) {
-        return Err(format!("{s:?} must be more than 0% and at most 100%"));
-    }
-    Ok(d)
 }
 
 /// A checked policy.

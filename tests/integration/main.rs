@@ -4,6 +4,7 @@
 mod cli;
 mod evidence;
 mod evidence_podstack;
+mod guards;
 mod nights;
 mod policy_cli;
 mod policy_rules;
