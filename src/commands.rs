@@ -406,6 +406,8 @@ async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
         pods: args.pods,
         ops_limit: args.ops_limit,
         ops_window_secs: args.ops_window_secs,
+        read_limit: args.read_limit,
+        read_window_secs: args.read_window_secs,
         podstack_limit: args.podstack_limit,
         podstack_window_secs: args.podstack_window_secs,
         admin_token: args.admin_token,
