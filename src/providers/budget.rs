@@ -244,7 +244,10 @@ mod tests {
     #[tokio::test]
     async fn a_pause_past_the_deadline_is_not_started() {
         let b = Budget::default();
-        b.acquire(None).await.expect("probe").pause(Duration::from_secs(30));
+        b.acquire(None)
+            .await
+            .expect("probe")
+            .pause(Duration::from_secs(30));
         let why = b
             .acquire(Some(Instant::now() + Duration::from_secs(1)))
             .await

@@ -5,4 +5,5 @@ mod cli;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;
+mod reads;
 mod support;

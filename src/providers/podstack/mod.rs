@@ -188,23 +188,22 @@ impl Podstack {
                 if !seen.insert((u.date, u.pod_id.clone())) {
                     continue; // a duplicated row would count twice
                 }
-                rows.push((
-                    self.money(&u.amount, &u.currency, "/billing/usage")?,
-                    u,
-                ));
+                rows.push((self.money(&u.amount, &u.currency, "/billing/usage")?, u));
             }
             Ok(rows)
         });
         match rows {
-            Ok(rows) => inv.costs.extend(rows.into_iter().map(|(amount, u)| CostRow {
-                provider: name.clone(),
-                date: u.date,
-                project: Some(u.project_id.clone()),
-                amount,
-                hours: None,
-                pod_id: u.pod_id,
-                worker_id: None,
-            })),
+            Ok(rows) => inv
+                .costs
+                .extend(rows.into_iter().map(|(amount, u)| CostRow {
+                    provider: name.clone(),
+                    date: u.date,
+                    project: Some(u.project_id.clone()),
+                    amount,
+                    hours: None,
+                    pod_id: u.pod_id,
+                    worker_id: None,
+                })),
             Err(e) => inv.gaps.push(Gap {
                 data: "costs",
                 detail: format!("no cost rows for this provider: {e}"),
@@ -255,7 +254,8 @@ impl Provider for Podstack {
             .iter()
             .filter(|p| p.status.eq_ignore_ascii_case("running"))
             .count();
-        let failed: Vec<&ProviderError> = activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
+        let failed: Vec<&ProviderError> =
+            activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
         if let (Some(first), Some(worst)) = (
             failed.first(),
             failed.iter().min_by_key(|e| Exit::for_provider(e)),
