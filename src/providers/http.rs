@@ -29,7 +29,9 @@ pub struct HttpSettings {
     /// The longest one request may take (cut shorter when the deadline is nearer).
     pub timeout: Duration,
     /// The run's deadline: no wait (pacing, `Retry-After`, backoff) that would end past it is
-    /// started, and no request runs past it; either fails with `DeadlineExceeded`.
+    /// started, and no request runs past it. A rate-limit wait or a request cut by it fails
+    /// with `DeadlineExceeded` (exit 6); a backoff after a 5xx or network error that does not
+    /// fit returns that error (exit 7).
     pub deadline: Option<Instant>,
 }
 
@@ -99,12 +101,12 @@ impl Api {
                 tracing::debug!(provider = %self.provider, error = %e, "retrying after the provider's pause");
                 continue;
             }
+            // A backoff that would end past the deadline is not started. The failure stays
+            // the provider's own (5xx, unreachable: exit 7), not the deadline's: the run was not
+            // throttled, the provider was broken until the end.
             if let Some(deadline) = self.settings.deadline {
                 if Instant::now() + delay > deadline {
-                    return Err(self.deadline_exceeded(
-                        path,
-                        format!("waiting {:.1}s to retry after: {e}", delay.as_secs_f64()),
-                    ));
+                    return Err(e);
                 }
             }
             tracing::debug!(provider = %self.provider, error = %e, delay_ms = delay.as_millis() as u64, "retrying");

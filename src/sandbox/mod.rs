@@ -48,7 +48,7 @@ pub enum Fault {
     EmptyPage,
     /// Podstack `/pods` reports a `total` one larger on every page: the list changes under the walk.
     ListChanges,
-    /// Every Podstack stats history answer takes 1 s longer.
+    /// Every Podstack stats history answer takes 3 s longer.
     SlowStats,
 }
 

@@ -241,7 +241,7 @@ async fn history(
         return Err(stats_down());
     }
     if s.has_fault(Fault::SlowStats) {
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     }
     let window = match q.get("window").map(String::as_str).unwrap_or("24h") {
         "1h" => Duration::hours(1),

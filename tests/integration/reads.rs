@@ -241,8 +241,9 @@ async fn a_request_cut_by_the_deadline_is_unknown_not_waited_for() {
         .collect(s.sandbox.clock.now(), 3)
         .await
         .expect("the inventory was read in time");
+    // Each stats answer takes 3 s: only a request cut at the deadline returns sooner.
     assert!(
-        started.elapsed() < Duration::from_millis(3000),
+        started.elapsed() < Duration::from_millis(2800),
         "stopped at the deadline: {:?}",
         started.elapsed()
     );
