@@ -401,6 +401,8 @@ async fn snapshot_save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Err
 }
 
 async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
+    // Every field is a flag today; the default stays for fields added without one.
+    #[allow(clippy::needless_update)]
     let config = SandboxConfig {
         seed: args.seed,
         pods: args.pods,
