@@ -95,6 +95,7 @@ fn fleet(n: usize) -> Fleet {
             complete: true,
             pods: pods.iter().filter(|x| x.provider == *p).count(),
             error: None,
+            gaps: vec![],
         })
         .collect();
     Fleet {

@@ -159,6 +159,12 @@ pub struct SandboxArgs {
     /// Length of the Argus operations window, in seconds.
     #[arg(long, default_value_t = 60)]
     pub ops_window_secs: u64,
+    /// Argus reads allowed per window and token.
+    #[arg(long, default_value_t = 600)]
+    pub read_limit: u32,
+    /// Length of the Argus read window, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub read_window_secs: u64,
     /// Podstack requests allowed per window and token.
     #[arg(long, default_value_t = 120)]
     pub podstack_limit: u32,
@@ -177,7 +183,7 @@ pub struct SandboxArgs {
     /// Fixed start time of the simulated clock (RFC 3339); it then advances in real time.
     #[arg(long)]
     pub now: Option<String>,
-    /// Inject a fault (repeatable).
+    /// Inject a fault (repeatable); each is described below.
     #[arg(long, value_enum)]
     pub fault: Vec<Fault>,
     /// Add the pods of a scenario file (TOML; see examples/scenario.toml) to the generated

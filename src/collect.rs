@@ -1,12 +1,14 @@
 //! Collect: builds the providers from configuration and reads them all into one [`Fleet`].
 //!
 //! Providers are read concurrently. One that fails is marked incomplete (it gets no
-//! actions this run) and its error is kept for the exit code; the others carry on.
+//! actions this run) and its error is kept for the exit code; the others carry on. Data
+//! that failed to load while the inventory was read (served, stats, costs, wallet) is kept
+//! as the provider's gaps, and the errors behind them count for the exit code too.
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, ConfigError, ProviderType};
-use crate::fleet::{Fleet, ProviderStatus};
+use crate::fleet::{DataGap, Fleet, ProviderStatus};
 use crate::providers::argus::Argus;
 use crate::providers::http::HttpSettings;
 use crate::providers::podstack::Podstack;
@@ -43,7 +45,8 @@ pub fn providers(
     Ok(out)
 }
 
-/// Reads every provider. Returns the fleet and the errors of the providers that failed.
+/// Reads every provider. Returns the fleet and the errors of the providers that failed and
+/// of the data that failed to load.
 pub async fn collect(
     providers: &[Box<dyn Provider>],
     now: DateTime<Utc>,
@@ -68,11 +71,21 @@ pub async fn collect(
                     cost_rows = inv.costs.len(),
                     "collected"
                 );
+                let mut gaps = Vec::new();
+                for gap in inv.gaps {
+                    tracing::warn!(provider = p.name(), data = gap.data, detail = %gap.detail, "data failed to load: what it affects is unknown, the run will exit non-zero");
+                    gaps.push(DataGap {
+                        data: gap.data.into(),
+                        detail: gap.detail,
+                    });
+                    errors.push(gap.error);
+                }
                 fleet.providers.push(ProviderStatus {
                     name: p.name().into(),
                     complete: true,
                     pods: inv.pods.len(),
                     error: None,
+                    gaps,
                 });
                 fleet.pods.extend(inv.pods);
                 fleet.costs.extend(inv.costs);
@@ -85,6 +98,7 @@ pub async fn collect(
                     complete: false,
                     pods: 0,
                     error: Some(e.to_string()),
+                    gaps: Vec::new(),
                 });
                 errors.push(e);
             }

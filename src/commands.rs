@@ -267,14 +267,11 @@ fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
     ))
 }
 
-/// The exit a collection calls for: the most specific provider error, else 7 when a
-/// provider is incomplete (also in a fleet read from a snapshot), else none.
+/// The exit a collection calls for: the most specific error behind a failed provider or
+/// a data gap (401→2, 403→5, 429/deadline→6, else 7), else 7 when a provider is incomplete
+/// or has gaps (also in a fleet read from a snapshot), else none.
 fn collection_exit(fleet: &Fleet, errors: &[ProviderError]) -> Option<Exit> {
-    let incomplete = fleet
-        .providers
-        .iter()
-        .any(|p| !p.complete)
-        .then_some(Exit::ProviderIncomplete);
+    let incomplete = fleet.has_gaps().then_some(Exit::ProviderIncomplete);
     errors.iter().map(Exit::for_provider).min().or(incomplete)
 }
 
@@ -446,11 +443,15 @@ async fn snapshot_save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Err
 }
 
 async fn sandbox(args: SandboxArgs) -> Result<Exit, Error> {
+    // Every field is a flag today; the default stays for fields added without one.
+    #[allow(clippy::needless_update)]
     let config = SandboxConfig {
         seed: args.seed,
         pods: args.pods,
         ops_limit: args.ops_limit,
         ops_window_secs: args.ops_window_secs,
+        read_limit: args.read_limit,
+        read_window_secs: args.read_window_secs,
         podstack_limit: args.podstack_limit,
         podstack_window_secs: args.podstack_window_secs,
         admin_token: args.admin_token,

@@ -20,13 +20,14 @@ impl Exit {
     }
 
     /// The exit for a provider that could not be read: 2 for a rejected token (a config
-    /// problem to fix), 5 for a missing scope, 6 for a rate limit past the deadline, 7 otherwise.
+    /// problem to fix), 5 for a missing scope, 6 for a rate limit or a wait cut by the run's
+    /// deadline, 7 otherwise.
     pub fn for_provider(e: &crate::providers::ProviderError) -> Exit {
         use crate::providers::ProviderError as E;
         match e {
             E::Unauthorized { .. } => Exit::Usage,
             E::Forbidden { .. } => Exit::Forbidden,
-            E::RateLimited { .. } => Exit::RateLimited,
+            E::RateLimited { .. } | E::DeadlineExceeded { .. } => Exit::RateLimited,
             _ => Exit::ProviderIncomplete,
         }
     }

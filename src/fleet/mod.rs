@@ -210,6 +210,20 @@ pub struct ProviderStatus {
     pub pods: usize,
     /// Why it is incomplete (never contains a token).
     pub error: Option<String>,
+    /// Data that failed to load although the inventory is complete (served, stats, costs,
+    /// wallet). What it affects is unknown or missing, and the run exits non-zero. Absent in
+    /// snapshots written before gaps existed.
+    #[serde(default)]
+    pub gaps: Vec<DataGap>,
+}
+
+/// One kind of a provider's data that failed to load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataGap {
+    /// `served`, `stats`, `costs` or `wallet`.
+    pub data: String,
+    /// What was lost and why.
+    pub detail: String,
 }
 
 /// Everything collected in one run: the input of evaluation and reporting.
@@ -223,6 +237,13 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Whether any provider is incomplete or has data that failed to load.
+    pub fn has_gaps(&self) -> bool {
+        self.providers
+            .iter()
+            .any(|p| !p.complete || !p.gaps.is_empty())
+    }
+
     /// Whether a provider's inventory is complete (unknown providers are not).
     pub fn is_complete(&self, provider: &str) -> bool {
         self.providers

@@ -56,6 +56,9 @@ pub fn table(plan: &Plan) -> String {
             )
         };
         let _ = writeln!(out, "  provider {:<10} {:>6} pods  {state}", p.name, p.pods);
+        for g in &p.gaps {
+            let _ = writeln!(out, "    DATA GAP {}: {}", g.data, g.detail);
+        }
     }
     let _ = writeln!(out);
     if plan.actions.is_empty() {
@@ -156,6 +159,31 @@ pub fn markdown(plan: &Plan) -> String {
         plan.actions.len(),
         savings_line(plan)
     );
+    let problems: Vec<String> = plan
+        .providers
+        .iter()
+        .flat_map(|p| {
+            let incomplete = (!p.complete).then(|| {
+                format!(
+                    "- **{}**: incomplete, no actions: {}",
+                    p.name,
+                    p.error.as_deref().unwrap_or("unknown error")
+                )
+            });
+            incomplete.into_iter().chain(
+                p.gaps
+                    .iter()
+                    .map(move |g| format!("- **{}** {}: {}", p.name, g.data, g.detail)),
+            )
+        })
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "**Provider data incomplete:**\n");
+        for line in problems {
+            let _ = writeln!(out, "{}", line.replace('|', "\\|"));
+        }
+        let _ = writeln!(out);
+    }
     if !plan.actions.is_empty() {
         let _ = writeln!(out, "{ACTIONS_HEADER}");
         for a in &plan.actions {

@@ -328,6 +328,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
                 name,
                 complete: true,
                 error: None,
+                gaps: vec![],
             })
             .collect(),
         pods,

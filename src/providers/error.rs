@@ -53,6 +53,8 @@ pub enum ProviderError {
         endpoint: String,
         status: u16,
         message: String,
+        /// The pause a 503 asked for with `Retry-After` (other 5xx: `None`, plain backoff).
+        retry_after: Option<Duration>,
     },
     #[error("{provider}: {endpoint}: unexpected answer {status}: {message}")]
     Unexpected {
@@ -73,6 +75,19 @@ pub enum ProviderError {
         endpoint: String,
         what: &'static str,
         value: String,
+    },
+    #[error("{provider}: {endpoint}: the list could not be read consistently: {detail}")]
+    Pagination {
+        provider: String,
+        endpoint: String,
+        detail: String,
+    },
+    #[error("{provider}: {endpoint}: stopped at the run's deadline while {waiting_for}")]
+    DeadlineExceeded {
+        provider: String,
+        endpoint: String,
+        /// What the request was waiting for ("the rate-limit window to reset in 42s", …).
+        waiting_for: String,
     },
     #[error("{provider}: {endpoint}: cannot reach the provider: {detail}")]
     Transport {
@@ -95,6 +110,7 @@ impl ProviderError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }

@@ -1,37 +1,47 @@
-//! The HTTP transport both provider clients share: bearer auth, timeouts, pacing by the
-//! `X-RateLimit-*` headers, retries of reads (429 after `Retry-After`, 5xx and network
-//! errors with exponential backoff, all within the run's deadline), and error mapping.
+//! The HTTP transport both provider clients share: bearer auth, timeouts, a rate budget
+//! shared by every concurrent request of the connection (pacing by `X-RateLimit-*`, one
+//! pause for all on 429 or 503 + `Retry-After`), bounded retries of reads (429 and 503 after
+//! `Retry-After`, other 5xx and network errors with exponential backoff), the run's
+//! deadline over every wait and request, and error mapping.
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::budget::Budget;
 use super::error::ProviderError;
 use crate::secret::Secret;
+
+/// Retries of one read after its first attempt (429, 5xx, network): bounded, whatever the deadline.
+const MAX_RETRIES: usize = 5;
+/// The pause a 429 without a readable `Retry-After` stands for.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Settings of one provider connection.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub base_url: String,
     pub token: Secret,
+    /// The longest one request may take (cut shorter when the deadline is nearer).
     pub timeout: Duration,
-    /// Reads retry until this instant at the latest; a longer `Retry-After` fails with 429.
+    /// The run's deadline: no wait (pacing, `Retry-After`, backoff) that would end past it is
+    /// started, and no request runs past it. A rate-limit wait or a request cut by it fails
+    /// with `DeadlineExceeded` (exit 6); a backoff after a 5xx or network error that does not
+    /// fit returns that error (exit 7).
     pub deadline: Option<Instant>,
 }
 
-/// A provider's HTTP endpoint.
+/// A provider's HTTP endpoint: one per provider and token, so its budget is that token's.
 #[derive(Debug)]
 pub struct Api {
     provider: String,
     client: reqwest::Client,
     settings: HttpSettings,
-    /// When the provider's window was used up: wait until then before the next call.
-    paused_until: Mutex<Option<Instant>>,
+    budget: Budget,
 }
 
 /// A response's status and JSON body.
@@ -56,7 +66,7 @@ impl Api {
             provider: provider.into(),
             client,
             settings,
-            paused_until: Mutex::new(None),
+            budget: Budget::default(),
         })
     }
 
@@ -64,22 +74,44 @@ impl Api {
         &self.provider
     }
 
-    /// GET `path` with `query`, decoded as `T`, retried while transient and within the deadline.
+    /// GET `path` with `query`, decoded as `T`. Transient failures are retried at most
+    /// [`MAX_RETRIES`] times: after the provider's `Retry-After` (429, 503), else with
+    /// exponential backoff; never past the deadline.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ProviderError> {
-        let answer = (|| self.send(Method::GET, path, query, None, None))
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(200))
-                    .with_max_times(5),
-            )
-            .when(|e: &ProviderError| e.is_transient())
-            .adjust(|e, backoff| self.next_pause(e, backoff))
-            .await?;
-        self.decode(path, answer.body)
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(MAX_RETRIES)
+            .build();
+        loop {
+            let e = match self.send(Method::GET, path, query, None, None).await {
+                Ok(answer) => return self.decode(path, answer.body),
+                Err(e) if e.is_transient() => e,
+                Err(e) => return Err(e),
+            };
+            let Some(delay) = backoff.next() else {
+                return Err(e);
+            };
+            if e.retry_after().is_some() {
+                // The pause is shared: the next `send` waits for it (within the deadline).
+                tracing::debug!(provider = %self.provider, error = %e, "retrying after the provider's pause");
+                continue;
+            }
+            // A backoff that would end past the deadline is not started. The failure stays
+            // the provider's own (5xx, unreachable: exit 7), not the deadline's: the run was not
+            // throttled, the provider was broken until the end.
+            if let Some(deadline) = self.settings.deadline {
+                if Instant::now() + delay > deadline {
+                    return Err(e);
+                }
+            }
+            tracing::debug!(provider = %self.provider, error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// Decodes a JSON body into `T`, naming the endpoint when it does not fit.
@@ -91,35 +123,30 @@ impl Api {
         })
     }
 
-    /// How long to wait before retrying after `e`; `None` (give up) past the deadline.
-    fn next_pause(&self, e: &ProviderError, backoff: Option<Duration>) -> Option<Duration> {
-        let pause = e.retry_after().or(backoff)?;
+    fn deadline_exceeded(&self, path: &str, waiting_for: String) -> ProviderError {
+        ProviderError::DeadlineExceeded {
+            provider: self.provider.clone(),
+            endpoint: path.into(),
+            waiting_for,
+        }
+    }
+
+    /// The timeout of a request starting now: the configured one, cut to the time left
+    /// before the deadline (`true` when cut). `None` when the deadline has passed.
+    fn request_timeout(&self) -> Option<(Duration, bool)> {
+        let timeout = self.settings.timeout;
         match self.settings.deadline {
-            Some(deadline) if Instant::now() + pause > deadline => None,
-            _ => Some(pause),
-        }
-    }
-
-    async fn wait_for_window(&self) {
-        let until = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = until {
-            if until > Instant::now() {
-                tracing::debug!(provider = %self.provider, wait_ms = (until - Instant::now()).as_millis() as u64, "rate-limit window used up; waiting");
-                tokio::time::sleep_until(until).await;
+            None => Some((timeout, false)),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    None
+                } else if left < timeout {
+                    Some((left, true))
+                } else {
+                    Some((timeout, false))
+                }
             }
-        }
-    }
-
-    fn note_rate_headers(&self, headers: &reqwest::header::HeaderMap) {
-        let num = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        if let (Some(0), Some(reset)) = (num("X-RateLimit-Remaining"), num("X-RateLimit-Reset")) {
-            *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Instant::now() + Duration::from_secs(reset));
         }
     }
 
@@ -132,12 +159,20 @@ impl Api {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Answer, ProviderError> {
-        self.wait_for_window().await;
+        let permit = self
+            .budget
+            .acquire(self.settings.deadline)
+            .await
+            .map_err(|why| self.deadline_exceeded(path, why))?;
+        let Some((timeout, cut)) = self.request_timeout() else {
+            return Err(self.deadline_exceeded(path, "waiting to send the request".into()));
+        };
         let url = format!("{}{}", self.settings.base_url.trim_end_matches('/'), path);
         let mut req = self
             .client
             .request(method, &url)
             .bearer_auth(self.settings.token.expose())
+            .timeout(timeout)
             .query(query);
         if let Some(b) = body {
             req = req.json(b);
@@ -145,15 +180,37 @@ impl Api {
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
-        let resp = req.send().await.map_err(|e| self.transport(path, &e))?;
-        self.note_rate_headers(resp.headers());
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport(path, &e, cut))?;
+        let headers = resp.headers();
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        permit.observe(num("X-RateLimit-Remaining"), num("X-RateLimit-Reset"));
         let status = resp.status();
-        let retry_after = resp
-            .headers()
+        let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let text = resp.text().await.map_err(|e| self.transport(path, &e))?;
+            .and_then(|v| super::retry_after::parse(v, SystemTime::now()));
+        let pause = match status.as_u16() {
+            429 => Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+            503 => retry_after,
+            _ => None,
+        };
+        if let Some(pause) = pause {
+            tracing::warn!(provider = %self.provider, endpoint = path, status = status.as_u16(), pause_ms = pause.as_millis() as u64, "the provider asked to pause; every request of this token waits");
+            permit.pause(pause);
+        }
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| self.transport(path, &e, cut))?;
+        drop(permit);
         let body: Value = if text.trim().is_empty() {
             Value::Null
         } else {
@@ -175,7 +232,12 @@ impl Api {
         Err(self.error(path, status, &body, retry_after))
     }
 
-    fn transport(&self, path: &str, e: &reqwest::Error) -> ProviderError {
+    /// A failed request; one that timed out because the deadline cut its timeout (`cut`) is
+    /// `DeadlineExceeded`.
+    fn transport(&self, path: &str, e: &reqwest::Error, cut: bool) -> ProviderError {
+        if e.is_timeout() && cut {
+            return self.deadline_exceeded(path, "waiting for the answer".into());
+        }
         // reqwest's message names the URL (no token: that travels in a header).
         let detail = if e.is_timeout() {
             format!("timed out: {e}")
@@ -194,7 +256,7 @@ impl Api {
         path: &str,
         status: StatusCode,
         body: &Value,
-        retry_after: Option<u64>,
+        retry_after: Option<Duration>,
     ) -> ProviderError {
         let provider = self.provider.clone();
         let endpoint = path.to_string();
@@ -241,13 +303,14 @@ impl Api {
             429 => ProviderError::RateLimited {
                 provider,
                 endpoint,
-                retry_after: Duration::from_secs(retry_after.unwrap_or(60)),
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
             },
             s if s >= 500 => ProviderError::Server {
                 provider,
                 endpoint,
                 status: s,
                 message,
+                retry_after: retry_after.filter(|_| s == 503),
             },
             s => ProviderError::Unexpected {
                 provider,

@@ -5,9 +5,11 @@
 //! carries out single operations. Every provider quirk stays inside its module.
 
 pub mod argus;
+pub mod budget;
 pub mod error;
 pub mod http;
 pub mod podstack;
+pub mod retry_after;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,6 +25,31 @@ pub struct Inventory {
     pub pods: Vec<Pod>,
     pub costs: Vec<CostRow>,
     pub wallets: Vec<Wallet>,
+    /// Data that failed to load although the inventory was read to the end.
+    pub gaps: Vec<Gap>,
+}
+
+/// Data of a provider that failed to load while its inventory was read to the end: what it
+/// affects is unknown (pods' activity) or missing (costs, wallet), and the run exits non-zero.
+#[derive(Debug, Clone)]
+pub struct Gap {
+    /// What is missing: `served`, `stats`, `costs` or `wallet`.
+    pub data: &'static str,
+    /// For people: what was lost and why (never a token).
+    pub detail: String,
+    /// The most specific error behind it, for the exit code.
+    pub error: ProviderError,
+}
+
+impl Gap {
+    /// A gap caused by one failed read.
+    pub fn from_error(data: &'static str, error: ProviderError) -> Self {
+        Gap {
+            data,
+            detail: error.to_string(),
+            error,
+        }
+    }
 }
 
 /// An operation a provider can carry out.

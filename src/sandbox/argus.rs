@@ -45,10 +45,16 @@ fn page_after<'a, V, T>(
 ) -> Result<Page<T>, ApiError> {
     let limit = query_num(q, "limit", 100usize)?.clamp(1, MAX_LIMIT);
     let cursor = q.get("cursor").cloned();
-    let range = match &cursor {
-        Some(c) => {
-            map.range::<String, _>((std::ops::Bound::Excluded(c), std::ops::Bound::Unbounded))
+    // With duplicate-pages, a page starts at its cursor (the previous page's last item).
+    let after = |c| {
+        if sandbox.has_fault(Fault::DuplicatePages) {
+            std::ops::Bound::Included(c)
+        } else {
+            std::ops::Bound::Excluded(c)
         }
+    };
+    let range = match &cursor {
+        Some(c) => map.range::<String, _>((after(c), std::ops::Bound::Unbounded)),
         None => map.range::<String, _>(..),
     };
     let chunk: Vec<(&String, &V)> = range.take(limit + 1).collect();
@@ -129,6 +135,9 @@ async fn cost_daily(
     Query(q): Q,
 ) -> Result<Json<Page<DailyCost>>, ApiError> {
     c.require(ARGUS_COST)?;
+    if s.has_fault(Fault::CostDown) {
+        return Err(cost_down());
+    }
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let limit = query_num(&q, "limit", 500usize)?.clamp(1, MAX_LIMIT);
     let now = s.clock.now();
@@ -145,22 +154,34 @@ async fn cost_daily(
                 ApiError::bad_request("invalid_cursor", "cursor is not one this server issued")
             })?,
     };
+    let row = |d: usize, b: usize| {
+        let basis = bases.get(b)?;
+        let day = *days.get(d)?;
+        let hours = billed_hours(basis, day);
+        (day >= basis.created).then(|| DailyCost {
+            date: day,
+            pod_id: basis.pod_id.clone(),
+            worker_id: basis.worker_id.clone(),
+            usd: crate::money::fixed(
+                crate::money::micros_to_decimal(basis.rate_micros * hours),
+                4,
+            ),
+            hours: hours as f64,
+        })
+    };
     let mut items = Vec::new();
+    // With duplicate-pages, a page after the first starts with the row before its cursor.
+    if s.has_fault(Fault::DuplicatePages) && q.contains_key("cursor") {
+        let previous = match (d, b) {
+            (d, 0) if d > 0 => Some((d - 1, bases.len().saturating_sub(1))),
+            (d, b) if b > 0 => Some((d, b - 1)),
+            _ => None,
+        };
+        items.extend(previous.and_then(|(d, b)| row(d, b)));
+    }
     while d < days.len() && items.len() < limit {
-        if let Some(basis) = bases.get(b) {
-            let hours = billed_hours(basis, days[d]);
-            if days[d] >= basis.created {
-                items.push(DailyCost {
-                    date: days[d],
-                    pod_id: basis.pod_id.clone(),
-                    worker_id: basis.worker_id.clone(),
-                    usd: crate::money::fixed(
-                        crate::money::micros_to_decimal(basis.rate_micros * hours),
-                        4,
-                    ),
-                    hours: hours as f64,
-                });
-            }
+        if b < bases.len() {
+            items.extend(row(d, b));
             b += 1;
         } else {
             d += 1;
@@ -169,6 +190,15 @@ async fn cost_daily(
     }
     let next_cursor = (d < days.len()).then(|| format!("{d}.{b}"));
     Ok(Json(Page { items, next_cursor }))
+}
+
+/// The answer of a cost endpoint under the cost-down fault.
+pub(super) fn cost_down() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "injected fault: costs are down",
+    )
 }
 
 async fn cost_idle(

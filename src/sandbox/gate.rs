@@ -1,9 +1,10 @@
 //! The sandbox's front door: bearer-token auth, scopes, fixed-window rate limits with
 //! `X-RateLimit-*` headers, 429 + `Retry-After`, injected faults, and idempotency keys.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -106,10 +107,16 @@ struct Window {
     used: u32,
 }
 
-/// Fixed windows per (token, bucket).
+/// Fixed windows per (token, bucket), and what the gate refused.
 #[derive(Debug, Default)]
 pub struct Limiter {
     windows: Mutex<HashMap<(String, Bucket), Window>>,
+    /// 429s answered.
+    rejected: AtomicU64,
+    /// Buckets that already answered their injected 503 (`retry-after-date`).
+    unavailable_once: Mutex<HashSet<Bucket>>,
+    /// Injected 503s answered.
+    unavailable: AtomicU64,
 }
 
 struct Verdict {
@@ -140,6 +147,8 @@ impl Limiter {
         let allowed = w.used < limit;
         if allowed {
             w.used += 1;
+        } else {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
         }
         Verdict {
             limit,
@@ -149,6 +158,32 @@ impl Limiter {
         }
     }
 }
+
+impl Limiter {
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    pub fn unavailable(&self) -> u64 {
+        self.unavailable.load(Ordering::Relaxed)
+    }
+
+    /// Whether this is the bucket's first request (and so gets the injected 503).
+    fn first_of(&self, bucket: Bucket) -> bool {
+        let first = self
+            .unavailable_once
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(bucket);
+        if first {
+            self.unavailable.fetch_add(1, Ordering::Relaxed);
+        }
+        first
+    }
+}
+
+/// How far ahead the injected 503's `Retry-After` date lies.
+const RETRY_AFTER_DATE_AHEAD: Duration = Duration::from_secs(2);
 
 fn bucket_for(path: &str) -> Option<Bucket> {
     if path.starts_with("/argus/v1/compute/ops/") {
@@ -214,6 +249,16 @@ pub async fn gate(State(sandbox): State<Arc<Sandbox>>, mut req: Request, next: N
             "injected fault: podstack is down",
         )
         .into_response()
+    } else if cfg.faults.contains(&Fault::RetryAfterDate) && sandbox.limiter.first_of(bucket) {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected fault: busy, retry at the given date",
+        )
+        .into_response();
+        let at = httpdate::fmt_http_date(SystemTime::now() + RETRY_AFTER_DATE_AHEAD);
+        r.headers_mut().insert("Retry-After", header(at));
+        r
     } else {
         req.extensions_mut().insert(caller);
         next.run(req).await

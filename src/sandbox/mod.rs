@@ -38,6 +38,23 @@ pub enum Fault {
     PodstackDown,
     /// `GET /compute/served` answers 500.
     ServedDown,
+    /// Every Podstack `/pods/{id}/stats` and `/pods/{id}/stats/history` answers 500.
+    StatsDown,
+    /// Argus `/cost/daily` and Podstack `/billing/usage` answer 500.
+    CostDown,
+    /// The first request of each rate bucket answers 503 with `Retry-After` as an HTTP date
+    /// about 2 s ahead; later requests are served.
+    RetryAfterDate,
+    /// Pages overlap: each Argus page (workers, pods, costs) starts with the previous page's
+    /// last item; each Podstack `/pods` page after the first repeats the previous page's last
+    /// pod, shifting the rest by one.
+    DuplicatePages,
+    /// Podstack `/pods` pages after the first are empty although `total` says there is more.
+    EmptyPage,
+    /// Podstack `/pods` reports a `total` one larger on every page: the list changes under the walk.
+    ListChanges,
+    /// Every Podstack stats history answer takes 3 s longer.
+    SlowStats,
 }
 
 /// Everything the sandbox can be configured with (the `podwarden sandbox` flags).
@@ -131,6 +148,16 @@ impl Sandbox {
 
     pub fn has_fault(&self, fault: Fault) -> bool {
         self.config.faults.contains(&fault)
+    }
+
+    /// How many 429s the sandbox has answered so far (every bucket and token).
+    pub fn rate_limited_count(&self) -> u64 {
+        self.limiter.rejected()
+    }
+
+    /// How many injected 503s with `Retry-After` it has answered so far.
+    pub fn retry_after_count(&self) -> u64 {
+        self.limiter.unavailable()
     }
 }
 

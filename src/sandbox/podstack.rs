@@ -76,19 +76,34 @@ async fn list_pods(
         1
     } else {
         page
+    } as usize;
+    let per = per_page as usize;
+    // With duplicate-pages, page N+1 repeats page N's last pod: pages advance by per_page - 1.
+    let start = if s.has_fault(Fault::DuplicatePages) {
+        (served_page - 1) * per.saturating_sub(1).max(1)
+    } else {
+        (served_page - 1) * per
     };
-    let start = (served_page as usize - 1) * per_page as usize;
-    let items = matching
-        .iter()
-        .skip(start)
-        .take(per_page as usize)
-        .map(|p| (*p).clone())
-        .collect();
+    let items = if s.has_fault(Fault::EmptyPage) && page > 1 {
+        Vec::new()
+    } else {
+        matching
+            .iter()
+            .skip(start)
+            .take(per)
+            .map(|p| (*p).clone())
+            .collect()
+    };
+    let grown = if s.has_fault(Fault::ListChanges) {
+        u64::from(page - 1)
+    } else {
+        0
+    };
     Ok(Json(PodPage {
         items,
         page,
         per_page,
-        total: matching.len() as u64,
+        total: matching.len() as u64 + grown,
     }))
 }
 
@@ -108,12 +123,24 @@ async fn one_pod(
         .ok_or_else(|| ApiError::not_found("pod"))
 }
 
+/// The answer of a stats endpoint under the stats-down fault.
+fn stats_down() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "injected fault: stats are down",
+    )
+}
+
 async fn stats(
     State(s): State<Arc<Sandbox>>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<StatsSample>, ApiError> {
     c.require(PODSTACK_READ)?;
+    if s.has_fault(Fault::StatsDown) {
+        return Err(stats_down());
+    }
     let now = s.clock.now();
     let world = s.world();
     let p = world
@@ -135,6 +162,12 @@ async fn history(
     Query(q): Q,
 ) -> Result<Json<Items<StatsSample>>, ApiError> {
     c.require(PODSTACK_READ)?;
+    if s.has_fault(Fault::StatsDown) {
+        return Err(stats_down());
+    }
+    if s.has_fault(Fault::SlowStats) {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
     let window = match q.get("window").map(String::as_str).unwrap_or("24h") {
         "1h" => Duration::hours(1),
         "6h" => Duration::hours(6),
@@ -195,6 +228,9 @@ async fn usage(
     Query(q): Q,
 ) -> Result<Json<Items<UsageRow>>, ApiError> {
     c.require(PODSTACK_BILLING)?;
+    if s.has_fault(Fault::CostDown) {
+        return Err(super::argus::cost_down());
+    }
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let days = billed_days(from, to, s.clock.now().date_naive());
     let world = s.world();

@@ -223,6 +223,7 @@ async fn collect_and_plan(
             complete: true,
             pods: 0,
             error: None,
+            gaps: vec![],
         }],
         pods: client.collect(now, 1).await.expect("collect").pods,
         costs: vec![],

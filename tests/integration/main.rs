@@ -9,4 +9,5 @@ mod nights;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;
+mod reads;
 mod support;

@@ -341,6 +341,7 @@ async fn a_worker_missing_from_served_is_unknown_and_never_planned_idle() {
             complete: true,
             pods: inv.pods.len(),
             error: None,
+            gaps: vec![],
         }],
         pods: inv.pods,
         costs: vec![],

@@ -3,10 +3,16 @@
 //! Workers become [`ResourceKind::Pod`] rows addressed by worker id; pods without a
 //! worker become [`ResourceKind::Orphan`] rows addressed by pod id. Activity comes from
 //! `/compute/served`: a worker missing there is unknown, never idle.
+//!
+//! Lists are walked to the end and de-duplicated by id (workers by id, pods by pod id, cost
+//! rows by date and pod): a page that starts with the previous page's last item counts it
+//! once. A failed `/compute/served` or `/cost/daily` does not fail the provider: the
+//! inventory is kept and the loss is reported as a gap (served: every worker unknown;
+//! costs: none for this provider).
 
 pub mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -14,7 +20,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::http::{Api, CursorGuard, HttpSettings};
-use super::{Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
 use wire::*;
@@ -30,13 +36,15 @@ impl Argus {
         })
     }
 
-    /// Follows a cursor-paginated list to the end; a repeated cursor is an error.
-    pub async fn list_all<T: DeserializeOwned>(
+    /// Follows a cursor-paginated list to the end; a repeated cursor is an error. An item
+    /// seen on an earlier page (same [`Keyed::key`]) is kept once, as first seen.
+    pub async fn list_all<T: DeserializeOwned + Keyed>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
         let mut guard = CursorGuard::default();
         let mut cursor: Option<String> = None;
         loop {
@@ -46,7 +54,7 @@ impl Argus {
                 q.push(("cursor", c.clone()));
             }
             let page: Page<T> = self.api.get(path, &q).await?;
-            out.extend(page.items);
+            out.extend(page.items.into_iter().filter(|i| seen.insert(i.key())));
             match page.next_cursor {
                 Some(next) => {
                     guard.check(self.api.provider(), path, "cursor", &next)?;
@@ -118,6 +126,7 @@ impl Provider for Argus {
         let pods: Vec<ProviderPod> = self.list_all("/compute/pods", &[]).await?;
         // Served is a signal, not inventory: if it fails, every worker is unknown (active).
         let served: Result<Items<Served>, _> = self.api.get("/compute/served", &[]).await;
+        let mut inv = Inventory::default();
         let (served, served_error) = match served {
             Ok(s) => (
                 s.items
@@ -127,20 +136,38 @@ impl Provider for Argus {
                 None,
             ),
             Err(e) => {
-                tracing::warn!(provider = %name, error = %e, "served data unavailable: all workers count as active");
-                (HashMap::new(), Some(e.to_string()))
+                let detail = e.to_string();
+                inv.gaps.push(Gap {
+                    data: "served",
+                    detail: format!(
+                        "every worker's activity is unknown (no idle stop planned): {detail}"
+                    ),
+                    error: e,
+                });
+                (HashMap::new(), Some(detail))
             }
         };
         let to = now.date_naive();
         let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
-        let daily: Vec<DailyCost> = self
+        // Costs are reported, not acted on: a failed read leaves this provider without costs.
+        let daily: Vec<DailyCost> = match self
             .list_all(
                 "/cost/daily",
                 &[("from", from.to_string()), ("to", to.to_string())],
             )
-            .await?;
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                inv.gaps.push(Gap {
+                    data: "costs",
+                    detail: format!("no cost rows for this provider: {e}"),
+                    error: e,
+                });
+                Vec::new()
+            }
+        };
 
-        let mut inv = Inventory::default();
         let project_of: HashMap<&str, &str> = workers
             .iter()
             .map(|w| (w.pod_id.as_str(), w.project.as_str()))

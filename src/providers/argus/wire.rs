@@ -105,3 +105,37 @@ pub struct OpAccepted {
     pub status: String,
     pub audit_id: String,
 }
+
+/// The identity of a list item, for de-duplicating items a paginated walk sees twice.
+pub trait Keyed {
+    fn key(&self) -> String;
+}
+
+impl Keyed for Worker {
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Keyed for ProviderPod {
+    fn key(&self) -> String {
+        self.pod_id.clone()
+    }
+}
+
+/// A cost row is one pod on one day.
+impl Keyed for DailyCost {
+    fn key(&self) -> String {
+        format!("{}/{}", self.date, self.pod_id)
+    }
+}
+
+/// Untyped items: their `id`, else their `pod_id`, else the whole item.
+impl Keyed for serde_json::Value {
+    fn key(&self) -> String {
+        ["id", "pod_id"]
+            .iter()
+            .find_map(|k| self.get(k).and_then(serde_json::Value::as_str))
+            .map_or_else(|| self.to_string(), str::to_string)
+    }
+}

@@ -4,6 +4,14 @@
 //! network throughput stay below thresholds. Samples are read from
 //! `/pods/{id}/stats/history`; missing or stale samples, or a failed request, make the
 //! pod unknown (active). Amounts keep their own currency (INR or USD).
+//!
+//! `/pods` is walked page by page and de-duplicated by id until the distinct pods reach
+//! `total`: a page that repeats an item of the previous one (shifting the rest) is read on
+//! and the pod counted once. An empty page before `total`, a `total` that changes between
+//! pages, more distinct pods than `total` or a page with nothing new means the list changed
+//! under the walk: the provider is incomplete. Failed stats, wallet or cost reads keep the
+//! inventory and are reported as gaps; the wallet and costs are read before the utilisation,
+//! so that a run cut by its deadline loses only the slow part.
 
 mod idle;
 pub mod wire;
@@ -18,7 +26,8 @@ use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
 use super::http::{Api, CursorGuard, HttpSettings};
-use super::{Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use crate::exit::Exit;
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Wallet as FleetWallet};
 use crate::money::{Currency, Money};
 use wire::*;
@@ -46,11 +55,18 @@ impl Podstack {
         })
     }
 
-    /// Reads `/pods` page by page to the end; a page that repeats an earlier one is an error.
+    /// Reads `/pods` page by page until the distinct pods reach `total` (see the module doc).
     pub async fn list_pods(&self) -> Result<Vec<wire::Pod>, ProviderError> {
         let mut out: Vec<wire::Pod> = Vec::new();
+        let mut seen = HashSet::new();
         let mut guard = CursorGuard::default();
+        let mut total: Option<u64> = None;
         let mut page = 1u32;
+        let inconsistent = |detail: String| ProviderError::Pagination {
+            provider: self.api.provider().into(),
+            endpoint: "/pods".into(),
+            detail,
+        };
         loop {
             let q = [
                 ("status", "all".to_string()),
@@ -58,13 +74,42 @@ impl Podstack {
                 ("per_page", PER_PAGE.to_string()),
             ];
             let p: PodPage = self.api.get("/pods", &q).await?;
+            match total {
+                Some(t) if t != p.total => {
+                    return Err(inconsistent(format!(
+                        "the total changed from {t} to {} at page {page}: the list changed under the walk",
+                        p.total
+                    )))
+                }
+                _ => total = Some(p.total),
+            }
             if let Some(first) = p.items.first() {
                 guard.check(self.api.provider(), "/pods", "page starting at", &first.id)?;
             }
-            let done = p.items.is_empty() || out.len() + p.items.len() >= p.total as usize;
-            out.extend(p.items);
-            if done {
+            let before = out.len();
+            let empty = p.items.is_empty();
+            out.extend(p.items.into_iter().filter(|i| seen.insert(i.id.clone())));
+            let read = out.len() as u64;
+            if read > p.total {
+                return Err(inconsistent(format!(
+                    "{read} distinct pods but a total of {}: ids changed under the walk",
+                    p.total
+                )));
+            }
+            if read == p.total {
                 return Ok(out);
+            }
+            if empty {
+                return Err(inconsistent(format!(
+                    "page {page} is empty with {read} of {} pods read",
+                    p.total
+                )));
+            }
+            if out.len() == before {
+                return Err(inconsistent(format!(
+                    "page {page} holds only pods already read ({read} of {})",
+                    p.total
+                )));
             }
             page += 1;
         }
@@ -78,11 +123,15 @@ impl Podstack {
         })
     }
 
-    async fn activity(&self, pod: &wire::Pod, now: DateTime<Utc>) -> Activity {
+    /// A pod's activity, and the error when its utilisation could not be read.
+    async fn activity(
+        &self,
+        pod: &wire::Pod,
+        now: DateTime<Utc>,
+    ) -> (Activity, Option<ProviderError>) {
         if !pod.status.eq_ignore_ascii_case("running") {
-            return Activity::Unknown {
-                why: format!("not running ({}): no utilisation signal", pod.status),
-            };
+            let why = format!("not running ({}): no utilisation signal", pod.status);
+            return (Activity::Unknown { why }, None);
         }
         let path = format!("/pods/{}/stats/history", pod.id);
         match self
@@ -90,10 +139,79 @@ impl Podstack {
             .get::<Items<StatsSample>>(&path, &[("window", self.idle.window.clone())])
             .await
         {
-            Ok(s) => activity_from_samples(&s.items, pod.started_at, now, &self.idle),
-            Err(e) => Activity::Unknown {
-                why: format!("utilisation failed to load: {e}"),
-            },
+            Ok(s) => (
+                activity_from_samples(&s.items, pod.started_at, now, &self.idle),
+                None,
+            ),
+            Err(e) => {
+                let why = match e {
+                    ProviderError::DeadlineExceeded { .. } => {
+                        "utilisation not read before the run's deadline".to_string()
+                    }
+                    _ => format!("utilisation failed to load: {e}"),
+                };
+                (Activity::Unknown { why }, Some(e))
+            }
+        }
+    }
+
+    /// Wallet and costs: kept out of the inventory's fate, a failure becomes a gap.
+    async fn money_data(&self, inv: &mut Inventory, now: DateTime<Utc>, cost_days: u32) {
+        let name = self.api.provider().to_string();
+        match self.api.get::<Wallet>("/wallet", &[]).await.and_then(|w| {
+            Ok(FleetWallet {
+                provider: name.clone(),
+                balance: self.money(&w.balance, &w.currency, "/wallet")?,
+                run_rate_per_hour: self.money(&w.run_rate_per_hour, &w.currency, "/wallet")?,
+                low_balance_threshold: self.money(
+                    &w.low_balance_threshold,
+                    &w.currency,
+                    "/wallet",
+                )?,
+                grace_period_hours: w.grace_period_hours,
+                auto_debit: w.auto_debit,
+            })
+        }) {
+            Ok(w) => inv.wallets.push(w),
+            Err(e) => inv.gaps.push(Gap::from_error("wallet", e)),
+        }
+        let to = now.date_naive();
+        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
+        let usage = self
+            .api
+            .get::<Items<UsageRow>>(
+                "/billing/usage",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
+            .await;
+        let rows = usage.and_then(|usage| {
+            let mut seen = HashSet::new();
+            let mut rows = Vec::new();
+            for u in usage.items {
+                if !seen.insert((u.date, u.pod_id.clone())) {
+                    continue; // a duplicated row would count twice
+                }
+                rows.push((self.money(&u.amount, &u.currency, "/billing/usage")?, u));
+            }
+            Ok(rows)
+        });
+        match rows {
+            Ok(rows) => inv
+                .costs
+                .extend(rows.into_iter().map(|(amount, u)| CostRow {
+                    provider: name.clone(),
+                    date: u.date,
+                    project: Some(u.project_id.clone()),
+                    amount,
+                    hours: None,
+                    pod_id: u.pod_id,
+                    worker_id: None,
+                })),
+            Err(e) => inv.gaps.push(Gap {
+                data: "costs",
+                detail: format!("no cost rows for this provider: {e}"),
+                error: e,
+            }),
         }
     }
 }
@@ -114,10 +232,17 @@ impl Provider for Podstack {
         let project_name: HashMap<String, String> =
             projects.items.into_iter().map(|p| (p.id, p.name)).collect();
         let pods = self.list_pods().await?;
+        let mut inv = Inventory::default();
+        self.money_data(&mut inv, now, cost_days).await;
+        for c in &mut inv.costs {
+            if let Some(name) = c.project.as_ref().and_then(|id| project_name.get(id)) {
+                c.project = Some(name.clone());
+            }
+        }
         // One request per running pod: the slow part of a run. Report progress as it goes.
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
         let total = lookups.len();
-        let activities: Vec<Activity> = stream::iter(lookups)
+        let activities: Vec<(Activity, Option<ProviderError>)> = stream::iter(lookups)
             .buffered(STATS_CONCURRENCY)
             .enumerate()
             .map(|(i, activity)| {
@@ -128,9 +253,27 @@ impl Provider for Podstack {
             })
             .collect()
             .await;
+        let running = pods
+            .iter()
+            .filter(|p| p.status.eq_ignore_ascii_case("running"))
+            .count();
+        let failed: Vec<&ProviderError> =
+            activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
+        if let (Some(first), Some(worst)) = (
+            failed.first(),
+            failed.iter().min_by_key(|e| Exit::for_provider(e)),
+        ) {
+            inv.gaps.push(Gap {
+                data: "stats",
+                detail: format!(
+                    "{} of {running} running pods not read, their activity is unknown (first error: {first})",
+                    failed.len()
+                ),
+                error: (*worst).clone(),
+            });
+        }
 
-        let mut inv = Inventory::default();
-        for (p, activity) in pods.iter().zip(activities) {
+        for (p, (activity, _)) in pods.iter().zip(activities) {
             inv.pods.push(Pod {
                 provider: name.clone(),
                 kind: ResourceKind::Pod,
@@ -157,46 +300,6 @@ impl Provider for Podstack {
                 orphaned_since_source: None,
                 stopped_since: None,
                 activity,
-            });
-        }
-
-        let w: Wallet = self.api.get("/wallet", &[]).await?;
-        inv.wallets.push(FleetWallet {
-            provider: name.clone(),
-            balance: self.money(&w.balance, &w.currency, "/wallet")?,
-            run_rate_per_hour: self.money(&w.run_rate_per_hour, &w.currency, "/wallet")?,
-            low_balance_threshold: self.money(&w.low_balance_threshold, &w.currency, "/wallet")?,
-            grace_period_hours: w.grace_period_hours,
-            auto_debit: w.auto_debit,
-        });
-
-        let to = now.date_naive();
-        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
-        let usage: Items<UsageRow> = self
-            .api
-            .get(
-                "/billing/usage",
-                &[("from", from.to_string()), ("to", to.to_string())],
-            )
-            .await?;
-        let mut seen = HashSet::new();
-        for u in usage.items {
-            if !seen.insert((u.date, u.pod_id.clone())) {
-                continue; // a duplicated row would count twice
-            }
-            inv.costs.push(CostRow {
-                provider: name.clone(),
-                date: u.date,
-                project: Some(
-                    project_name
-                        .get(&u.project_id)
-                        .cloned()
-                        .unwrap_or_else(|| u.project_id.clone()),
-                ),
-                amount: self.money(&u.amount, &u.currency, "/billing/usage")?,
-                hours: None,
-                pod_id: u.pod_id,
-                worker_id: None,
             });
         }
         Ok(inv)

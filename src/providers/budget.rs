@@ -1,0 +1,265 @@
+//! The rate budget one provider connection (one provider and token) shares among all its
+//! concurrent requests.
+//!
+//! The provider tells its budget in `X-RateLimit-Remaining` / `X-RateLimit-Reset`; every
+//! request takes one unit before it is sent, so concurrent requests never overdraw a window
+//! the client knows about. While the budget is not known (the first request, after a window
+//! reset, after a pause) a single request goes first as a probe and the others wait for its
+//! answer. A 429, or a 503 with `Retry-After`, pauses every request of the connection until
+//! the time the provider asked for, not only the one that got it. A provider that sends no
+//! rate-limit headers at all is not metered (only its pauses are honoured).
+//!
+//! Every wait is bounded by the run's deadline: a wait that would end past it is not started
+//! and the caller gets the reason instead.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// What the client knows about the provider's current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowance {
+    /// Not known: one probe at a time.
+    Unknown,
+    /// This many more requests fit before `reset_at` (already less the ones sent since).
+    Known(u64),
+    /// The provider sends no rate-limit headers.
+    Unmetered,
+}
+
+#[derive(Debug)]
+struct State {
+    allowance: Allowance,
+    reset_at: Option<Instant>,
+    paused_until: Option<Instant>,
+    in_flight: usize,
+}
+
+/// The shared budget of one provider connection.
+#[derive(Debug)]
+pub struct Budget {
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+/// What a request must do before it may be sent.
+enum Turn {
+    Go,
+    WaitUntil(Instant, String),
+    WaitForProbe,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            state: Mutex::new(State {
+                allowance: Allowance::Unknown,
+                reset_at: None,
+                paused_until: None,
+                in_flight: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+impl Budget {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn turn(&self, now: Instant) -> Turn {
+        let mut s = self.lock();
+        if let Some(until) = s.paused_until {
+            if until > now {
+                return Turn::WaitUntil(
+                    until,
+                    format!(
+                        "waiting for the provider's Retry-After pause to end (in {})",
+                        secs(until - now)
+                    ),
+                );
+            }
+            s.paused_until = None;
+        }
+        if s.reset_at.is_some_and(|r| r <= now) {
+            s.reset_at = None;
+            if matches!(s.allowance, Allowance::Known(_)) {
+                s.allowance = Allowance::Unknown;
+            }
+        }
+        match s.allowance {
+            Allowance::Unmetered => {
+                s.in_flight += 1;
+                Turn::Go
+            }
+            Allowance::Known(n) if n > 0 => {
+                s.allowance = Allowance::Known(n - 1);
+                s.in_flight += 1;
+                Turn::Go
+            }
+            Allowance::Known(_) => match s.reset_at {
+                Some(r) => Turn::WaitUntil(
+                    r,
+                    format!(
+                        "waiting for the rate-limit window to reset (in {})",
+                        secs(r - now)
+                    ),
+                ),
+                None => {
+                    // Used up with no reset time given: find out again with a probe.
+                    s.allowance = Allowance::Unknown;
+                    Self::probe(&mut s)
+                }
+            },
+            Allowance::Unknown => Self::probe(&mut s),
+        }
+    }
+
+    fn probe(s: &mut State) -> Turn {
+        if s.in_flight == 0 {
+            s.in_flight += 1;
+            Turn::Go
+        } else {
+            Turn::WaitForProbe
+        }
+    }
+
+    /// Waits until a request may be sent. `Err` says what it would have waited for when that
+    /// wait would end past `deadline` (the wait is then not started).
+    pub async fn acquire(&self, deadline: Option<Instant>) -> Result<Permit<'_>, String> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            // Registered before the state is read, so an answer in between is not missed.
+            notified.as_mut().enable();
+            let now = Instant::now();
+            match self.turn(now) {
+                Turn::Go => return Ok(Permit { budget: self }),
+                Turn::WaitUntil(until, why) => {
+                    if deadline.is_some_and(|d| until > d) {
+                        return Err(why);
+                    }
+                    tracing::debug!(wait_ms = (until - now).as_millis() as u64, "{why}");
+                    tokio::time::sleep_until(until).await;
+                }
+                Turn::WaitForProbe => match deadline {
+                    Some(d) => {
+                        if tokio::time::timeout_at(d, notified).await.is_err() {
+                            return Err(
+                                "waiting for another request's answer to learn the rate limit"
+                                    .into(),
+                            );
+                        }
+                    }
+                    None => notified.await,
+                },
+            }
+        }
+    }
+}
+
+/// One request's unit of the budget; dropping it (answered, failed or cancelled) lets the
+/// waiting requests look again.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    budget: &'a Budget,
+}
+
+impl Permit<'_> {
+    /// Learns the budget from an answer's `X-RateLimit-Remaining` / `X-RateLimit-Reset`
+    /// (`reset` in seconds). Other requests still in flight may not be counted in
+    /// `remaining` yet, so they are taken off it; within a window the estimate only shrinks.
+    pub fn observe(&self, remaining: Option<u64>, reset: Option<u64>) {
+        let mut s = self.budget.lock();
+        match remaining {
+            Some(rem) => {
+                let others = s.in_flight.saturating_sub(1) as u64;
+                let estimate = rem.saturating_sub(others);
+                s.allowance = match s.allowance {
+                    Allowance::Known(n) => Allowance::Known(n.min(estimate)),
+                    _ => Allowance::Known(estimate),
+                };
+                if let Some(reset) = reset {
+                    let at = Instant::now() + Duration::from_secs(reset);
+                    s.reset_at = Some(s.reset_at.map_or(at, |r| r.max(at)));
+                }
+            }
+            None => {
+                if s.allowance == Allowance::Unknown {
+                    s.allowance = Allowance::Unmetered;
+                }
+            }
+        }
+    }
+
+    /// The provider asked every request to wait `pause` (429, or 503 with `Retry-After`).
+    pub fn pause(&self, pause: Duration) {
+        let mut s = self.budget.lock();
+        let until = Instant::now() + pause;
+        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+        // After the pause the window is not known any more: probe first.
+        if s.allowance != Allowance::Unmetered {
+            s.allowance = Allowance::Unknown;
+            s.reset_at = None;
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        {
+            let mut s = self.budget.lock();
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        self.budget.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_one_probe_while_the_budget_is_unknown() {
+        let b = Budget::default();
+        let first = b.acquire(None).await.expect("probe");
+        let deadline = Some(Instant::now() + Duration::from_millis(50));
+        assert!(b.acquire(deadline).await.is_err(), "a second waits");
+        first.observe(Some(2), Some(60));
+        drop(first);
+        let (x, y) = (b.acquire(None).await, b.acquire(None).await);
+        assert!(x.is_ok() && y.is_ok(), "two units known");
+        let deadline = Some(Instant::now() + Duration::from_millis(50));
+        let third = b.acquire(deadline).await.expect_err("used up");
+        assert!(third.contains("window to reset"), "{third}");
+    }
+
+    #[tokio::test]
+    async fn a_pause_past_the_deadline_is_not_started() {
+        let b = Budget::default();
+        b.acquire(None)
+            .await
+            .expect("probe")
+            .pause(Duration::from_secs(30));
+        let why = b
+            .acquire(Some(Instant::now() + Duration::from_secs(1)))
+            .await
+            .expect_err("past the deadline");
+        assert!(why.contains("Retry-After"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_provider_without_headers_is_not_metered() {
+        let b = Budget::default();
+        b.acquire(None).await.expect("probe").observe(None, None);
+        let held: Vec<_> = futures::future::join_all((0..5).map(|_| b.acquire(None))).await;
+        assert!(held.iter().all(Result::is_ok));
+    }
+}
