@@ -8,6 +8,7 @@ pub mod argus;
 pub mod error;
 pub mod http;
 pub mod podstack;
+pub mod wire_fields;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -135,7 +135,7 @@ fn sample(p: &PodstackPod, at: DateTime<Utc>) -> StatsSample {
             (n % 12) as f64 / 10.0
         }
     };
-    let mem = f64::from(p.pod.resources.memory_gb);
+    let mem = p.pod.resources.memory_gb;
     StatsSample {
         at,
         cpu_pct: if busy {

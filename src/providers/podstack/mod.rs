@@ -18,6 +18,7 @@ use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
 use super::http::{Api, CursorGuard, HttpSettings};
+use super::wire_fields;
 use super::{Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Wallet as FleetWallet};
 use crate::money::{Currency, Money};
@@ -70,12 +71,17 @@ impl Podstack {
         }
     }
 
-    fn money(&self, amount: &str, currency: &str, endpoint: &str) -> Result<Money, ProviderError> {
-        Money::parse(amount, Currency::new(currency)).ok_or_else(|| ProviderError::Decode {
-            provider: self.api.provider().into(),
-            endpoint: endpoint.into(),
-            detail: format!("{amount:?} is not a decimal amount"),
-        })
+    /// Money in `currency` from a decoded money field; a failure names the endpoint and
+    /// `field` (e.g. `items[id=pod_1].hourly_rate`).
+    fn money(
+        &self,
+        amount: &str,
+        currency: &str,
+        endpoint: &str,
+        field: &str,
+    ) -> Result<Money, ProviderError> {
+        let currency = Currency::new(currency);
+        wire_fields::money(self.api.provider(), endpoint, field, amount, currency)
     }
 
     async fn activity(&self, pod: &wire::Pod, now: DateTime<Utc>) -> Activity {
@@ -149,7 +155,12 @@ impl Provider for Podstack {
                 gpu_count: p.resources.gpu_count,
                 region: None,
                 labels: p.labels.clone(),
-                hourly_rate: self.money(&p.hourly_rate, &p.currency, "/pods")?,
+                hourly_rate: self.money(
+                    &p.hourly_rate,
+                    &p.currency,
+                    "/pods",
+                    &format!("items[id={}].hourly_rate", p.id),
+                )?,
                 created_at: p.created_at,
                 last_started_at: p.started_at,
                 ttl_expires_at: None,
@@ -162,9 +173,19 @@ impl Provider for Podstack {
         let w: Wallet = self.api.get("/wallet", &[]).await?;
         inv.wallets.push(FleetWallet {
             provider: name.clone(),
-            balance: self.money(&w.balance, &w.currency, "/wallet")?,
-            run_rate_per_hour: self.money(&w.run_rate_per_hour, &w.currency, "/wallet")?,
-            low_balance_threshold: self.money(&w.low_balance_threshold, &w.currency, "/wallet")?,
+            balance: self.money(&w.balance, &w.currency, "/wallet", "balance")?,
+            run_rate_per_hour: self.money(
+                &w.run_rate_per_hour,
+                &w.currency,
+                "/wallet",
+                "run_rate_per_hour",
+            )?,
+            low_balance_threshold: self.money(
+                &w.low_balance_threshold,
+                &w.currency,
+                "/wallet",
+                "low_balance_threshold",
+            )?,
             grace_period_hours: w.grace_period_hours,
             auto_debit: w.auto_debit,
         });
@@ -192,7 +213,12 @@ impl Provider for Podstack {
                         .cloned()
                         .unwrap_or_else(|| u.project_id.clone()),
                 ),
-                amount: self.money(&u.amount, &u.currency, "/billing/usage")?,
+                amount: self.money(
+                    &u.amount,
+                    &u.currency,
+                    "/billing/usage",
+                    &format!("items[pod_id={},date={}].amount", u.pod_id, u.date),
+                )?,
                 hours: None,
                 pod_id: u.pod_id,
                 worker_id: None,
