@@ -70,10 +70,6 @@ pub fn decimal_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Erro
     let v = Value::deserialize(d)?;
     match v {
         Value::String(s) if parse_decimal(&s).is_some() => Ok(s),
-        Value::Number(_) => Err(de::Error::custom(format!(
-            "expected a string decimal, found {} (the contract sends money as a string)",
-            found(&v)
-        ))),
         other => Err(de::Error::custom(format!(
             "expected a string decimal, found {}",
             found(&other)

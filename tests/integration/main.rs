@@ -6,3 +6,4 @@ mod policy_cli;
 mod policy_rules;
 mod providers_http;
 mod support;
+mod wire_contract;
