@@ -34,12 +34,15 @@ use super::error::ProviderError;
 use crate::money::{Currency, Money};
 
 /// A short description of a JSON value for "found …" messages (strings quoted, so that an
-/// empty or padded string is visible).
+/// empty or padded string is visible, and cut at 60 characters).
 fn found(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("a boolean ({b})"),
         Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) if s.chars().count() > 60 => {
+            format!("{:?}…", s.chars().take(60).collect::<String>())
+        }
         Value::String(s) => format!("{s:?}"),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),

@@ -179,9 +179,16 @@ async fn argus_legal_fixtures_decode_and_map_exactly() {
     assert_eq!(a.status, PodStatus::Running);
     assert_eq!(a.hourly_rate.amount, dec("2.49"));
     assert_eq!(a.hourly_rate.currency.as_str(), "USD");
-    assert_eq!(a.labels.get("podwarden/protect").map(String::as_str), Some("true"));
+    assert_eq!(
+        a.labels.get("podwarden/protect").map(String::as_str),
+        Some("true")
+    );
     assert_eq!(a.created_at, utc("2026-10-01T08:00:00Z"));
-    assert_eq!(a.last_started_at, Some(utc("2026-11-20T02:00:00Z")), "+00:00");
+    assert_eq!(
+        a.last_started_at,
+        Some(utc("2026-11-20T02:00:00Z")),
+        "+00:00"
+    );
     assert_eq!(a.ttl_expires_at, None, "null");
     assert_eq!(a.activity, Activity::Busy);
 
@@ -196,15 +203,27 @@ async fn argus_legal_fixtures_decode_and_map_exactly() {
     assert_eq!(b.ttl_expires_at, Some(utc("2026-11-21T01:59:59.123456Z")));
     assert_eq!(
         idle_since(&b.activity),
-        (Some(utc("2026-11-20T22:30:00Z")), Some(Since::Provider), true),
+        (
+            Some(utc("2026-11-20T22:30:00Z")),
+            Some(Since::Provider),
+            true
+        ),
         "0 cameras, last served at 04:00+05:30"
     );
 
     let c = pod(&inv, "wkr_c");
-    assert_eq!(c.status, PodStatus::Unknown, "\"hibernating\" is not in the list");
+    assert_eq!(
+        c.status,
+        PodStatus::Unknown,
+        "\"hibernating\" is not in the list"
+    );
     assert_eq!(c.gpu_count, 8);
     assert!(c.labels.is_empty(), "labels absent");
-    assert_eq!((c.last_started_at, c.ttl_expires_at), (None, None), "absent");
+    assert_eq!(
+        (c.last_started_at, c.ttl_expires_at),
+        (None, None),
+        "absent"
+    );
     assert_eq!(c.created_at, utc("2026-09-15T16:00:00Z"), "-04:00 → UTC");
     assert_eq!(
         idle_since(&c.activity),
@@ -215,11 +234,18 @@ async fn argus_legal_fixtures_decode_and_map_exactly() {
     let d = pod(&inv, "wkr_d");
     assert_eq!(d.status, PodStatus::Stopped, "\"STOPPED\" is stopped");
     assert_eq!(
-        d.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        d.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
         ["spot=true", "team=research", "tier=2"],
         "label values: numbers and booleans as their JSON text"
     );
-    assert_eq!(d.ttl_expires_at, Some(utc("2026-11-21T00:00:00Z")), "-00:00");
+    assert_eq!(
+        d.ttl_expires_at,
+        Some(utc("2026-11-21T00:00:00Z")),
+        "-00:00"
+    );
     assert_eq!(d.created_at, utc("2026-11-19T23:59:59.999Z"));
     assert!(
         matches!(&d.activity, Activity::Unknown { .. }),
@@ -227,15 +253,26 @@ async fn argus_legal_fixtures_decode_and_map_exactly() {
     );
 
     let o1 = pod(&inv, "pod_orph1");
-    assert_eq!((o1.kind, o1.status), (ResourceKind::Orphan, PodStatus::Running));
+    assert_eq!(
+        (o1.kind, o1.status),
+        (ResourceKind::Orphan, PodStatus::Running)
+    );
     assert_eq!(o1.gpu_count, 2);
     assert_eq!(o1.hourly_rate.amount, dec("4.98"));
     assert_eq!(o1.orphaned_since, Some(utc("2026-11-10T12:00:00Z")));
     assert_eq!(o1.orphaned_since_source, Some(Since::Provider));
 
     let o2 = pod(&inv, "pod_orph2");
-    assert_eq!(o2.kind, ResourceKind::Orphan, "worker_id absent is an orphan");
-    assert_eq!(o2.status, PodStatus::Unknown, "\"Suspended\" is not in the list");
+    assert_eq!(
+        o2.kind,
+        ResourceKind::Orphan,
+        "worker_id absent is an orphan"
+    );
+    assert_eq!(
+        o2.status,
+        PodStatus::Unknown,
+        "\"Suspended\" is not in the list"
+    );
     assert_eq!((o2.orphaned_since, o2.orphaned_since_source), (None, None));
     assert_eq!(
         o2.created_at.timestamp_subsec_nanos(),
@@ -253,7 +290,10 @@ async fn argus_legal_fixtures_decode_and_map_exactly() {
     assert_eq!(cost("pod_a").amount.amount, dec("59.76"));
     assert_eq!(cost("pod_a").hours, Some(Decimal::from(24)), "hours 24");
     assert_eq!(cost("pod_a").project.as_deref(), Some("vision"));
-    assert_eq!(cost("pod_b").hours.map(|h| h.to_string()), Some("1.1".into()));
+    assert_eq!(
+        cost("pod_b").hours.map(|h| h.to_string()),
+        Some("1.1".into())
+    );
     assert_eq!(cost("pod_orph1").worker_id, None, "null");
     assert_eq!(cost("pod_orph2").worker_id, None, "absent");
     assert_eq!(cost("pod_orph2").amount.amount, dec("0.4"));
@@ -270,7 +310,11 @@ async fn argus_endpoints_outside_collect_decode_over_http() {
         .iter()
         .find(|s| s.worker_id == "wkr_gone")
         .expect("row");
-    assert_eq!((gone.cameras, gone.last_served_at), (3, None), "3.0; absent");
+    assert_eq!(
+        (gone.cameras, gone.last_served_at),
+        (3, None),
+        "3.0; absent"
+    );
     assert_eq!(
         served.items[0].last_served_at,
         Some(utc("2026-11-21T01:59:59.123456Z"))
@@ -286,7 +330,11 @@ async fn argus_endpoints_outside_collect_decode_over_http() {
     );
 
     let audit: aw::Items<aw::AuditEntry> = api.get("/audit", &[]).await.expect("audit");
-    assert_eq!(audit.items[0].at, utc("2026-11-20T02:45:30.5Z"), "+05:30 → UTC");
+    assert_eq!(
+        audit.items[0].at,
+        utc("2026-11-20T02:45:30.5Z"),
+        "+05:30 → UTC"
+    );
     assert_eq!(audit.items[1].at, utc("2026-11-20T03:00:00Z"));
     assert_eq!(audit.items[1].action, "resume");
 }
@@ -307,7 +355,10 @@ async fn podstack_legal_fixtures_decode_and_map_exactly() {
     assert_eq!(run.hourly_rate.amount, Decimal::from(210));
     assert_eq!(run.hourly_rate.currency.as_str(), "INR");
     assert_eq!(
-        run.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        run.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
         ["podwarden/protect=true", "team=nlp", "tier=2"],
         "a boolean `true` still reads as the protection label"
     );
@@ -315,20 +366,32 @@ async fn podstack_legal_fixtures_decode_and_map_exactly() {
     assert_eq!(run.last_started_at, Some(utc("2026-11-20T14:00:00Z")));
     assert_eq!(
         idle_since(&run.activity),
-        (Some(utc("2026-11-21T01:50:00Z")), Some(Since::Provider), true),
+        (
+            Some(utc("2026-11-21T01:50:00Z")),
+            Some(Since::Provider),
+            true
+        ),
         "util 0.4 and 0 after 87; counters as floats"
     );
 
     let stop = pod(&inv, "pod_ps_stop");
     assert_eq!(stop.status, PodStatus::Stopped, "\"stopped\" is stopped");
-    assert_eq!(stop.hourly_rate.amount, Decimal::new(11, 1), "\"1.1\" is 1.1");
+    assert_eq!(
+        stop.hourly_rate.amount,
+        Decimal::new(11, 1),
+        "\"1.1\" is 1.1"
+    );
     assert_eq!(stop.hourly_rate.currency.as_str(), "USD");
     assert!(stop.labels.is_empty(), "labels: null");
     assert_eq!(stop.last_started_at, None, "started_at: null");
     assert!(matches!(stop.activity, Activity::Unknown { .. }));
 
     let hib = pod(&inv, "pod_ps_hib");
-    assert_eq!(hib.status, PodStatus::Unknown, "\"hibernating\" is not in the list");
+    assert_eq!(
+        hib.status,
+        PodStatus::Unknown,
+        "\"hibernating\" is not in the list"
+    );
     assert!(
         matches!(hib.activity, Activity::Unknown { .. }),
         "never idle: not running"
@@ -346,11 +409,19 @@ async fn podstack_legal_fixtures_decode_and_map_exactly() {
     assert_eq!((w.grace_period_hours, w.auto_debit), (36, false), "36.0");
 
     assert_eq!(inv.costs.len(), 2);
-    let inr = inv.costs.iter().find(|c| c.pod_id == "pod_ps_run").expect("row");
+    let inr = inv
+        .costs
+        .iter()
+        .find(|c| c.pod_id == "pod_ps_run")
+        .expect("row");
     assert_eq!(inr.amount.amount, dec("5040.00"));
     assert_eq!(inr.amount.currency.as_str(), "INR");
     assert_eq!(inr.project.as_deref(), Some("inference"));
-    let usd = inv.costs.iter().find(|c| c.pod_id == "pod_ps_stop").expect("row");
+    let usd = inv
+        .costs
+        .iter()
+        .find(|c| c.pod_id == "pod_ps_stop")
+        .expect("row");
     assert_eq!(usd.amount.amount.to_string(), "1.1");
 
     // Wire fields the fleet does not carry.
@@ -377,9 +448,15 @@ async fn podstack_latest_stats_decode_over_http() {
         .await
         .expect("stats");
     assert_eq!(s.at, utc("2026-11-21T01:59:59.5Z"));
-    assert_eq!((s.cpu_pct, s.memory_limit_gb, s.disk_used_gb), (2.0, 64.0, 40.0));
+    assert_eq!(
+        (s.cpu_pct, s.memory_limit_gb, s.disk_used_gb),
+        (2.0, 64.0, 40.0)
+    );
     assert_eq!((s.gpus[1].index, s.gpus[1].util_pct), (1, 100.0));
-    assert_eq!((s.net_rx_bytes, s.net_tx_bytes), (1_500_000_000, 300_006_750));
+    assert_eq!(
+        (s.net_rx_bytes, s.net_tx_bytes),
+        (1_500_000_000, 300_006_750)
+    );
 }
 
 /// How an illegal fixture reaches the client.
@@ -456,8 +533,14 @@ const ILLEGAL: &[Illegal] = &[
 /// Decodes `endpoint` through `Api::get` as the contract's type for it.
 async fn get_endpoint(api: &Api, endpoint: &str) -> Result<(), String> {
     let e = match (api.provider(), endpoint) {
-        ("argus", "/cost/idle") => api.get::<aw::Items<aw::IdleCost>>(endpoint, &[]).await.err(),
-        ("argus", "/audit") => api.get::<aw::Items<aw::AuditEntry>>(endpoint, &[]).await.err(),
+        ("argus", "/cost/idle") => api
+            .get::<aw::Items<aw::IdleCost>>(endpoint, &[])
+            .await
+            .err(),
+        ("argus", "/audit") => api
+            .get::<aw::Items<aw::AuditEntry>>(endpoint, &[])
+            .await
+            .err(),
         ("podstack", "/pods/pod_ps_run/stats") => {
             api.get::<pw::StatsSample>(endpoint, &[]).await.err()
         }
@@ -484,7 +567,9 @@ async fn refusal(case: &Illegal) -> String {
             Ok(_) => panic!("{}: collect accepted an illegal response", case.file),
         },
         Via::Signal(target) => {
-            let inv = collect().await.expect("a failed signal is not a failed inventory");
+            let inv = collect()
+                .await
+                .expect("a failed signal is not a failed inventory");
             match &pod(&inv, target).activity {
                 Activity::Unknown { why } => why.clone(),
                 other => panic!("{}: {target} is {other:?}, not unknown", case.file),
@@ -520,7 +605,11 @@ fn every_illegal_fixture_is_in_the_table() {
     for provider in ["argus", "podstack"] {
         let dir = fixture_dir().join(provider).join("illegal");
         for entry in std::fs::read_dir(&dir).expect("illegal folder") {
-            let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             on_disk.insert(format!("{provider}/illegal/{name}"));
         }
     }
