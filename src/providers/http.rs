@@ -114,12 +114,23 @@ impl Api {
         }
     }
 
-    /// Decodes a JSON body into `T`, naming the endpoint when it does not fit.
+    /// Decodes a JSON body into `T`. When it does not fit, the error names the provider, the
+    /// endpoint and the path of the offending field, e.g.
+    /// `argus: /compute/workers: … items[1].hourly_rate_usd: expected a string decimal, …`
+    /// (no path when the body as a whole is wrong).
     pub fn decode<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T, ProviderError> {
-        serde_json::from_value(body).map_err(|e| ProviderError::Decode {
-            provider: self.provider.clone(),
-            endpoint: path.into(),
-            detail: e.to_string(),
+        serde_path_to_error::deserialize(body).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            ProviderError::Decode {
+                provider: self.provider.clone(),
+                endpoint: path.into(),
+                detail: if field == "." {
+                    inner.to_string()
+                } else {
+                    format!("{field}: {inner}")
+                },
+            }
         })
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod podstack;
 pub mod retry_after;
+pub mod wire_fields;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -335,8 +335,8 @@ fn podstack_entry(world: &mut World, rng: &mut ChaCha8Rng, i: usize, now: DateTi
         resources: podstack::Resources {
             gpu_type: gpu.into(),
             gpu_count,
-            cpu_cores: 8 * gpu_count,
-            memory_gb: 64 * gpu_count,
+            cpu_cores: f64::from(8 * gpu_count),
+            memory_gb: f64::from(64 * gpu_count),
         },
         replicas: 1,
         health: if matches!(profile, Profile::StaleSince(_)) {

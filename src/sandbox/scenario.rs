@@ -626,8 +626,8 @@ impl Scenario {
             resources: podstack::Resources {
                 gpu_type: p.gpu_type.clone(),
                 gpu_count: p.gpu_count,
-                cpu_cores: 8 * p.gpu_count,
-                memory_gb: 64 * p.gpu_count,
+                cpu_cores: f64::from(8 * p.gpu_count),
+                memory_gb: f64::from(64 * p.gpu_count),
             },
             replicas: 1,
             health: if matches!(p.activity, PodActivity::StaleSince(_)) {

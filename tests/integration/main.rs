@@ -11,3 +11,4 @@ mod policy_rules;
 mod providers_http;
 mod reads;
 mod support;
+mod wire_contract;

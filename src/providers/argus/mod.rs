@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::http::{Api, CursorGuard, HttpSettings};
+use super::wire_fields;
 use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
@@ -65,12 +66,16 @@ impl Argus {
         }
     }
 
-    fn money(&self, amount: &str, endpoint: &str) -> Result<Money, ProviderError> {
-        Money::parse(amount, Currency::usd()).ok_or_else(|| ProviderError::Decode {
-            provider: self.api.provider().into(),
-            endpoint: endpoint.into(),
-            detail: format!("{amount:?} is not a decimal amount"),
-        })
+    /// USD from a decoded money field; a failure names the endpoint and `field`
+    /// (e.g. `items[id=wkr_1].hourly_rate_usd`).
+    fn money(&self, amount: &str, endpoint: &str, field: &str) -> Result<Money, ProviderError> {
+        wire_fields::money(
+            self.api.provider(),
+            endpoint,
+            field,
+            amount,
+            Currency::usd(),
+        )
     }
 }
 
@@ -192,7 +197,11 @@ impl Provider for Argus {
                 gpu_count: w.gpu_count,
                 region: Some(w.region.clone()),
                 labels: w.labels.clone(),
-                hourly_rate: self.money(&w.hourly_rate_usd, "/compute/workers")?,
+                hourly_rate: self.money(
+                    &w.hourly_rate_usd,
+                    "/compute/workers",
+                    &format!("items[id={}].hourly_rate_usd", w.id),
+                )?,
                 created_at: w.created_at,
                 last_started_at: w.last_started_at,
                 ttl_expires_at: w.ttl_expires_at,
@@ -216,7 +225,11 @@ impl Provider for Argus {
                 gpu_count: p.gpu_count,
                 region: Some(p.region.clone()),
                 labels: Default::default(),
-                hourly_rate: self.money(&p.hourly_rate_usd, "/compute/pods")?,
+                hourly_rate: self.money(
+                    &p.hourly_rate_usd,
+                    "/compute/pods",
+                    &format!("items[pod_id={}].hourly_rate_usd", p.pod_id),
+                )?,
                 created_at: p.created_at,
                 last_started_at: None,
                 ttl_expires_at: None,
@@ -233,8 +246,13 @@ impl Provider for Argus {
                 provider: name.clone(),
                 date: d.date,
                 project: project_of.get(d.pod_id.as_str()).map(|s| s.to_string()),
-                amount: self.money(&d.usd, "/cost/daily")?,
-                hours: rust_decimal::Decimal::from_f64_retain(d.hours),
+                amount: self.money(
+                    &d.usd,
+                    "/cost/daily",
+                    &format!("items[pod_id={},date={}].usd", d.pod_id, d.date),
+                )?,
+                // The shortest decimal that reads back as the float: 1.1 stays 1.1.
+                hours: rust_decimal::prelude::FromPrimitive::from_f64(d.hours),
                 pod_id: d.pod_id,
                 worker_id: d.worker_id,
             });

@@ -1,12 +1,16 @@
 //! Argus Operations API wire format (shared/docs/provider-api.md), as JSON types.
 //!
 //! The client decodes these and the sandbox encodes them, so the contract is written once.
-//! Unknown extra fields are ignored when decoding.
+//! Unknown extra fields are ignored when decoding. Field rules (string decimals, instants in
+//! any offset, whole counts, null or absent optionals) live in [`crate::providers::wire_fields`];
+//! the hand-written fixtures in `tests/fixtures/wire/argus/` check them against the contract.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::providers::wire_fields as wf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -27,22 +31,30 @@ pub struct Worker {
     pub name: String,
     pub status: String,
     pub gpu_type: String,
+    #[serde(deserialize_with = "wf::count")]
     pub gpu_count: u32,
     pub region: String,
     pub project: String,
     pub owner: String,
-    #[serde(default)]
+    /// `null` or absent: no labels.
+    #[serde(default, deserialize_with = "wf::labels")]
     pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "wf::decimal_string")]
     pub hourly_rate_usd: String,
+    #[serde(deserialize_with = "wf::instant")]
     pub created_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "wf::optional_instant")]
     pub last_started_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "wf::optional_instant")]
     pub ttl_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Served {
     pub worker_id: String,
+    #[serde(deserialize_with = "wf::count")]
     pub cameras: u32,
+    #[serde(default, deserialize_with = "wf::optional_instant")]
     pub last_served_at: Option<DateTime<Utc>>,
 }
 
@@ -52,25 +64,34 @@ pub struct ProviderPod {
     pub worker_id: Option<String>,
     pub status: String,
     pub gpu_type: String,
+    #[serde(deserialize_with = "wf::count")]
     pub gpu_count: u32,
     pub region: String,
+    #[serde(deserialize_with = "wf::decimal_string")]
     pub hourly_rate_usd: String,
+    #[serde(deserialize_with = "wf::instant")]
     pub created_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "wf::optional_instant")]
     pub orphaned_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyCost {
+    #[serde(deserialize_with = "wf::date")]
     pub date: NaiveDate,
     pub pod_id: String,
     pub worker_id: Option<String>,
+    #[serde(deserialize_with = "wf::decimal_string")]
     pub usd: String,
+    /// Billed hours: any non-negative number (`24`, `1.5`).
+    #[serde(deserialize_with = "wf::measure")]
     pub hours: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdleCost {
     pub worker_id: String,
+    #[serde(deserialize_with = "wf::decimal_string")]
     pub usd_per_day: String,
 }
 
@@ -78,6 +99,7 @@ pub struct IdleCost {
 pub struct AuditEntry {
     pub audit_id: String,
     pub operation_id: String,
+    #[serde(deserialize_with = "wf::instant")]
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,

@@ -26,6 +26,7 @@ use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
 use super::http::{Api, CursorGuard, HttpSettings};
+use super::wire_fields;
 use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
 use crate::exit::Exit;
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Wallet as FleetWallet};
@@ -115,12 +116,17 @@ impl Podstack {
         }
     }
 
-    fn money(&self, amount: &str, currency: &str, endpoint: &str) -> Result<Money, ProviderError> {
-        Money::parse(amount, Currency::new(currency)).ok_or_else(|| ProviderError::Decode {
-            provider: self.api.provider().into(),
-            endpoint: endpoint.into(),
-            detail: format!("{amount:?} is not a decimal amount"),
-        })
+    /// Money in `currency` from a decoded money field; a failure names the endpoint and
+    /// `field` (e.g. `items[id=pod_1].hourly_rate`).
+    fn money(
+        &self,
+        amount: &str,
+        currency: &str,
+        endpoint: &str,
+        field: &str,
+    ) -> Result<Money, ProviderError> {
+        let currency = Currency::new(currency);
+        wire_fields::money(self.api.provider(), endpoint, field, amount, currency)
     }
 
     /// A pod's activity, and the error when its utilisation could not be read.
@@ -161,12 +167,18 @@ impl Podstack {
         match self.api.get::<Wallet>("/wallet", &[]).await.and_then(|w| {
             Ok(FleetWallet {
                 provider: name.clone(),
-                balance: self.money(&w.balance, &w.currency, "/wallet")?,
-                run_rate_per_hour: self.money(&w.run_rate_per_hour, &w.currency, "/wallet")?,
+                balance: self.money(&w.balance, &w.currency, "/wallet", "balance")?,
+                run_rate_per_hour: self.money(
+                    &w.run_rate_per_hour,
+                    &w.currency,
+                    "/wallet",
+                    "run_rate_per_hour",
+                )?,
                 low_balance_threshold: self.money(
                     &w.low_balance_threshold,
                     &w.currency,
                     "/wallet",
+                    "low_balance_threshold",
                 )?,
                 grace_period_hours: w.grace_period_hours,
                 auto_debit: w.auto_debit,
@@ -191,7 +203,15 @@ impl Podstack {
                 if !seen.insert((u.date, u.pod_id.clone())) {
                     continue; // a duplicated row would count twice
                 }
-                rows.push((self.money(&u.amount, &u.currency, "/billing/usage")?, u));
+                rows.push((
+                    self.money(
+                        &u.amount,
+                        &u.currency,
+                        "/billing/usage",
+                        &format!("items[pod_id={},date={}].amount", u.pod_id, u.date),
+                    )?,
+                    u,
+                ));
             }
             Ok(rows)
         });
@@ -292,7 +312,12 @@ impl Provider for Podstack {
                 gpu_count: p.resources.gpu_count,
                 region: None,
                 labels: p.labels.clone(),
-                hourly_rate: self.money(&p.hourly_rate, &p.currency, "/pods")?,
+                hourly_rate: self.money(
+                    &p.hourly_rate,
+                    &p.currency,
+                    "/pods",
+                    &format!("items[id={}].hourly_rate", p.id),
+                )?,
                 created_at: p.created_at,
                 last_started_at: p.started_at,
                 ttl_expires_at: None,
