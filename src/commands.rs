@@ -23,7 +23,7 @@ pub enum Error {
     #[error("{} problem(s) in the policies:\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
     Policies(Vec<Diagnostic>),
     #[error(transparent)]
-    Cases(#[from] crate::policy::cases::CaseError),
+    Cases(#[from] crate::review::cases::CaseError),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -350,8 +350,8 @@ async fn explain(target: &str, source: Source, policies: Option<PathBuf>) -> Res
         .find(|p| p.target == target || p.pod_id == target || p.name == target);
     let exit = match pod {
         Some(pod) => {
-            let verdicts = crate::policy::explain::explain(pod, &set, inputs.now)?;
-            print!("{}", crate::policy::explain::render(pod, &verdicts, &plan));
+            let verdicts = crate::review::explain::explain(pod, &set, inputs.now)?;
+            print!("{}", crate::review::explain::render(pod, &verdicts, &plan));
             Exit::Success
         }
         None => {
@@ -406,8 +406,8 @@ fn validate(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Exit, Error
 
 fn test(dir: PathBuf) -> Result<Exit, Error> {
     let set = crate::policy::load_dir(&dir).map_err(Error::Policies)?;
-    let results = crate::policy::cases::run_dir(&dir, &set)?;
-    print!("{}", crate::policy::cases::render(&results));
+    let results = crate::review::cases::run_dir(&dir, &set)?;
+    print!("{}", crate::review::cases::render(&results));
     // No case at all is a failure too: an empty test folder proves nothing.
     let passed = !results.is_empty() && results.iter().all(|r| r.passed());
     Ok(if passed { Exit::Success } else { Exit::Usage })
@@ -422,7 +422,7 @@ async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {
         make_plan(&inputs, &base_set)?,
         make_plan(&inputs, &head_set)?,
     );
-    print!("{}", crate::plan::diff::markdown(&before, &after));
+    print!("{}", crate::review::diff::markdown(&before, &after));
     finish(inputs.setup).await;
     Ok(Exit::Success)
 }

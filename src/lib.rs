@@ -2,6 +2,8 @@
 //!
 //! Each run is a pipeline: **collect** ([`providers`], [`collect`]) → **evaluate**
 //! ([`policy`]) → **guard** and plan ([`plan`]) → **report** ([`report`]) → act → notify.
+//! The review tools ([`review`]: explain, policy test cases, diff) sit above policy and plan and
+//! use both; policy never imports plan.
 //! The core (evaluation, planning, reports) is pure: it takes data and a clock.
 
 pub mod cli;
@@ -17,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod providers;
 pub mod report;
+pub mod review;
 pub mod sandbox;
 pub mod secret;
 pub mod snapshot;

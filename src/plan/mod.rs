@@ -4,7 +4,6 @@
 //! other tools read the plan file.
 
 pub mod build;
-pub mod diff;
 pub mod render;
 
 use std::collections::BTreeMap;

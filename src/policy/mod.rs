@@ -4,11 +4,9 @@
 //! fleet table ([`evaluate`]). Evaluation is pure: (fleet, policies, now) → matches.
 
 pub mod builtin;
-pub mod cases;
 pub mod compile;
 pub mod diagnostic;
 pub mod evaluate;
-pub mod explain;
 pub mod filter;
 pub mod limits;
 pub mod load;

@@ -36,7 +36,7 @@ fn sample(
             (n % 12) as f64 / 10.0
         }
     };
-    let mem = f64::from(p.pod.resources.memory_gb);
+    let mem = p.pod.resources.memory_gb;
     let gpus = if p.telemetry.gpu_readings {
         (0..p.pod.resources.gpu_count)
             .map(|i| GpuSample {

@@ -7,11 +7,11 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use super::compile::scope_expr;
-use super::evaluate::{label_keys, EvalError};
-use super::PolicySet;
 use crate::fleet::{frame, Pod};
 use crate::plan::Plan;
+use crate::policy::compile::scope_expr;
+use crate::policy::evaluate::{label_keys, EvalError};
+use crate::policy::PolicySet;
 
 /// One condition's verdict.
 #[derive(Debug, Clone, PartialEq)]

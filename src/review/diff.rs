@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::render::{action_row, ACTIONS_HEADER};
-use super::{Plan, PlannedAction};
 use crate::money::fixed;
+use crate::plan::render::{action_row, ACTIONS_HEADER};
+use crate::plan::{Plan, PlannedAction};
 
 type Key = (String, String);
 
@@ -69,8 +69,8 @@ pub fn markdown(base: &Plan, head: &Plan) -> String {
         head.actions.len()
     );
     let (before, after) = (
-        super::per_currency(&base.actions, false),
-        super::per_currency(&head.actions, false),
+        crate::plan::per_currency(&base.actions, false),
+        crate::plan::per_currency(&head.actions, false),
     );
     let currencies: std::collections::BTreeSet<&String> =
         before.keys().chain(after.keys()).collect();

@@ -29,10 +29,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{evaluate, PolicySet};
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ProviderStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
 use crate::plan::{build, PlanSettings};
+use crate::policy::{evaluate, PolicySet};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
