@@ -254,17 +254,15 @@ pub async fn collect(
 }
 
 fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
-    let eval = crate::policy::evaluate::evaluate(&inputs.fleet.pods, set, inputs.now)?;
     let run_id = uuid::Uuid::now_v7().to_string();
-    Ok(crate::plan::build(
+    Ok(crate::plan::make(
         &inputs.fleet,
         set,
-        &eval,
         &inputs.settings,
         inputs.now,
         &run_id,
         Utc::now(),
-    ))
+    )?)
 }
 
 /// The exit a collection calls for: the most specific error behind a failed provider or

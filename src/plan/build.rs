@@ -114,7 +114,7 @@ fn guard(
     let stops = matches!(policy.action, Action::Stop | Action::Terminate);
     match pod.ttl_expires_at {
         Some(t) if t > now && stops && !policy.override_ttl_lease => Some(format!(
-            "inside its resume-TTL lease until {} (a policy that means to {} inside a lease says override_ttl_lease = true)",
+            "inside an active resume-TTL lease (until {}; a policy that means to {} inside a lease says override_ttl_lease = true)",
             t.format("%Y-%m-%d %H:%M UTC"),
             policy.action.as_str()
         )),

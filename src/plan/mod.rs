@@ -133,6 +133,27 @@ pub fn per_currency<'a>(
     out
 }
 
+/// Evaluates `set` over `fleet` at `now` and builds the plan: the whole of planning, pure.
+pub fn make(
+    fleet: &crate::fleet::Fleet,
+    set: &crate::policy::PolicySet,
+    settings: &PlanSettings,
+    now: DateTime<Utc>,
+    run_id: &str,
+    generated_at: DateTime<Utc>,
+) -> Result<Plan, crate::policy::evaluate::EvalError> {
+    let eval = crate::policy::evaluate::evaluate(&fleet.pods, set, now)?;
+    Ok(build(
+        fleet,
+        set,
+        &eval,
+        settings,
+        now,
+        run_id,
+        generated_at,
+    ))
+}
+
 impl Plan {
     /// Writes the plan as pretty JSON, via a temporary file so a crash never leaves half a plan.
     pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {

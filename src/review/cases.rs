@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ProviderStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
-use crate::plan::{build, PlanSettings};
+use crate::plan::{make, PlanSettings};
 use crate::policy::{evaluate, PolicySet};
 
 #[derive(Debug, Deserialize)]
@@ -336,16 +336,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         wallets: vec![],
     };
     fleet.normalize_order();
-    let eval = evaluate::evaluate(&fleet.pods, &set, now)?;
-    let plan = build(
-        &fleet,
-        &set,
-        &eval,
-        &PlanSettings::default(),
-        now,
-        "test",
-        now,
-    );
+    let plan = make(&fleet, &set, &PlanSettings::default(), now, "test", now)?;
 
     let actual: BTreeSet<(String, String, String)> = plan
         .actions

@@ -69,7 +69,7 @@ where = [{ field = "activity", op = "!=", value = "busy" }]
     let why = blocked_why(&plan, "stop-where-idle");
     assert!(
         why.iter()
-            .any(|w| w.starts_with("inside its resume-TTL lease")),
+            .any(|w| w.starts_with("inside an active resume-TTL lease")),
         "{why:?}"
     );
     let why = blocked_why(&plan, "stop-not-busy");
@@ -231,8 +231,7 @@ async fn collect_and_plan(
     };
     fleet.normalize_order();
     store.observe(&mut fleet, now).expect("observe");
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, set, now).expect("evaluate");
-    podwarden::plan::build(&fleet, set, &eval, &PlanSettings::default(), now, "t", now)
+    podwarden::plan::make(&fleet, set, &PlanSettings::default(), now, "t", now).expect("evaluate")
 }
 
 /// Case 7: two resumes of one pod after different stops carry different keys (the provider

@@ -58,16 +58,8 @@ fn plan(fleet: &Fleet) -> Plan {
     let set = load_sources(&[("test.toml".into(), IDLE_POLICY.to_string())])
         .unwrap_or_else(|d| panic!("{d:#?}"));
     let now = fleet.taken_at;
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, now).expect("evaluates");
-    podwarden::plan::build(
-        fleet,
-        &set,
-        &eval,
-        &PlanSettings::default(),
-        now,
-        "test",
-        now,
-    )
+    podwarden::plan::make(fleet, &set, &PlanSettings::default(), now, "test", now)
+        .expect("evaluates")
 }
 
 fn pod<'a>(fleet: &'a Fleet, target: &str) -> &'a Pod {

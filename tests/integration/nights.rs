@@ -76,16 +76,8 @@ async fn night(cfg: &Config, now: DateTime<Utc>) -> (Fleet, Plan) {
         .expect("collects");
     assert!(errors.is_empty(), "{errors:?}");
     let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, now).expect("evaluates");
-    let plan = podwarden::plan::build(
-        &fleet,
-        &set,
-        &eval,
-        &PlanSettings::default(),
-        now,
-        "night",
-        now,
-    );
+    let plan = podwarden::plan::make(&fleet, &set, &PlanSettings::default(), now, "night", now)
+        .expect("evaluates");
     (fleet, plan)
 }
 

@@ -98,8 +98,7 @@ fn policies(toml: &str) -> PolicySet {
 }
 
 fn plan_at(fleet: &Fleet, set: &PolicySet, settings: &PlanSettings, at: DateTime<Utc>) -> Plan {
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, set, at).expect("evaluates");
-    podwarden::plan::build(fleet, set, &eval, settings, at, "test", at)
+    podwarden::plan::make(fleet, set, settings, at, "test", at).expect("evaluates")
 }
 
 fn plan(fleet: &Fleet, set: &PolicySet) -> Plan {

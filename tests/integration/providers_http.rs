@@ -348,8 +348,8 @@ async fn a_worker_missing_from_served_is_unknown_and_never_planned_idle() {
         wallets: vec![],
     };
     let set = podwarden::policy::builtin::load().expect("shipped policies");
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, now).expect("evaluates");
-    let plan = podwarden::plan::build(&fleet, &set, &eval, &Default::default(), now, "t", now);
+    let plan =
+        podwarden::plan::make(&fleet, &set, &Default::default(), now, "t", now).expect("evaluates");
     assert!(
         plan.actions
             .iter()
