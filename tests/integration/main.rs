@@ -1,6 +1,7 @@
 //! podwarden's integration tests: one binary, real HTTP against sandboxes on ephemeral
 //! ports, and the real `podwarden` executable for the command line.
 
+mod breakers;
 mod cli;
 mod evidence;
 mod evidence_podstack;
