@@ -98,6 +98,30 @@ pub fn table(plan: &Plan) -> String {
             }
         }
     }
+    if !plan.policies.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "POLICY", "MATCHED", "UNKNOWN", "GUARDED", "COUNTED", "PLANNED"
+        );
+        for t in &plan.policies {
+            let _ = writeln!(
+                out,
+                "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}{}",
+                t.policy,
+                t.matched,
+                t.unknown,
+                t.guarded,
+                t.counted,
+                t.planned,
+                if t.refused {
+                    "  REFUSED by a breaker"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let kinds: Vec<String> = plan
         .summary
         .actions_by_kind
