@@ -226,3 +226,54 @@ async fn podstack_missing_gpu_readings_of_a_multi_gpu_pod_are_unknown() {
         pod.activity
     );
 }
+
+/// Issue 10 case 2 for the global breaker: `[limits] max_fleet_share = "25%"` divides by every
+/// pod of the fleet (stopped ones and orphans too), so with three stopped workers the only
+/// running worker — 100 % of the pods a stop can apply to — is stopped under a "25 %" limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
+    let start = at("2026-11-16T02:00:00Z");
+    let s = sandbox(SandboxConfig {
+        pods: 0,
+        now: Some(start),
+        transition_secs: 0,
+        scenario: Some(
+            Scenario::parse(
+                "[[worker]]\nid = \"wkr_quiet\"\nlast_started = \"-40d\"\nactivity = { idle_since = \"-9h\" }\n\
+                 [[worker]]\nid = \"wkr_s1\"\nstatus = \"stopped\"\n\
+                 [[worker]]\nid = \"wkr_s2\"\nstatus = \"stopped\"\n\
+                 [[worker]]\nid = \"wkr_s3\"\nstatus = \"stopped\"\n",
+            )
+            .expect("scenario"),
+        ),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let dir = workspace(
+        &format!("http://{}", s.addr),
+        "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
+    );
+    let mut cfg = Config::load(&dir.path().join("podwarden.toml")).expect("config");
+    for p in &mut cfg.providers {
+        p.token = TokenSource::Value(Secret::new(ADMIN));
+    }
+    let (fleet, _) = podwarden::commands::collect(&cfg, start).await.expect("collects");
+    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
+    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, start).expect("eval");
+    let limits = podwarden::policy::limits::LimitsToml {
+        max_fleet_share: Some("25%".into()),
+        ..Default::default()
+    }
+    .check()
+    .expect("limits");
+    let settings = PlanSettings {
+        limits,
+        ..PlanSettings::default()
+    };
+    let plan = podwarden::plan::build(&fleet, &set, &eval, &settings, start, "r", start);
+    assert!(
+        plan.actions.is_empty() && plan.summary.breaker_tripped,
+        "stopping 1 of 1 running workers passed a 25% global share: {:?}",
+        plan.actions.iter().map(|a| &a.target).collect::<Vec<_>>()
+    );
+}
