@@ -11,5 +11,6 @@ mod policy_cli;
 mod policy_rules;
 mod providers_http;
 mod reads;
+mod review_findings;
 mod support;
 mod wire_contract;
