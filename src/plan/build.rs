@@ -139,20 +139,21 @@ fn unknown_why(pod: &Pod) -> String {
 /// A deterministic key for "this operation on this incarnation of this target": the same
 /// across re-runs and re-applies of a plan (so a crashed run never repeats it), new once the
 /// target is in another incarnation. Stop: the pod's last start. Terminate: its creation.
-/// Resume: the stopped period it ends — when podwarden first saw it stopped, else the day
-/// of evaluation — so two resumes of the same pod after different stops never share a key
-/// (the provider replays a repeated key for 24 h and does nothing).
+/// Resume: the stopped period it ends (when podwarden first saw it stopped) **and** the UTC
+/// day it is planned. A provider that keeps no start for a stopped pod (Podstack) cannot show
+/// a resume-and-stop that happened between two runs, so the day keeps two resumes on
+/// different days apart (the provider replays a repeated key for 24 h and does nothing);
+/// within one day a repeated plan is the same resume.
 pub fn idempotency_key(pod: &Pod, action: Action, now: DateTime<Utc>) -> String {
     let incarnation = match (pod.kind, action) {
         (ResourceKind::Orphan, _) | (_, Action::Terminate) => pod.created_at.to_rfc3339(),
-        (_, Action::Resume) => match pod.stopped_since {
-            Some(t) => format!("stopped {}", t.to_rfc3339()),
-            None => format!(
-                "{} stopped on {}",
-                pod.incarnation().to_rfc3339(),
-                now.date_naive()
-            ),
-        },
+        (_, Action::Resume) => format!(
+            "{} stopped since {} resumed on {}",
+            pod.incarnation().to_rfc3339(),
+            pod.stopped_since
+                .map_or_else(|| "unknown".into(), |t| t.to_rfc3339()),
+            now.date_naive()
+        ),
         _ => pod.incarnation().to_rfc3339(),
     };
     let mut h = Sha256::new();
@@ -235,10 +236,14 @@ fn daily_cost<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> BTreeMap<String, D
 /// Pods the policy's action could apply to: its providers and resource kind, with a status
 /// the action fits (the denominator of `max_fleet_share`).
 fn comparable(pods: &[Pod], policy: &Policy) -> usize {
-    pods.iter()
-        .filter(|p| p.kind == policy.resource && policy.applies_to(&p.provider))
-        .filter(|p| fits(policy.action, p.status).is_ok())
-        .count()
+    pods.iter().filter(|pod| could_apply(policy, pod)).count()
+}
+
+/// Whether the policy's action could apply to the pod: in its scope, with a fitting status.
+fn could_apply(policy: &Policy, pod: &Pod) -> bool {
+    pod.kind == policy.resource
+        && policy.applies_to(&pod.provider)
+        && fits(policy.action, pod.status).is_ok()
 }
 
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
@@ -390,10 +395,19 @@ pub fn build(
         actions.push(action);
     }
 
-    // The global breaker refuses the whole plan.
+    // The global breaker refuses the whole plan. Its share is of the pods any acting policy
+    // could apply to (in its scope, with a status its action fits).
+    let acting: Vec<&Policy> = set
+        .policies
+        .iter()
+        .filter(|p| p.action != Action::Report)
+        .collect();
     let load = Load {
         count: actions.len(),
-        comparable: pods.len(),
+        comparable: pods
+            .iter()
+            .filter(|pod| acting.iter().any(|p| could_apply(p, pod)))
+            .count(),
         per_day: super::per_currency(&actions, true),
     };
     if let Some(why) = breaker(&settings.limits, &load, "actions") {

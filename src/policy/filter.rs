@@ -264,6 +264,7 @@ fn where_expr(field: &str, op: Op, value: &Value) -> Expr {
             Op::In | Op::NotIn | Op::Glob => lit(false),
         };
     }
+    let text = matches!(value, Value::Text(_) | Value::Texts(_));
     let scalar = match value {
         Value::Text(s) => lit(s.clone()),
         Value::Int(i) => lit(*i),
@@ -273,14 +274,18 @@ fn where_expr(field: &str, op: Op, value: &Value) -> Expr {
     };
     match op {
         Op::Eq => c.eq(scalar),
-        // "not equal" holds for a missing value too (a pod without a project is not in "x").
-        Op::Ne => c.neq_missing(scalar),
+        // For text, "not equal" holds for a missing value too (a pod without a project is not
+        // in "x"). A missing number or duration is not a value at all: a busy pod has no idle
+        // time, so `idle != "0s"` must not select it.
+        Op::Ne if text => c.neq_missing(scalar),
+        Op::Ne => c.neq(scalar),
         Op::Lt => c.lt(scalar),
         Op::Le => c.lt_eq(scalar),
         Op::Gt => c.gt(scalar),
         Op::Ge => c.gt_eq(scalar),
         Op::In => c.is_in(scalar, false),
-        Op::NotIn => c.is_in(scalar, false).fill_null(lit(false)).not(),
+        Op::NotIn if text => c.is_in(scalar, false).fill_null(lit(false)).not(),
+        Op::NotIn => c.is_in(scalar, false).not(),
         Op::Glob => {
             let pattern = match value {
                 Value::Text(s) => s.as_str(),

@@ -1,6 +1,7 @@
 //! podwarden's integration tests: one binary, real HTTP against sandboxes on ephemeral
 //! ports, and the real `podwarden` executable for the command line.
 
+mod adversarial;
 mod breakers;
 mod cli;
 mod evidence;
@@ -11,6 +12,5 @@ mod policy_cli;
 mod policy_rules;
 mod providers_http;
 mod reads;
-mod review_findings;
 mod support;
 mod wire_contract;

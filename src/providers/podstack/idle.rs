@@ -5,7 +5,8 @@
 //! 1. Samples before the pod's last start (`started_at`) belong to an earlier run and are
 //!    ignored: idleness never starts before the last start.
 //! 2. No samples → unknown; the newest sample older than `stale_after` → unknown (stale).
-//! 3. The newest sample without GPU readings (`"gpus": []`) → unknown ("no GPU readings").
+//! 3. The newest sample without a reading for every GPU of the pod (`"gpus": []`, or fewer
+//!    distinct GPUs than its `gpu_count`) → unknown: a GPU that was not read is not idle.
 //! 4. The current run of readings is the newest samples back to a gap between consecutive
 //!    samples longer than `max_gap`, or to a drop of the cumulative network counters (a
 //!    restart). Fewer than two samples in it → unknown ("too few readings"): network
@@ -13,7 +14,7 @@
 //! 5. Idleness is judged per interval between consecutive samples of that run: idle when
 //!    both samples' GPUs are all below `gpu_util_pct` and the counters' rate (received +
 //!    sent bytes per second) is below `net_bytes_per_sec`; busy when either is above; unknown
-//!    when a sample has no GPU readings and nothing else shows work.
+//!    when a sample lacks GPU readings and nothing else shows work.
 //! 6. The idle run is the longest suffix of idle intervals. None: busy if the newest
 //!    interval is busy, unknown if it is unknown. `since` is the first sample of the idle run.
 //! 7. `start_seen` is true when the idle run is preceded by a busy interval or begins at the
@@ -91,10 +92,20 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 pub fn activity_from_samples(
     samples: &[StatsSample],
     started_at: Option<DateTime<Utc>>,
+    gpu_count: u32,
     now: DateTime<Utc>,
     t: &IdleThresholds,
 ) -> Activity {
     let unknown = |why: String| Activity::Unknown { why };
+    // A sample reads every GPU of the pod, or its GPU signal is missing (unknown): a GPU that
+    // was not read is not an idle GPU.
+    let expected = gpu_count.max(1) as usize;
+    let complete = |s: &StatsSample| {
+        let mut seen: Vec<u32> = s.gpus.iter().map(|g| g.index).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len() >= expected
+    };
     let mut samples: Vec<&StatsSample> = samples
         .iter()
         .filter(|s| started_at.is_none_or(|start| s.at >= start))
@@ -116,11 +127,17 @@ pub fn activity_from_samples(
             fmt_time(newest.at)
         ));
     }
-    if newest.gpus.is_empty() {
-        return unknown(format!(
-            "no GPU readings in the newest sample ({})",
-            fmt_time(newest.at)
-        ));
+    if !complete(newest) {
+        return unknown(match newest.gpus.len() {
+            0 => format!(
+                "no GPU readings in the newest sample ({})",
+                fmt_time(newest.at)
+            ),
+            n => format!(
+                "only {n} of {expected} GPU readings in the newest sample ({})",
+                fmt_time(newest.at)
+            ),
+        });
     }
 
     // The current run of readings: back to a gap or a counter drop.
@@ -157,7 +174,7 @@ pub fn activity_from_samples(
     let judge = |a: &StatsSample, b: &StatsSample| {
         if rate(a, b) >= t.net_bytes_per_sec || !gpu_idle(a) || !gpu_idle(b) {
             Interval::Busy
-        } else if a.gpus.is_empty() || b.gpus.is_empty() {
+        } else if !complete(a) || !complete(b) {
             Interval::Unknown
         } else {
             Interval::Idle
@@ -257,7 +274,7 @@ mod tests {
     }
 
     fn activity(s: &[StatsSample], started: Option<DateTime<Utc>>) -> Activity {
-        activity_from_samples(s, started, now(), &IdleThresholds::default())
+        activity_from_samples(s, started, 1, now(), &IdleThresholds::default())
     }
 
     /// `(since minutes ago, start_seen)` of an idle result.

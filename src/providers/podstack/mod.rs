@@ -146,7 +146,13 @@ impl Podstack {
             .await
         {
             Ok(s) => (
-                activity_from_samples(&s.items, pod.started_at, now, &self.idle),
+                activity_from_samples(
+                    &s.items,
+                    pod.started_at,
+                    pod.resources.gpu_count,
+                    now,
+                    &self.idle,
+                ),
                 None,
             ),
             Err(e) => {

@@ -1,4 +1,5 @@
-//! Review findings: each test shows a wrong plan of the change under review (they fail on it).
+//! Wrong plans found by an adversarial review of the evidence and guards work, each pinned:
+//! every test here failed before its fix (the doc comment of each says what went wrong).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 /// `where idle != "0s"` / `where idle not in ["0s"]`: a busy pod has no idle time (null),
-/// and "not equal" holds for null, so a busy worker is planned for a stop.
+/// and "not equal" held for null, so a busy worker was planned for a stop.
 #[test]
 fn where_idle_not_equal_never_stops_a_busy_pod() {
     let dir = repo().join("tests/fixtures/review/where-idle-not-equal");
@@ -68,9 +69,9 @@ fn resume_key(plan: &Plan, target: &str) -> String {
 }
 
 /// Issue 6 case 7 for Podstack: a stopped Podstack pod has no `started_at`, so its stopped
-/// sighting's "incarnation" is its creation and survives a resume + stop between two nightly
-/// runs. Night 2's resume then carries night 1's key, and Podstack replays it (24 h) and does
-/// nothing.
+/// sighting's "incarnation" is its creation and survived a resume + stop between two nightly
+/// runs. Night 2's resume then carried night 1's key, and Podstack replays it (24 h) and does
+/// nothing. Fixed: a resume key also names the UTC day it is planned.
 #[tokio::test(flavor = "multi_thread")]
 async fn podstack_resumes_after_different_stops_get_different_keys() {
     let start = at("2026-11-16T02:00:00Z");
@@ -110,7 +111,11 @@ async fn podstack_resumes_after_different_stops_get_different_keys() {
     let client = podstack(&s, ADMIN);
     for (op, key, when) in [
         (OpKind::Resume, k1.clone(), start + Duration::minutes(5)),
-        (OpKind::Stop, "owner-stop".to_string(), start + Duration::hours(12)),
+        (
+            OpKind::Stop,
+            "owner-stop".to_string(),
+            start + Duration::hours(12),
+        ),
     ] {
         s.sandbox.clock.set(when);
         client
@@ -204,7 +209,7 @@ async fn partial_gpu_server() -> std::net::SocketAddr {
 }
 
 /// Issue 6 case 3: "missing readings are unknown". A 2-GPU pod whose samples carry a reading
-/// for GPU 0 only says nothing about GPU 1, yet it is judged idle (and then stopped).
+/// for GPU 0 only says nothing about GPU 1, yet it was judged idle (and then stopped).
 #[tokio::test]
 async fn podstack_missing_gpu_readings_of_a_multi_gpu_pod_are_unknown() {
     let addr = partial_gpu_server().await;
@@ -227,9 +232,9 @@ async fn podstack_missing_gpu_readings_of_a_multi_gpu_pod_are_unknown() {
     );
 }
 
-/// Issue 10 case 2 for the global breaker: `[limits] max_fleet_share = "25%"` divides by every
+/// Issue 10 case 2 for the global breaker: `[limits] max_fleet_share = "25%"` divided by every
 /// pod of the fleet (stopped ones and orphans too), so with three stopped workers the only
-/// running worker — 100 % of the pods a stop can apply to — is stopped under a "25 %" limit.
+/// running worker — 100 % of the pods a stop can apply to — was stopped under a "25 %" limit.
 #[tokio::test(flavor = "multi_thread")]
 async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
     let start = at("2026-11-16T02:00:00Z");
@@ -257,7 +262,9 @@ async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
     for p in &mut cfg.providers {
         p.token = TokenSource::Value(Secret::new(ADMIN));
     }
-    let (fleet, _) = podwarden::commands::collect(&cfg, start).await.expect("collects");
+    let (fleet, _) = podwarden::commands::collect(&cfg, start)
+        .await
+        .expect("collects");
     let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
     let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, start).expect("eval");
     let limits = podwarden::policy::limits::LimitsToml {
