@@ -9,13 +9,10 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
-use podwarden::config::{Config, TokenSource};
-use podwarden::fleet::{Activity, Fleet};
+use podwarden::fleet::Activity;
 use podwarden::plan::{Plan, PlanSettings};
 use podwarden::providers::podstack::{IdleThresholds, Podstack};
 use podwarden::providers::{OpKind, Operation, Provider};
-use podwarden::sandbox::{SandboxConfig, Scenario};
-use podwarden::secret::Secret;
 
 use crate::support::*;
 
@@ -40,25 +37,6 @@ fn where_idle_not_equal_never_stops_a_busy_pod() {
     );
 }
 
-async fn night(cfg: &Config, now: DateTime<Utc>) -> (Fleet, Plan) {
-    let (fleet, errors) = podwarden::commands::collect(cfg, now)
-        .await
-        .expect("collects");
-    assert!(errors.is_empty(), "{errors:?}");
-    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
-    let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, now).expect("evaluates");
-    let plan = podwarden::plan::build(
-        &fleet,
-        &set,
-        &eval,
-        &PlanSettings::default(),
-        now,
-        "night",
-        now,
-    );
-    (fleet, plan)
-}
-
 fn resume_key(plan: &Plan, target: &str) -> String {
     plan.actions
         .iter()
@@ -75,18 +53,10 @@ fn resume_key(plan: &Plan, target: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn podstack_resumes_after_different_stops_get_different_keys() {
     let start = at("2026-11-16T02:00:00Z");
-    let s = sandbox(SandboxConfig {
-        pods: 0,
-        now: Some(start),
-        transition_secs: 0,
-        scenario: Some(
-            Scenario::parse(
-                "[[podstack]]\nid = \"pd_parked\"\nstatus = \"Stopped\"\nlabels = { wake = \"nightly\" }\n",
-            )
-            .expect("scenario"),
-        ),
-        ..SandboxConfig::default()
-    })
+    let s = scenario_sandbox(
+        start,
+        "[[podstack]]\nid = \"pd_parked\"\nstatus = \"Stopped\"\nlabels = { wake = \"nightly\" }\n",
+    )
     .await;
     {
         // A stopped pod has no start (as the sandbox's own stop leaves it).
@@ -99,12 +69,9 @@ async fn podstack_resumes_after_different_stops_get_different_keys() {
         &format!("http://{}", s.addr),
         "[[policy]]\nname = \"wake-parked\"\naction = \"resume\"\nproviders = [\"podstack\"]\n[policy.match]\nstatus = [\"stopped\"]\nlabels = { wake = \"nightly\" }\n",
     );
-    let mut cfg = Config::load(&dir.path().join("podwarden.toml")).expect("config");
-    for p in &mut cfg.providers {
-        p.token = TokenSource::Value(Secret::new(ADMIN));
-    }
+    let cfg = admin_config(dir.path());
 
-    let (_, plan1) = night(&cfg, start).await;
+    let (_, plan1) = plan_night(&cfg, start).await;
     let k1 = resume_key(&plan1, "pd_parked");
 
     // The resume is carried out; its owner stops the pod again in the afternoon.
@@ -135,7 +102,7 @@ async fn podstack_resumes_after_different_stops_get_different_keys() {
 
     let night2 = start + Duration::days(1) - Duration::minutes(10);
     s.sandbox.clock.set(night2);
-    let (fleet2, plan2) = night(&cfg, night2).await;
+    let (fleet2, plan2) = plan_night(&cfg, night2).await;
     let pod = fleet2
         .pods
         .iter()
@@ -238,30 +205,19 @@ async fn podstack_missing_gpu_readings_of_a_multi_gpu_pod_are_unknown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
     let start = at("2026-11-16T02:00:00Z");
-    let s = sandbox(SandboxConfig {
-        pods: 0,
-        now: Some(start),
-        transition_secs: 0,
-        scenario: Some(
-            Scenario::parse(
-                "[[worker]]\nid = \"wkr_quiet\"\nlast_started = \"-40d\"\nactivity = { idle_since = \"-9h\" }\n\
+    let s = scenario_sandbox(
+        start,
+        "[[worker]]\nid = \"wkr_quiet\"\nlast_started = \"-40d\"\nactivity = { idle_since = \"-9h\" }\n\
                  [[worker]]\nid = \"wkr_s1\"\nstatus = \"stopped\"\n\
                  [[worker]]\nid = \"wkr_s2\"\nstatus = \"stopped\"\n\
                  [[worker]]\nid = \"wkr_s3\"\nstatus = \"stopped\"\n",
-            )
-            .expect("scenario"),
-        ),
-        ..SandboxConfig::default()
-    })
+    )
     .await;
     let dir = workspace(
         &format!("http://{}", s.addr),
         "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
     );
-    let mut cfg = Config::load(&dir.path().join("podwarden.toml")).expect("config");
-    for p in &mut cfg.providers {
-        p.token = TokenSource::Value(Secret::new(ADMIN));
-    }
+    let cfg = admin_config(dir.path());
     let (fleet, _) = podwarden::commands::collect(&cfg, start)
         .await
         .expect("collects");

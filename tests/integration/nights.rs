@@ -2,12 +2,9 @@
 //! clock moves between runs and whose pods restart, resume and change state in between.
 
 use chrono::{DateTime, Duration, Utc};
-use podwarden::config::{Config, TokenSource};
 use podwarden::fleet::{Activity, Fleet};
-use podwarden::plan::{Plan, PlanSettings};
+use podwarden::plan::Plan;
 use podwarden::providers::{OpKind, Operation, Provider};
-use podwarden::sandbox::{SandboxConfig, Scenario};
-use podwarden::secret::Secret;
 
 use crate::support::*;
 
@@ -68,44 +65,21 @@ fn stopped(plan: &Plan) -> Vec<&str> {
         .collect()
 }
 
-/// One night's run through the same code as `podwarden plan`: collect over HTTP, record and
-/// read sightings in the SQLite file, evaluate the policies, build the plan.
-async fn night(cfg: &Config, now: DateTime<Utc>) -> (Fleet, Plan) {
-    let (fleet, errors) = podwarden::commands::collect(cfg, now)
-        .await
-        .expect("collects");
-    assert!(errors.is_empty(), "{errors:?}");
-    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
-    let plan = podwarden::plan::make(&fleet, &set, &PlanSettings::default(), now, "night", now)
-        .expect("evaluates");
-    (fleet, plan)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn five_nights_never_stop_a_worker_busy_by_day_and_sightings_follow_restarts() {
     let start = at("2026-11-16T02:00:00Z");
-    let s = sandbox(SandboxConfig {
-        pods: 0,
-        now: Some(start),
-        transition_secs: 0,
-        scenario: Some(Scenario::parse(SCENARIO).expect("scenario")),
-        ..SandboxConfig::default()
-    })
-    .await;
+    let s = scenario_sandbox(start, SCENARIO).await;
     // The shipped idle policies' rule without their breakers (sized for real fleets, not five pods).
     let dir = workspace(
         &format!("http://{}", s.addr),
         "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
     );
-    let mut cfg = Config::load(&dir.path().join("podwarden.toml")).expect("config");
-    for p in &mut cfg.providers {
-        p.token = TokenSource::Value(Secret::new(ADMIN));
-    }
+    let cfg = admin_config(dir.path());
 
     for n in 0..6 {
         let now = start + Duration::days(n);
         s.sandbox.clock.set(now);
-        let (fleet, plan) = night(&cfg, now).await;
+        let (fleet, plan) = plan_night(&cfg, now).await;
         let targets = stopped(&plan);
         let last_night_23 = now - Duration::hours(3);
         // Case 1: whatever was sighted on earlier nights, the provider's last-served time wins.

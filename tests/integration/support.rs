@@ -137,3 +137,45 @@ pub fn pod_of<'a>(fleet: &'a serde_json::Value, target: &str) -> &'a serde_json:
         .and_then(|pods| pods.iter().find(|p| p["target"] == target))
         .unwrap_or_else(|| panic!("no pod {target} in the fleet"))
 }
+
+/// An in-process sandbox with only the pods of `scenario` (TOML), its clock at `start` and
+/// instant state changes.
+pub async fn scenario_sandbox(
+    start: chrono::DateTime<chrono::Utc>,
+    scenario: &str,
+) -> RunningSandbox {
+    sandbox(SandboxConfig {
+        pods: 0,
+        now: Some(start),
+        transition_secs: 0,
+        scenario: Some(podwarden::sandbox::Scenario::parse(scenario).expect("scenario")),
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+/// The [`workspace`]'s config for sandbox `s`, with the sandbox's admin token.
+pub fn admin_config(dir: &Path) -> podwarden::config::Config {
+    let mut cfg =
+        podwarden::config::Config::load(&dir.join("podwarden.toml")).expect("config loads");
+    for p in &mut cfg.providers {
+        p.token = podwarden::config::TokenSource::Value(Secret::new(ADMIN));
+    }
+    cfg
+}
+
+/// One nightly run through the same code as `podwarden plan`: collect over HTTP, record and
+/// read sightings in the config's SQLite file, evaluate its policies, build the plan.
+pub async fn plan_night(
+    cfg: &podwarden::config::Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (podwarden::fleet::Fleet, podwarden::plan::Plan) {
+    let (fleet, errors) = podwarden::commands::collect(cfg, now)
+        .await
+        .expect("collects");
+    assert!(errors.is_empty(), "{errors:?}");
+    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
+    let plan = podwarden::plan::make(&fleet, &set, &Default::default(), now, "night", now)
+        .expect("evaluates");
+    (fleet, plan)
+}
