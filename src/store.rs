@@ -96,19 +96,8 @@ impl Store {
         Ok(store)
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(&err)?;
@@ -126,36 +115,6 @@ impl Store {
         Ok(())
     }
 
-    /// The stored sightings of one pod (for tests and `explain`).
-    pub fn sightings(
-        &self,
-        provider: &str,
-        target: &str,
-    ) -> Result<Vec<(String, Sighting)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT what, incarnation, first_seen, last_seen FROM sightings WHERE provider = ?1 AND target = ?2 ORDER BY what")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map(params![provider, target], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(self.err())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (what, inc, first, last) = row.map_err(self.err())?;
-            if let Some(s) = sighting(&inc, &first, &last) {
-                out.push((what, s));
-            }
-        }
-        Ok(out)
-    }
-
     /// Records what this run saw at `now` and fills in the starts the providers did not give
     /// (see the module doc). Providers that were not read completely are left alone.
     pub fn observe(&mut self, fleet: &mut Fleet, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -165,11 +124,7 @@ impl Store {
             .filter(|p| p.complete)
             .map(|p| p.name.clone())
             .collect();
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.conn.transaction().map_err(&err)?;
         for provider in &complete {
             let mut stored = load(&tx, provider).map_err(&err)?;
@@ -192,6 +147,15 @@ impl Store {
             save(&tx, provider, &keep).map_err(&err)?;
         }
         tx.commit().map_err(&err)
+    }
+}
+
+/// Wraps a SQLite error with the database's path (taken by value: the connection is borrowed
+/// mutably while the closure lives).
+fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite {
+        path: path.clone(),
+        source,
     }
 }
 
@@ -228,7 +192,8 @@ fn load(tx: &Transaction<'_>, provider: &str) -> rusqlite::Result<HashMap<Key, S
         let what: &'static str = match what.as_str() {
             "idle" => "idle",
             "orphan" => "orphan",
-            _ => "stopped",
+            "stopped" => "stopped",
+            _ => continue, // the table's CHECK allows no other kind
         };
         if let Some(s) = sighting(&inc, &first, &last) {
             out.insert((target, what), s);

@@ -94,6 +94,15 @@ fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<
     None
 }
 
+/// Guards 1 and 2 of the module doc, which exempt a pod from every policy (report-only ones
+/// too); why it is exempt.
+fn exempt(pod: &Pod, fleet: &Fleet, settings: &PlanSettings, now: DateTime<Utc>) -> Option<String> {
+    if !fleet.is_complete(&pod.provider) {
+        return Some("provider data incomplete this run".into());
+    }
+    protection(pod, settings, now)
+}
+
 /// Guards 1, 2, 4 and 5 of the module doc for one matched pod; why it is not acted on.
 fn guard(
     pod: &Pod,
@@ -102,10 +111,7 @@ fn guard(
     settings: &PlanSettings,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    if !fleet.is_complete(&pod.provider) {
-        return Some("provider data incomplete this run".into());
-    }
-    if let Some(why) = protection(pod, settings, now) {
+    if let Some(why) = exempt(pod, fleet, settings, now) {
         return Some(why);
     }
     if let Err(why) = fits(policy.action, pod.status) {
@@ -319,17 +325,14 @@ pub fn build(
         }
         for &row in &eval.unknown[pi] {
             let pod = &pods[row];
-            let why = protection(pod, settings, now).unwrap_or_else(|| unknown_why(pod));
+            let why = exempt(pod, fleet, settings, now).unwrap_or_else(|| unknown_why(pod));
             blocked.push(block(&pod.target, why));
         }
         let mut eligible = Vec::new();
         for &row in &eval.matched[pi] {
             let pod = &pods[row];
             if policy.action == Action::Report {
-                match protection(pod, settings, now).or_else(|| {
-                    (!fleet.is_complete(&pod.provider))
-                        .then(|| "provider data incomplete this run".into())
-                }) {
+                match exempt(pod, fleet, settings, now) {
                     Some(why) => blocked.push(block(&pod.target, why)),
                     None => reported.push(Reported {
                         policy: policy.name.clone(),

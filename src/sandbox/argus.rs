@@ -103,11 +103,7 @@ async fn served(
 ) -> Result<Json<Items<Served>>, ApiError> {
     c.require(ARGUS_READ)?;
     if s.has_fault(Fault::ServedDown) {
-        return Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "injected fault: served is down",
-        ));
+        return Err(ApiError::injected_down("served"));
     }
     let now = s.clock.now();
     let mut world = s.world();
@@ -136,7 +132,7 @@ async fn cost_daily(
 ) -> Result<Json<Page<DailyCost>>, ApiError> {
     c.require(ARGUS_COST)?;
     if s.has_fault(Fault::CostDown) {
-        return Err(cost_down());
+        return Err(ApiError::injected_down("costs"));
     }
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let limit = query_num(&q, "limit", 500usize)?.clamp(1, MAX_LIMIT);
@@ -190,15 +186,6 @@ async fn cost_daily(
     }
     let next_cursor = (d < days.len()).then(|| format!("{d}.{b}"));
     Ok(Json(Page { items, next_cursor }))
-}
-
-/// The answer of a cost endpoint under the cost-down fault.
-pub(super) fn cost_down() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "injected fault: costs are down",
-    )
 }
 
 async fn cost_idle(

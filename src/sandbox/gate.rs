@@ -78,6 +78,14 @@ impl ApiError {
     pub fn conflict(code: &str, message: &str) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
+    /// A 500 injected by a `--fault` ("injected fault: WHAT unavailable").
+    pub fn injected_down(what: &str) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("injected fault: {what} unavailable"),
+        )
+    }
     pub fn confirmation_required() -> Self {
         Self::new(
             StatusCode::PRECONDITION_REQUIRED,

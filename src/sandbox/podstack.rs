@@ -123,15 +123,6 @@ async fn one_pod(
         .ok_or_else(|| ApiError::not_found("pod"))
 }
 
-/// The answer of a stats endpoint under the stats-down fault.
-fn stats_down() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "injected fault: stats are down",
-    )
-}
-
 async fn stats(
     State(s): State<Arc<Sandbox>>,
     Extension(c): Extension<Caller>,
@@ -139,7 +130,7 @@ async fn stats(
 ) -> Result<Json<StatsSample>, ApiError> {
     c.require(PODSTACK_READ)?;
     if s.has_fault(Fault::StatsDown) {
-        return Err(stats_down());
+        return Err(ApiError::injected_down("stats"));
     }
     let now = s.clock.now();
     let world = s.world();
@@ -163,7 +154,7 @@ async fn history(
 ) -> Result<Json<Items<StatsSample>>, ApiError> {
     c.require(PODSTACK_READ)?;
     if s.has_fault(Fault::StatsDown) {
-        return Err(stats_down());
+        return Err(ApiError::injected_down("stats"));
     }
     if s.has_fault(Fault::SlowStats) {
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
@@ -229,7 +220,7 @@ async fn usage(
 ) -> Result<Json<Items<UsageRow>>, ApiError> {
     c.require(PODSTACK_BILLING)?;
     if s.has_fault(Fault::CostDown) {
-        return Err(super::argus::cost_down());
+        return Err(ApiError::injected_down("costs"));
     }
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
     let days = billed_days(from, to, s.clock.now().date_naive());
