@@ -358,6 +358,55 @@ mod tests {
         }
     }
 
+    fn fleet(pods: Vec<Pod>, at: DateTime<Utc>) -> Fleet {
+        Fleet {
+            taken_at: at,
+            providers: vec![crate::fleet::ProviderStatus {
+                name: "p".into(),
+                complete: true,
+                pods: pods.len(),
+                error: None,
+                gaps: vec![],
+            }],
+            pods,
+            costs: vec![],
+            wallets: vec![],
+        }
+    }
+
+    fn orphan() -> Pod {
+        let mut p = idle_pod(None, false);
+        p.kind = ResourceKind::Orphan;
+        p.activity = Activity::Unknown {
+            why: "orphan".into(),
+        };
+        p
+    }
+
+    #[test]
+    fn an_orphan_adopted_and_orphaned_again_counts_from_the_second_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("state.db")).expect("store");
+        let mut night = |pods: Vec<Pod>, at: DateTime<Utc>| {
+            let mut f = fleet(pods, at);
+            store.observe(&mut f, at).expect("observe");
+            f.pods.first().and_then(|p| p.orphaned_since)
+        };
+        assert_eq!(night(vec![orphan()], at(0)), Some(at(0)));
+        assert_eq!(
+            night(vec![orphan()], at(24)),
+            Some(at(0)),
+            "the same orphan spell"
+        );
+        // A worker row adopts the pod: the orphan spell is over.
+        assert_eq!(night(vec![idle_pod(None, false)], at(48)), None);
+        assert_eq!(
+            night(vec![orphan()], at(240)),
+            Some(at(240)),
+            "orphaned again: counted from now, not from the first spell"
+        );
+    }
+
     #[test]
     fn a_start_the_provider_shows_beats_an_older_sighting() {
         let mut p = idle_pod(Some(at(23)), true);
