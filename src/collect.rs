@@ -36,6 +36,7 @@ pub fn providers(
             token,
             timeout: p.timeout,
             deadline: Some(deadline),
+            rate: p.ops_rate,
         };
         out.push(match p.kind {
             ProviderType::Argus => Box::new(Argus::new(&p.name, settings)?),

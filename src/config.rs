@@ -54,6 +54,15 @@ impl ProviderType {
             ProviderType::Podstack => false,
         }
     }
+
+    /// The documented write rate limit (provider-api.md): Argus operations 20 per 60 s per
+    /// token; Podstack 120 per 60 s per token, shared by reads and writes.
+    pub fn documented_ops_rate(self) -> &'static str {
+        match self {
+            ProviderType::Argus => "20/60s",
+            ProviderType::Podstack => "120/60s",
+        }
+    }
 }
 
 /// Provider names and their types, as policies are checked against them. Policies name
@@ -109,6 +118,10 @@ pub struct ProviderToml {
     pub idle_net_bytes_per_sec: Option<f64>,
     /// Podstack: utilisation history window to read (1h, 6h, 24h, 7d).
     pub stats_window: Option<String>,
+    /// The write rate limit the queue paces itself by, `"CALLS/WINDOW"` (default: the
+    /// documented one), or `"learn"` to learn it from the provider's `X-RateLimit-*` headers.
+    /// Argus: its operations' own budget; Podstack: shared by every request.
+    pub ops_rate: Option<String>,
 }
 
 fn default_timeout() -> String {
@@ -164,6 +177,8 @@ pub struct ConfigToml {
     /// Global circuit breaker over the whole plan.
     #[serde(default)]
     pub limits: Option<crate::policy::LimitsToml>,
+    #[serde(default)]
+    pub apply: ApplyToml,
     pub providers: BTreeMap<String, ProviderToml>,
 }
 
@@ -201,6 +216,52 @@ pub struct ProviderConfig {
     pub token: TokenSource,
     pub timeout: std::time::Duration,
     pub idle: IdleThresholds,
+    /// The write rate limit to start from; `None`: learnt from the provider's headers.
+    pub ops_rate: Option<crate::providers::budget::RateLimit>,
+}
+
+/// `[apply]` as written: how `run --apply` and `apply PLAN.json` act.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyToml {
+    /// A plan file older than this is refused (unless `--allow-stale`).
+    #[serde(default = "default_max_plan_age")]
+    pub max_plan_age: String,
+    /// How long verification waits for the targets to reach their expected state.
+    #[serde(default = "default_verify_timeout")]
+    pub verify_timeout: String,
+}
+
+fn default_max_plan_age() -> String {
+    "24h".into()
+}
+fn default_verify_timeout() -> String {
+    "2m".into()
+}
+
+impl Default for ApplyToml {
+    fn default() -> Self {
+        ApplyToml {
+            max_plan_age: default_max_plan_age(),
+            verify_timeout: default_verify_timeout(),
+        }
+    }
+}
+
+/// `[apply]`, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplySettings {
+    pub max_plan_age: chrono::Duration,
+    pub verify_timeout: std::time::Duration,
+}
+
+impl Default for ApplySettings {
+    fn default() -> Self {
+        ApplySettings {
+            max_plan_age: chrono::Duration::hours(24),
+            verify_timeout: std::time::Duration::from_secs(120),
+        }
+    }
 }
 
 /// The checked configuration every command works from.
@@ -215,6 +276,7 @@ pub struct Config {
     pub protect_label: (String, String),
     pub new_pod_grace: chrono::Duration,
     pub limits: Limits,
+    pub apply: ApplySettings,
     pub providers: Vec<ProviderConfig>,
 }
 
@@ -296,6 +358,19 @@ impl Config {
                 }
                 idle.window = w.clone();
             }
+            let ops_rate = match p.ops_rate.as_deref() {
+                Some("learn") => None,
+                other => Some(
+                    crate::providers::budget::RateLimit::parse(
+                        other.unwrap_or(p.kind.documented_ops_rate()),
+                    )
+                    .map_err(|e| {
+                        invalid(format!(
+                            "providers.{name}.ops_rate: {e}; or \"learn\" to learn it from the provider's headers"
+                        ))
+                    })?,
+                ),
+            };
             providers.push(ProviderConfig {
                 name: name.clone(),
                 kind: p.kind,
@@ -303,6 +378,7 @@ impl Config {
                 token,
                 timeout: std_duration(&format!("providers.{name}.timeout"), &p.timeout)?,
                 idle,
+                ops_rate,
             });
         }
         if providers.is_empty() {
@@ -328,6 +404,11 @@ impl Config {
             new_pod_grace: crate::duration::parse(&raw.protection.new_pod_grace)
                 .map_err(|e| invalid(format!("protection.new_pod_grace: {e}")))?,
             limits,
+            apply: ApplySettings {
+                max_plan_age: crate::duration::parse(&raw.apply.max_plan_age)
+                    .map_err(|e| invalid(format!("apply.max_plan_age: {e}")))?,
+                verify_timeout: std_duration("apply.verify_timeout", &raw.apply.verify_timeout)?,
+            },
             providers,
         })
     }

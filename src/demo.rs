@@ -19,6 +19,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         idle_gpu_util_pct: None,
         idle_net_bytes_per_sec: None,
         stats_window: None,
+        ops_rate: None,
     };
     let raw = ConfigToml {
         state: state_dir.join("podwarden.db"),
@@ -28,6 +29,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         deadline: "5m".into(),
         protection: Default::default(),
         limits: None,
+        apply: Default::default(),
         providers: [
             (
                 "argus".to_string(),

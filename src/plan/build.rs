@@ -80,7 +80,8 @@ pub fn fits(action: Action, status: PodStatus) -> Result<(), String> {
     })
 }
 
-fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<String> {
+/// Guard 1: the protection label and the new-pod grace; why the pod is exempt.
+pub fn protection(pod: &Pod, settings: &PlanSettings, now: DateTime<Utc>) -> Option<String> {
     let (k, v) = &settings.protect_label;
     if pod.labels.get(k) == Some(v) {
         return Some(format!("protected by label {k}={v}"));
@@ -117,12 +118,18 @@ fn guard(
     if let Err(why) = fits(policy.action, pod.status) {
         return Some(why);
     }
-    let stops = matches!(policy.action, Action::Stop | Action::Terminate);
+    lease(pod, policy.action, policy.override_ttl_lease, now)
+}
+
+/// Guard 5: a stop or terminate inside an active resume-TTL lease, unless the policy
+/// overrides it; why it is not acted on. Apply checks it again right before acting.
+pub fn lease(pod: &Pod, action: Action, overridden: bool, now: DateTime<Utc>) -> Option<String> {
+    let stops = matches!(action, Action::Stop | Action::Terminate);
     match pod.ttl_expires_at {
-        Some(t) if t > now && stops && !policy.override_ttl_lease => Some(format!(
+        Some(t) if t > now && stops && !overridden => Some(format!(
             "inside an active resume-TTL lease (until {}; a policy that means to {} inside a lease says override_ttl_lease = true)",
             t.format("%Y-%m-%d %H:%M UTC"),
-            policy.action.as_str()
+            action.as_str()
         )),
         _ => None,
     }
@@ -252,6 +259,36 @@ fn could_apply(policy: &Policy, pod: &Pod) -> bool {
         && fits(policy.action, pod.status).is_ok()
 }
 
+/// What must still hold right before the action is sent (apply re-reads the target and checks
+/// each): `status`; `started_at`, the incarnation the evidence belongs to (a restart voids
+/// it); `activity` `idle` (idle since before the plan) or `orphan`; `idle_since`; `lease`
+/// `override` when the policy acts inside a TTL lease; and `ttl_expires_at` as planned.
+/// Protection (label, new-pod grace) is always checked again.
+fn preconditions(pod: &Pod, policy: &Policy) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert("status".to_string(), pod.status.to_string());
+    if let Some(t) = pod.ttl_expires_at {
+        out.insert("ttl_expires_at".to_string(), t.to_rfc3339());
+    }
+    if let Some(t) = pod.last_started_at {
+        out.insert("started_at".to_string(), t.to_rfc3339());
+    }
+    if pod.kind == ResourceKind::Orphan {
+        out.insert("activity".to_string(), "orphan".to_string());
+    } else if policy.action == Action::Stop {
+        if let Activity::Idle { since, .. } = &pod.activity {
+            out.insert("activity".to_string(), "idle".to_string());
+            if let Some(t) = since {
+                out.insert("idle_since".to_string(), t.to_rfc3339());
+            }
+        }
+    }
+    if policy.override_ttl_lease {
+        out.insert("lease".to_string(), "override".to_string());
+    }
+    out
+}
+
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     let key = idempotency_key(pod, policy.action, now);
     let per_day = pod.daily_rate().amount;
@@ -261,11 +298,7 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
         per_day
     };
     let usd = pod.hourly_rate.currency.is_usd();
-    let mut preconditions = BTreeMap::new();
-    preconditions.insert("status".to_string(), pod.status.to_string());
-    if let Some(t) = pod.ttl_expires_at {
-        preconditions.insert("ttl_expires_at".to_string(), t.to_rfc3339());
-    }
+    let preconditions = preconditions(pod, policy);
     PlannedAction {
         id: format!("act_{}", &key[..16]),
         provider: pod.provider.clone(),

@@ -9,6 +9,12 @@
 //! the time the provider asked for, not only the one that got it. A provider that sends no
 //! rate-limit headers at all is not metered (only its pauses are honoured).
 //!
+//! A budget may also start from a configured [`RateLimit`] (the provider's documented one, or
+//! the config's `ops_rate`): then the first requests go at once, up to the limit per window,
+//! instead of probing one at a time, and a provider that sends no headers is still paced.
+//! Headers, when present, refine it; `X-RateLimit-Reset` is whole seconds rounded up, so each
+//! answer only bounds the window's end from above and the earliest such bound is kept.
+//!
 //! Every wait is bounded by the run's deadline: a wait that would end past it is not started
 //! and the caller gets the reason instead.
 
@@ -37,11 +43,46 @@ struct State {
     in_flight: usize,
 }
 
+/// `calls` per `window`, as a provider documents it or the config sets it (`"20/60s"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub calls: u32,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// Reads `"CALLS/DURATION"`, e.g. `"20/60s"`, `"120/1m"`.
+    pub fn parse(text: &str) -> Result<RateLimit, String> {
+        let (calls, window) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not CALLS/WINDOW, e.g. \"20/60s\""))?;
+        let calls: u32 = calls
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| format!("{text:?}: the number of calls must be a positive integer"))?;
+        let window = crate::duration::parse(window.trim())
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("{text:?}: the window must be a positive duration, e.g. 60s"))?;
+        Ok(RateLimit { calls, window })
+    }
+}
+
+/// A margin past a configured window's end before its calls are spent again: the provider
+/// starts its window when the first request arrives, a little after it was sent.
+fn margin(window: Duration) -> Duration {
+    (window / 100).max(Duration::from_millis(50))
+}
+
 /// The shared budget of one provider connection.
 #[derive(Debug)]
 pub struct Budget {
     state: Mutex<State>,
     changed: Notify,
+    limit: Option<RateLimit>,
 }
 
 /// What a request must do before it may be sent.
@@ -61,6 +102,7 @@ impl Default for Budget {
                 in_flight: 0,
             }),
             changed: Notify::new(),
+            limit: None,
         }
     }
 }
@@ -70,6 +112,27 @@ fn secs(d: Duration) -> String {
 }
 
 impl Budget {
+    /// A budget that starts from `limit` (none: learnt from the provider's headers).
+    pub fn with_limit(limit: Option<RateLimit>) -> Self {
+        Budget {
+            limit,
+            ..Budget::default()
+        }
+    }
+
+    /// Calls that fit in one window: the configured limit, else what is known to be left
+    /// now, else 1.
+    pub fn batch(&self) -> usize {
+        if let Some(l) = self.limit {
+            return l.calls as usize;
+        }
+        match self.lock().allowance {
+            Allowance::Known(n) => (n as usize).max(1),
+            Allowance::Unmetered => 50,
+            Allowance::Unknown => 1,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -118,7 +181,15 @@ impl Budget {
                     Self::probe(&mut s)
                 }
             },
-            Allowance::Unknown => Self::probe(&mut s),
+            Allowance::Unknown => match self.limit {
+                Some(l) => {
+                    s.allowance = Allowance::Known(u64::from(l.calls) - 1);
+                    s.reset_at = Some(now + l.window + margin(l.window));
+                    s.in_flight += 1;
+                    Turn::Go
+                }
+                None => Self::probe(&mut s),
+            },
         }
     }
 
@@ -187,8 +258,14 @@ impl Permit<'_> {
                     _ => Allowance::Known(estimate),
                 };
                 if let Some(reset) = reset {
-                    let at = Instant::now() + Duration::from_secs(reset);
-                    s.reset_at = Some(s.reset_at.map_or(at, |r| r.max(at)));
+                    // Rounded up to whole seconds: an upper bound of the window's end. The
+                    // earliest bound still ahead is the closest; a passed one is stale.
+                    let now = Instant::now();
+                    let at = now + Duration::from_secs(reset);
+                    s.reset_at = Some(match s.reset_at {
+                        Some(r) if r > now => r.min(at),
+                        _ => at,
+                    });
                 }
             }
             None => {
@@ -253,6 +330,44 @@ mod tests {
             .await
             .expect_err("past the deadline");
         assert!(why.contains("Retry-After"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_configured_limit_is_spent_at_once_then_waits_for_the_window() {
+        let limit = RateLimit::parse("3/2s").expect("limit");
+        let b = Budget::with_limit(Some(limit));
+        let held: Vec<_> = futures::future::join_all((0..3).map(|_| b.acquire(None))).await;
+        assert!(held.iter().all(Result::is_ok), "three at once, no probe");
+        drop(held);
+        let deadline = Some(Instant::now() + Duration::from_millis(100));
+        let why = b.acquire(deadline).await.expect_err("the fourth waits");
+        assert!(why.contains("window to reset"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn the_earliest_reset_bound_wins() {
+        let b = Budget::default();
+        let p = b.acquire(None).await.expect("probe");
+        p.observe(Some(0), Some(1));
+        p.observe(Some(0), Some(30));
+        drop(p);
+        let start = Instant::now();
+        let again = b.acquire(Some(start + Duration::from_secs(5))).await;
+        assert!(again.is_ok(), "the 1 s bound, not the 30 s one");
+    }
+
+    #[test]
+    fn rate_limits_read_calls_per_window() {
+        assert_eq!(
+            RateLimit::parse("20/60s"),
+            Ok(RateLimit {
+                calls: 20,
+                window: Duration::from_secs(60)
+            })
+        );
+        assert!(RateLimit::parse("0/60s").is_err());
+        assert!(RateLimit::parse("20").is_err());
+        assert!(RateLimit::parse("20/0s").is_err());
     }
 
     #[tokio::test]

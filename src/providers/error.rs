@@ -106,6 +106,21 @@ impl ProviderError {
         )
     }
 
+    /// The HTTP status behind the error, when there was an answer.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized { .. } => Some(401),
+            Self::Forbidden { .. } => Some(403),
+            Self::NotFound { .. } => Some(404),
+            Self::BadRequest { .. } => Some(400),
+            Self::Conflict { .. } => Some(409),
+            Self::ConfirmationRequired { .. } => Some(428),
+            Self::RateLimited { .. } => Some(429),
+            Self::Server { status, .. } | Self::Unexpected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// The pause the provider asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::budget::Budget;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::budget::{Budget, RateLimit};
 use super::error::ProviderError;
 use crate::secret::Secret;
 
@@ -33,6 +35,8 @@ pub struct HttpSettings {
     /// with `DeadlineExceeded` (exit 6); a backoff after a 5xx or network error that does not
     /// fit returns that error (exit 7).
     pub deadline: Option<Instant>,
+    /// The rate limit to start from (none: learnt from `X-RateLimit-*`).
+    pub rate: Option<RateLimit>,
 }
 
 /// A provider's HTTP endpoint: one per provider and token, so its budget is that token's.
@@ -42,6 +46,10 @@ pub struct Api {
     client: reqwest::Client,
     settings: HttpSettings,
     budget: Budget,
+    /// Mutations answered (any status).
+    writes: AtomicU64,
+    /// 429 answers.
+    rate_limited: AtomicU64,
 }
 
 /// A response's status and JSON body.
@@ -65,9 +73,77 @@ impl Api {
         Ok(Api {
             provider: provider.into(),
             client,
+            budget: Budget::with_limit(settings.rate),
             settings,
-            budget: Budget::default(),
+            writes: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
         })
+    }
+
+    /// Requests sent and 429s seen so far.
+    pub fn stats(&self) -> super::CallStats {
+        super::CallStats {
+            writes: self.writes.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Calls that fit in one window of this connection's budget.
+    pub fn batch(&self) -> usize {
+        self.budget.batch()
+    }
+
+    /// The full URL of `path` with `query` (what `--print-requests` shows).
+    pub fn url(&self, path: &str, query: &[(String, String)]) -> String {
+        let base = format!("{}{}", self.settings.base_url.trim_end_matches('/'), path);
+        match reqwest::Url::parse_with_params(&base, query) {
+            Ok(u) => u.to_string(),
+            Err(_) => base,
+        }
+    }
+
+    /// A [`super::WireRequest`] for `path` (its `ops` left to the caller).
+    pub fn wire(
+        &self,
+        method: Method,
+        path: String,
+        query: Vec<(String, String)>,
+        body: Option<Value>,
+        idempotency_key: String,
+        ops: Vec<usize>,
+    ) -> super::WireRequest {
+        super::WireRequest {
+            method: method.to_string(),
+            url: self.url(&path, &query),
+            path,
+            query,
+            body,
+            idempotency_key,
+            ops,
+        }
+    }
+
+    /// Sends one [`super::WireRequest`] (one attempt; the queue retries).
+    pub async fn send_wire(&self, r: &super::WireRequest) -> Result<Answer, ProviderError> {
+        let method = Method::from_bytes(r.method.as_bytes()).unwrap_or(Method::POST);
+        let query: Vec<(&str, String)> = r
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let answer = self
+            .send(
+                method,
+                &r.path,
+                &query,
+                r.body.as_ref(),
+                Some(&r.idempotency_key),
+            )
+            .await;
+        if !matches!(answer, Err(ProviderError::DeadlineExceeded { .. })) {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
     }
 
     pub fn provider(&self) -> &str {
@@ -208,6 +284,9 @@ impl Api {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| super::retry_after::parse(v, SystemTime::now()));
+        if status.as_u16() == 429 {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         let pause = match status.as_u16() {
             429 => Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
             503 => retry_after,

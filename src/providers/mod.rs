@@ -91,6 +91,45 @@ pub struct Operation {
 pub struct Receipt {
     pub operation_id: Option<String>,
     pub audit_id: Option<String>,
+    /// The answer's HTTP status (a bulk call's, for each operation it carried).
+    pub http_status: Option<u16>,
+}
+
+/// One HTTP request that carries out one or more operations, exactly as it is sent (the
+/// token aside): what `apply --print-requests` shows and what the queue sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WireRequest {
+    pub method: String,
+    /// The full URL, query included.
+    pub url: String,
+    /// The path below the provider's base URL, e.g. `/compute/ops/workers/wkr_1/stop`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+    pub idempotency_key: String,
+    /// Indexes (into the operations it was made from) of the operations it carries, in the
+    /// order of their per-operation results.
+    pub ops: Vec<usize>,
+}
+
+/// An accepted operation as the provider's own audit log shows it (Argus `/audit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub audit_id: String,
+    pub operation_id: String,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub target: String,
+    pub reason: String,
+}
+
+/// Requests sent and 429s received by one provider connection since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallStats {
+    /// Write requests (operations) that got an answer.
+    pub writes: u64,
+    /// 429 answers to any request.
+    pub rate_limited: u64,
 }
 
 /// A GPU-pod provider.
@@ -101,6 +140,52 @@ pub trait Provider: Send + Sync {
     /// Reads everything: inventory to the end, signals, and `cost_days` days of costs up to `now`.
     async fn collect(&self, now: DateTime<Utc>, cost_days: u32)
         -> Result<Inventory, ProviderError>;
-    /// Carries out one operation.
-    async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError>;
+    /// Reads the current state of `targets` (status, labels, lease, activity), for the
+    /// re-check right before an action and for verification after it. A target missing from
+    /// the answer is gone.
+    async fn recheck(
+        &self,
+        targets: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Pod>, ProviderError>;
+    /// The requests that carry out `ops` (one per operation, or a bulk call where the
+    /// provider has one and it saves calls).
+    fn requests(&self, ops: &[Operation]) -> Vec<WireRequest>;
+    /// Sends one request from [`Provider::requests`]. `Err` when the request as a whole
+    /// failed; otherwise one result per operation it carries (a bulk call can accept some
+    /// and refuse others).
+    async fn send(
+        &self,
+        request: &WireRequest,
+    ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError>;
+    /// Checks that the token may act (403 names the missing scope) without changing anything.
+    async fn check_write(&self, sample: &Operation) -> Result<(), ProviderError>;
+    /// The provider's own audit log since `since`; `None` when it keeps none (Podstack).
+    async fn audit(&self, since: DateTime<Utc>) -> Result<Option<Vec<AuditEntry>>, ProviderError>;
+    /// How many operations the provider lets this token send per window, as configured or
+    /// learnt; used to size the re-check batches.
+    fn write_batch(&self) -> usize;
+    /// Requests sent and 429s seen so far.
+    fn stats(&self) -> CallStats;
+    /// Whether an accepted operation gets an id the provider's audit shows (Argus), so that
+    /// a replay with the same key recovers it.
+    fn keeps_operation_ids(&self) -> bool {
+        false
+    }
+
+    /// Carries out one operation (one request, no retry).
+    async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError> {
+        let requests = self.requests(std::slice::from_ref(op));
+        let request = requests.first().ok_or_else(|| ProviderError::BadRequest {
+            provider: self.name().into(),
+            endpoint: "-".into(),
+            code: "no_request".into(),
+            message: format!("{} cannot be sent to {}", op.op.as_str(), op.target),
+        })?;
+        self.send(request)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Ok(Receipt::default()))
+    }
 }

@@ -26,6 +26,7 @@ pub fn settings(base_url: String, token: &str) -> HttpSettings {
         token: Secret::new(token),
         timeout: Duration::from_secs(10),
         deadline: Some(tokio::time::Instant::now() + Duration::from_secs(20)),
+        rate: None,
     }
 }
 

@@ -21,19 +21,31 @@ use serde::de::DeserializeOwned;
 
 use super::http::{Api, CursorGuard, HttpSettings};
 use super::wire_fields;
-use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use super::{
+    CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
+};
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
 use wire::*;
 
+/// The Argus client. Reads and operations have separate rate budgets at Argus (operations:
+/// 20 per 60 s per token), so they go through two connections: `api` learns the read budget
+/// from the headers, `ops` starts from the configured operations limit.
 pub struct Argus {
     api: Api,
+    ops: Api,
 }
 
 impl Argus {
+    /// `settings.rate` is the operations' limit; reads learn theirs.
     pub fn new(name: &str, settings: HttpSettings) -> Result<Self, ProviderError> {
+        let reads = HttpSettings {
+            rate: None,
+            ..settings.clone()
+        };
         Ok(Argus {
-            api: Api::new(name, settings)?,
+            api: Api::new(name, reads)?,
+            ops: Api::new(name, settings)?,
         })
     }
 
@@ -66,66 +78,8 @@ impl Argus {
         }
     }
 
-    /// USD from a decoded money field; a failure names the endpoint and `field`
-    /// (e.g. `items[id=wkr_1].hourly_rate_usd`).
-    fn money(&self, amount: &str, endpoint: &str, field: &str) -> Result<Money, ProviderError> {
-        wire_fields::money(
-            self.api.provider(),
-            endpoint,
-            field,
-            amount,
-            Currency::usd(),
-        )
-    }
-}
-
-/// A worker's activity from its `/compute/served` row (`None`: no row, so unknown) and its
-/// last start. Idle time never starts before the last start: a worker resumed 30 minutes ago
-/// that last served five days ago has been idle for 30 minutes, and the start is known.
-pub fn activity(served: Option<&Served>, last_started_at: Option<DateTime<Utc>>) -> Activity {
-    let Some(s) = served else {
-        return Activity::Unknown {
-            why: "no row in /compute/served".into(),
-        };
-    };
-    if s.cameras > 0 {
-        return Activity::Busy;
-    }
-    let shown = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-    let (since, evidence) = match (s.last_served_at, last_started_at) {
-        (Some(served), Some(started)) if served < started => (
-            Some(started),
-            format!(
-                "0 cameras since its start at {} (last served {})",
-                shown(started),
-                shown(served)
-            ),
-        ),
-        (Some(served), _) => (
-            Some(served),
-            format!("0 cameras, last served {}", shown(served)),
-        ),
-        (None, _) => (None, "0 cameras, never served or not known".into()),
-    };
-    Activity::Idle {
-        since,
-        source: since.map(|_| Since::Provider),
-        start_seen: since.is_some(),
-        evidence,
-    }
-}
-
-#[async_trait]
-impl Provider for Argus {
-    fn name(&self) -> &str {
-        self.api.provider()
-    }
-
-    async fn collect(
-        &self,
-        now: DateTime<Utc>,
-        cost_days: u32,
-    ) -> Result<Inventory, ProviderError> {
+    /// Workers and pods with their activity (no costs): what `collect` and `recheck` share.
+    async fn inventory(&self) -> Result<Inventory, ProviderError> {
         let name = self.api.provider().to_string();
         let workers: Vec<Worker> = self.list_all("/compute/workers", &[]).await?;
         let pods: Vec<ProviderPod> = self.list_all("/compute/pods", &[]).await?;
@@ -152,31 +106,6 @@ impl Provider for Argus {
                 (HashMap::new(), Some(detail))
             }
         };
-        let to = now.date_naive();
-        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
-        // Costs are reported, not acted on: a failed read leaves this provider without costs.
-        let daily: Vec<DailyCost> = match self
-            .list_all(
-                "/cost/daily",
-                &[("from", from.to_string()), ("to", to.to_string())],
-            )
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                inv.gaps.push(Gap {
-                    data: "costs",
-                    detail: format!("no cost rows for this provider: {e}"),
-                    error: e,
-                });
-                Vec::new()
-            }
-        };
-
-        let project_of: HashMap<&str, &str> = workers
-            .iter()
-            .map(|w| (w.pod_id.as_str(), w.project.as_str()))
-            .collect();
         for w in &workers {
             let activity = match &served_error {
                 Some(e) => Activity::Unknown {
@@ -241,11 +170,101 @@ impl Provider for Argus {
                 },
             });
         }
+        Ok(inv)
+    }
+
+    /// USD from a decoded money field; a failure names the endpoint and `field`
+    /// (e.g. `items[id=wkr_1].hourly_rate_usd`).
+    fn money(&self, amount: &str, endpoint: &str, field: &str) -> Result<Money, ProviderError> {
+        wire_fields::money(
+            self.api.provider(),
+            endpoint,
+            field,
+            amount,
+            Currency::usd(),
+        )
+    }
+}
+
+/// A worker's activity from its `/compute/served` row (`None`: no row, so unknown) and its
+/// last start. Idle time never starts before the last start: a worker resumed 30 minutes ago
+/// that last served five days ago has been idle for 30 minutes, and the start is known.
+pub fn activity(served: Option<&Served>, last_started_at: Option<DateTime<Utc>>) -> Activity {
+    let Some(s) = served else {
+        return Activity::Unknown {
+            why: "no row in /compute/served".into(),
+        };
+    };
+    if s.cameras > 0 {
+        return Activity::Busy;
+    }
+    let shown = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (since, evidence) = match (s.last_served_at, last_started_at) {
+        (Some(served), Some(started)) if served < started => (
+            Some(started),
+            format!(
+                "0 cameras since its start at {} (last served {})",
+                shown(started),
+                shown(served)
+            ),
+        ),
+        (Some(served), _) => (
+            Some(served),
+            format!("0 cameras, last served {}", shown(served)),
+        ),
+        (None, _) => (None, "0 cameras, never served or not known".into()),
+    };
+    Activity::Idle {
+        since,
+        source: since.map(|_| Since::Provider),
+        start_seen: since.is_some(),
+        evidence,
+    }
+}
+
+#[async_trait]
+impl Provider for Argus {
+    fn name(&self) -> &str {
+        self.api.provider()
+    }
+
+    async fn collect(
+        &self,
+        now: DateTime<Utc>,
+        cost_days: u32,
+    ) -> Result<Inventory, ProviderError> {
+        let mut inv = self.inventory().await?;
+        let to = now.date_naive();
+        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
+        // Costs are reported, not acted on: a failed read leaves this provider without costs.
+        let daily: Vec<DailyCost> = match self
+            .list_all(
+                "/cost/daily",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                inv.gaps.push(Gap {
+                    data: "costs",
+                    detail: format!("no cost rows for this provider: {e}"),
+                    error: e,
+                });
+                Vec::new()
+            }
+        };
+        let name = self.api.provider().to_string();
+        let project_of: HashMap<String, String> = inv
+            .pods
+            .iter()
+            .filter_map(|p| Some((p.pod_id.clone(), p.project.clone()?)))
+            .collect();
         for d in daily {
             inv.costs.push(CostRow {
                 provider: name.clone(),
                 date: d.date,
-                project: project_of.get(d.pod_id.as_str()).map(|s| s.to_string()),
+                project: project_of.get(&d.pod_id).cloned(),
                 amount: self.money(
                     &d.usd,
                     "/cost/daily",
@@ -260,47 +279,147 @@ impl Provider for Argus {
         Ok(inv)
     }
 
-    async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError> {
-        let path = match (op.kind, op.op) {
-            (ResourceKind::Orphan, OpKind::Terminate) => {
-                format!("/compute/ops/pods/{}/terminate", op.target)
-            }
-            (ResourceKind::Orphan, _) => {
-                return Err(ProviderError::Conflict {
-                    provider: self.api.provider().into(),
-                    endpoint: "/compute/ops/pods".into(),
-                    code: "orphan_terminate_only".into(),
-                    message: format!("{} is an orphan: it can only be terminated", op.target),
-                })
-            }
-            (ResourceKind::Pod, kind) => {
-                format!("/compute/ops/workers/{}/{}", op.target, kind.as_str())
-            }
-        };
-        let body = OpRequest {
-            reason: op.reason.clone(),
-            ttl_hours: op.ttl_hours.filter(|_| op.op == OpKind::Resume),
-            confirm: (op.op == OpKind::Terminate && op.confirm).then_some(true),
-        };
-        let body = serde_json::to_value(&body).map_err(|e| ProviderError::Decode {
-            provider: self.api.provider().into(),
-            endpoint: path.clone(),
-            detail: e.to_string(),
-        })?;
-        let answer = self
-            .api
-            .send(
-                Method::POST,
-                &path,
-                &[],
-                Some(&body),
-                Some(&op.idempotency_key),
-            )
-            .await?;
-        let accepted: OpAccepted = self.api.decode(&path, answer.body)?;
-        Ok(Receipt {
+    async fn recheck(
+        &self,
+        targets: &[String],
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<Pod>, ProviderError> {
+        let wanted: HashSet<&str> = targets.iter().map(String::as_str).collect();
+        let inv = self.inventory().await?;
+        Ok(inv
+            .pods
+            .into_iter()
+            .filter(|p| wanted.contains(p.target.as_str()))
+            .collect())
+    }
+
+    /// One request per operation: Argus has no bulk operations.
+    fn requests(&self, ops: &[Operation]) -> Vec<WireRequest> {
+        ops.iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let path = match op.kind {
+                    ResourceKind::Orphan => format!("/compute/ops/pods/{}/terminate", op.target),
+                    ResourceKind::Pod => {
+                        format!("/compute/ops/workers/{}/{}", op.target, op.op.as_str())
+                    }
+                };
+                let body = OpRequest {
+                    reason: op.reason.clone(),
+                    ttl_hours: op.ttl_hours.filter(|_| op.op == OpKind::Resume),
+                    confirm: (op.op == OpKind::Terminate && op.confirm).then_some(true),
+                };
+                self.ops.wire(
+                    Method::POST,
+                    path,
+                    vec![],
+                    serde_json::to_value(&body).ok(),
+                    op.idempotency_key.clone(),
+                    vec![i],
+                )
+            })
+            .collect()
+    }
+
+    async fn send(
+        &self,
+        request: &WireRequest,
+    ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError> {
+        if request.path.starts_with("/compute/ops/pods/") && !request.path.ends_with("/terminate") {
+            return Err(ProviderError::Conflict {
+                provider: self.api.provider().into(),
+                endpoint: request.path.clone(),
+                code: "orphan_terminate_only".into(),
+                message: "an orphan can only be terminated".into(),
+            });
+        }
+        let answer = self.ops.send_wire(request).await?;
+        let status = answer.status;
+        let accepted: OpAccepted = self.ops.decode(&request.path, answer.body)?;
+        Ok(vec![Ok(Receipt {
             operation_id: Some(accepted.operation_id),
             audit_id: Some(accepted.audit_id),
-        })
+            http_status: Some(status.as_u16()),
+        })])
+    }
+
+    fn keeps_operation_ids(&self) -> bool {
+        true
+    }
+
+    /// The operation itself with `?dry_run=true`: Argus validates it, scope included, and
+    /// acts on nothing. It spends one call of the operations budget.
+    async fn check_write(&self, sample: &Operation) -> Result<(), ProviderError> {
+        let mut request = self
+            .requests(std::slice::from_ref(sample))
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::BadRequest {
+                provider: self.api.provider().into(),
+                endpoint: "/compute/ops".into(),
+                code: "no_request".into(),
+                message: "nothing to check".into(),
+            })?;
+        request.query.push(("dry_run".into(), "true".into()));
+        request.idempotency_key = format!(
+            "check-{}",
+            sample.idempotency_key.chars().take(50).collect::<String>()
+        );
+        match self.ops.send_wire(&request).await {
+            Ok(_) => Ok(()),
+            // Scope and budget are what this checks; a state the operation no longer fits is
+            // the re-check's business, right before the action.
+            Err(
+                e @ (ProviderError::Forbidden { .. }
+                | ProviderError::Unauthorized { .. }
+                | ProviderError::RateLimited { .. }
+                | ProviderError::DeadlineExceeded { .. }
+                | ProviderError::Transport { .. }
+                | ProviderError::Server { .. }),
+            ) => Err(e),
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn audit(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<super::AuditEntry>>, ProviderError> {
+        let items: Items<wire::AuditEntry> = self
+            .api
+            .get(
+                "/audit",
+                &[(
+                    "since",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )],
+            )
+            .await?;
+        Ok(Some(
+            items
+                .items
+                .into_iter()
+                .map(|a| super::AuditEntry {
+                    audit_id: a.audit_id,
+                    operation_id: a.operation_id,
+                    at: a.at,
+                    action: a.action,
+                    target: a.target,
+                    reason: a.reason,
+                })
+                .collect(),
+        ))
+    }
+
+    fn write_batch(&self) -> usize {
+        self.ops.batch()
+    }
+
+    fn stats(&self) -> CallStats {
+        let (r, o) = (self.api.stats(), self.ops.stats());
+        CallStats {
+            writes: o.writes,
+            rate_limited: r.rate_limited + o.rate_limited,
+        }
     }
 }

@@ -27,11 +27,17 @@ use reqwest::Method;
 
 use super::http::{Api, CursorGuard, HttpSettings};
 use super::wire_fields;
-use super::{Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt};
+use super::{
+    CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
+};
 use crate::exit::Exit;
 use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Wallet as FleetWallet};
 use crate::money::{Currency, Money};
+use sha2::{Digest, Sha256};
 use wire::*;
+
+/// The most ids one bulk call takes.
+const BULK_MAX: usize = 50;
 
 /// Stats requests in flight at once (the provider allows 120 requests per minute).
 const STATS_CONCURRENCY: usize = 4;
@@ -168,6 +174,43 @@ impl Podstack {
     }
 
     /// Wallet and costs: kept out of the inventory's fate, a failure becomes a gap.
+    /// The normalized pod of a wire pod (`project`: its name when known, else its id).
+    fn pod(
+        &self,
+        p: &wire::Pod,
+        project: Option<String>,
+        activity: Activity,
+        endpoint: &str,
+    ) -> Result<Pod, ProviderError> {
+        Ok(Pod {
+            provider: self.api.provider().to_string(),
+            kind: ResourceKind::Pod,
+            target: p.id.clone(),
+            pod_id: p.id.clone(),
+            name: p.name.clone(),
+            status: PodStatus::parse(&p.status),
+            project: Some(project.unwrap_or_else(|| p.project_id.clone())),
+            owner: None,
+            gpu_type: Some(p.resources.gpu_type.clone()),
+            gpu_count: p.resources.gpu_count,
+            region: None,
+            labels: p.labels.clone(),
+            hourly_rate: self.money(
+                &p.hourly_rate,
+                &p.currency,
+                endpoint,
+                &format!("items[id={}].hourly_rate", p.id),
+            )?,
+            created_at: p.created_at,
+            last_started_at: p.started_at,
+            ttl_expires_at: None,
+            orphaned_since: None,
+            orphaned_since_source: None,
+            stopped_since: None,
+            activity,
+        })
+    }
+
     async fn money_data(&self, inv: &mut Inventory, now: DateTime<Utc>, cost_days: u32) {
         let name = self.api.provider().to_string();
         match self.api.get::<Wallet>("/wallet", &[]).await.and_then(|w| {
@@ -253,7 +296,6 @@ impl Provider for Podstack {
         now: DateTime<Utc>,
         cost_days: u32,
     ) -> Result<Inventory, ProviderError> {
-        let name = self.api.provider().to_string();
         let projects: Items<Project> = self.api.get("/projects", &[]).await?;
         let project_name: HashMap<String, String> =
             projects.items.into_iter().map(|p| (p.id, p.name)).collect();
@@ -300,68 +342,179 @@ impl Provider for Podstack {
         }
 
         for (p, (activity, _)) in pods.iter().zip(activities) {
-            inv.pods.push(Pod {
-                provider: name.clone(),
-                kind: ResourceKind::Pod,
-                target: p.id.clone(),
-                pod_id: p.id.clone(),
-                name: p.name.clone(),
-                status: PodStatus::parse(&p.status),
-                project: Some(
-                    project_name
-                        .get(&p.project_id)
-                        .cloned()
-                        .unwrap_or_else(|| p.project_id.clone()),
-                ),
-                owner: None,
-                gpu_type: Some(p.resources.gpu_type.clone()),
-                gpu_count: p.resources.gpu_count,
-                region: None,
-                labels: p.labels.clone(),
-                hourly_rate: self.money(
-                    &p.hourly_rate,
-                    &p.currency,
-                    "/pods",
-                    &format!("items[id={}].hourly_rate", p.id),
-                )?,
-                created_at: p.created_at,
-                last_started_at: p.started_at,
-                ttl_expires_at: None,
-                orphaned_since: None,
-                orphaned_since_source: None,
-                stopped_since: None,
-                activity,
-            });
+            let project = project_name.get(&p.project_id).cloned();
+            inv.pods.push(self.pod(p, project, activity, "/pods")?);
         }
         Ok(inv)
     }
 
-    async fn execute(&self, op: &Operation) -> Result<Receipt, ProviderError> {
-        let key = Some(op.idempotency_key.as_str());
-        let id = &op.target;
-        let answer = match op.op {
-            OpKind::Stop => {
-                self.api
-                    .send(Method::POST, &format!("/pods/{id}/stop"), &[], None, key)
-                    .await
+    /// `GET /pods/{id}` and its utilisation, one target after another (they share the
+    /// budget with the writes); a 404 means the pod is gone.
+    async fn recheck(
+        &self,
+        targets: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Pod>, ProviderError> {
+        let mut out = Vec::new();
+        for id in targets {
+            let path = format!("/pods/{id}");
+            let p: wire::Pod = match self.api.get(&path, &[]).await {
+                Ok(p) => p,
+                Err(ProviderError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let (activity, _) = self.activity(&p, now).await;
+            out.push(self.pod(&p, None, activity, &path)?);
+        }
+        Ok(out)
+    }
+
+    /// Stops and deletes of two or more pods go in bulk calls of at most 50 ids; a resume,
+    /// or a lone stop or delete, is one call. A bulk call's `Idempotency-Key` is the
+    /// SHA-256 of its operations' keys, so the same batch replays as one.
+    fn requests(&self, ops: &[Operation]) -> Vec<WireRequest> {
+        let mut out = Vec::new();
+        for kind in [OpKind::Stop, OpKind::Terminate] {
+            let of_kind: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op == kind).collect();
+            if of_kind.len() < 2 {
+                continue;
             }
-            OpKind::Resume => {
-                self.api
-                    .send(Method::POST, &format!("/pods/{id}/start"), &[], None, key)
-                    .await
-            }
-            OpKind::Terminate => {
-                // Without confirm=true the provider answers 428: that is the guard working.
-                let q = if op.confirm {
-                    vec![("confirm", "true".to_string())]
-                } else {
-                    vec![]
+            for chunk in of_kind.chunks(BULK_MAX) {
+                let mut h = Sha256::new();
+                for &i in chunk {
+                    h.update(ops[i].idempotency_key.as_bytes());
+                    h.update(b"\n");
+                }
+                let terminate = kind == OpKind::Terminate;
+                let body = BulkIds {
+                    ids: chunk.iter().map(|&i| ops[i].target.clone()).collect(),
+                    confirm: (terminate && chunk.iter().all(|&i| ops[i].confirm)).then_some(true),
                 };
-                self.api
-                    .send(Method::DELETE, &format!("/pods/{id}"), &q, None, key)
-                    .await
+                let path = if terminate {
+                    "/pods/bulk/delete"
+                } else {
+                    "/pods/bulk/stop"
+                };
+                out.push(self.api.wire(
+                    Method::POST,
+                    path.into(),
+                    vec![],
+                    serde_json::to_value(&body).ok(),
+                    hex::encode(h.finalize()),
+                    chunk.to_vec(),
+                ));
             }
+        }
+        let in_bulk: HashSet<usize> = out.iter().flat_map(|r| r.ops.clone()).collect();
+        for (i, op) in ops.iter().enumerate().filter(|(i, _)| !in_bulk.contains(i)) {
+            let id = &op.target;
+            let (method, path, query) = match op.op {
+                OpKind::Stop => (Method::POST, format!("/pods/{id}/stop"), vec![]),
+                OpKind::Resume => (Method::POST, format!("/pods/{id}/start"), vec![]),
+                OpKind::Terminate => (
+                    Method::DELETE,
+                    format!("/pods/{id}"),
+                    if op.confirm {
+                        vec![("confirm".to_string(), "true".to_string())]
+                    } else {
+                        vec![]
+                    },
+                ),
+            };
+            out.push(self.api.wire(
+                method,
+                path,
+                query,
+                None,
+                op.idempotency_key.clone(),
+                vec![i],
+            ));
+        }
+        out
+    }
+
+    async fn send(
+        &self,
+        request: &WireRequest,
+    ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError> {
+        let answer = self.api.send_wire(request).await?;
+        let accepted = Receipt {
+            http_status: Some(answer.status.as_u16()),
+            ..Receipt::default()
         };
-        answer.map(|_| Receipt::default())
+        if !request.path.starts_with("/pods/bulk/") {
+            return Ok(vec![Ok(accepted)]);
+        }
+        let results: BulkResults = self.api.decode(&request.path, answer.body)?;
+        let by_id: HashMap<String, BulkResult> = results
+            .results
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let ids: Vec<String> = request
+            .body
+            .as_ref()
+            .and_then(|b| serde_json::from_value::<BulkIds>(b.clone()).ok())
+            .map(|b| b.ids)
+            .unwrap_or_default();
+        Ok(ids
+            .iter()
+            .map(|id| match by_id.get(id) {
+                Some(r) if r.ok => Ok(accepted.clone()),
+                Some(r) => {
+                    let code = r.error.clone().unwrap_or_else(|| "failed".into());
+                    let endpoint = format!("{} (id {id})", request.path);
+                    Err(if code == "not_found" {
+                        ProviderError::NotFound {
+                            provider: self.api.provider().into(),
+                            endpoint,
+                            message: format!("pod {id} not found"),
+                        }
+                    } else {
+                        ProviderError::Conflict {
+                            provider: self.api.provider().into(),
+                            endpoint,
+                            message: format!("pod {id}: {code}"),
+                            code,
+                        }
+                    })
+                }
+                None => Err(ProviderError::Decode {
+                    provider: self.api.provider().into(),
+                    endpoint: request.path.clone(),
+                    detail: format!("no result for id {id}"),
+                }),
+            })
+            .collect())
+    }
+
+    /// A bulk stop of no pods: the scope is checked first (403 without `pods:write`), then
+    /// the empty list is refused (400) and nothing is done. One call of the budget.
+    async fn check_write(&self, _sample: &Operation) -> Result<(), ProviderError> {
+        let body = serde_json::json!({"ids": []});
+        match self
+            .api
+            .send(Method::POST, "/pods/bulk/stop", &[], Some(&body), None)
+            .await
+        {
+            Ok(_) | Err(ProviderError::BadRequest { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn audit(
+        &self,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<Vec<super::AuditEntry>>, ProviderError> {
+        Ok(None)
+    }
+
+    fn write_batch(&self) -> usize {
+        // Each re-checked pod costs two reads of the shared budget besides its write.
+        (self.api.batch() / 3).clamp(1, BULK_MAX)
+    }
+
+    fn stats(&self) -> CallStats {
+        self.api.stats()
     }
 }

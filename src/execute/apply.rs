@@ -1,0 +1,679 @@
+//! Apply: carry out a plan's actions, each exactly once, with an audited reason.
+//!
+//! For every action, in order of value (`order`):
+//! 1. the journal decides whether it is still to do: an action accepted or verified in any
+//!    run is never sent again; one *sent* before a crash is recovered (below); a terminate
+//!    without `--yes` is held back (journalled as skipped);
+//! 2. right before sending, the target is re-read and the plan's preconditions checked
+//!    (`preconditions`); a failed check is journalled as skipped with its reason;
+//! 3. the journal records *sent* (durably) before the request leaves, then *accepted* or
+//!    *failed* with the HTTP status, the provider's operation and audit ids;
+//! 4. after the queues drain, `verify` records *verified* or *unverified*.
+//!
+//! Recovery after a crash: an action whose last record is *sent* may or may not have
+//! arrived. Its target is re-read: if it shows the effect (stopping, stopped, gone, …) the
+//! action arrived; Argus is asked again with the same `Idempotency-Key` (the provider
+//! answers with the first response, acting on nothing) to recover the operation id, and
+//! Podstack, which has no operation ids, is journalled as accepted from the state it shows.
+//! Otherwise it is treated as never sent: re-checked and sent with the same key.
+//!
+//! Providers are worked on concurrently, each through its own rate budget. Write access is
+//! checked before anything is journalled, so a read-only token exits 5 with nothing marked.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use tokio::time::Instant;
+
+use super::journal::{Journal, JournalError, NewRecord, Stage};
+use super::preconditions::{self, Effect};
+use super::progress::Progress;
+use super::queue::{self, StopSignal};
+use super::verify;
+use crate::exit::Exit;
+use crate::fleet::{Pod, ResourceKind};
+use crate::plan::{Plan, PlanSettings, PlannedAction};
+use crate::providers::{OpKind, Operation, Provider, ProviderError, Receipt};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("the plan names provider {0:?}, which is not configured")]
+    UnknownProvider(String),
+    #[error("the plan's action {id} has an unknown action or kind ({what:?})")]
+    BadAction { id: String, what: String },
+}
+
+/// How to apply.
+pub struct Options {
+    /// Terminates are sent only with `--yes`.
+    pub yes: bool,
+    /// The run's deadline: what is not sent by then stays pending (exit 6).
+    pub deadline: Instant,
+    pub verify_timeout: Duration,
+    /// Protection (label, new-pod grace), as the plan's guards applied it.
+    pub settings: PlanSettings,
+    /// Converts one unit of a currency to the report currency (`None`: no rate).
+    pub rate: Box<dyn Fn(&str) -> Option<Decimal> + Send + Sync>,
+}
+
+/// What became of one action this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Result_ {
+    Accepted,
+    /// Accepted or verified in an earlier run (or an earlier attempt of this one).
+    AlreadyDone,
+    Skipped,
+    /// A terminate without `--yes`.
+    HeldBack,
+    Failed,
+    /// Not reached: the deadline, a 403 or SIGTERM stopped the queue first.
+    Pending,
+}
+
+/// One line of the outcome, for people.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub action: PlannedAction,
+    pub result: Result_,
+    pub detail: String,
+}
+
+/// The figures of one provider's queue.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub provider: String,
+    pub writes: u64,
+    pub rate_limited: u64,
+    pub elapsed: Duration,
+    /// The write limit the budget started from (configured), if any.
+    pub limit: Option<crate::providers::budget::RateLimit>,
+}
+
+impl Figures {
+    /// Share of the write budget used: calls sent over the calls the windows the queue
+    /// spanned allowed (`limit × (⌊elapsed / window⌋ + 1)`; the provider's windows are fixed).
+    pub fn share(&self) -> Option<f64> {
+        let l = self.limit?;
+        let windows = (self.elapsed.as_secs_f64() / l.window.as_secs_f64()).floor() + 1.0;
+        Some(self.writes as f64 / (f64::from(l.calls) * windows))
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "{}: {} write calls in {:.1} s, {} × 429",
+            self.provider,
+            self.writes,
+            self.elapsed.as_secs_f64(),
+            self.rate_limited
+        );
+        if let (Some(share), Some(l)) = (self.share(), self.limit) {
+            s.push_str(&format!(
+                "; {:.0} % of the budget ({} per {:.0} s)",
+                share * 100.0,
+                l.calls,
+                l.window.as_secs_f64()
+            ));
+        }
+        s
+    }
+}
+
+/// What applying did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub lines: Vec<Line>,
+    pub verified: usize,
+    pub unverified: Vec<(String, String)>,
+    /// A 403: the token lacks a scope (exit 5).
+    pub forbidden: Option<ProviderError>,
+    /// The deadline cut a queue short (exit 6).
+    pub deadline: Option<ProviderError>,
+    /// SIGTERM stopped the queue.
+    pub interrupted: bool,
+    pub figures: Vec<Figures>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn count(&self, r: Result_) -> usize {
+        self.lines.iter().filter(|l| l.result == r).count()
+    }
+
+    /// 5 on a 403, 6 when the deadline left actions pending, 3 when some failed, stayed
+    /// unverified, were held back (terminate without `--yes`) or left by SIGTERM, else 0.
+    /// Skips whose preconditions no longer held are the re-check working: exit 0.
+    pub fn exit(&self) -> Exit {
+        if self.forbidden.is_some() {
+            Exit::Forbidden
+        } else if self.deadline.is_some() {
+            Exit::RateLimited
+        } else if self.count(Result_::Failed) > 0
+            || self.count(Result_::HeldBack) > 0
+            || self.count(Result_::Pending) > 0
+            || !self.unverified.is_empty()
+        {
+            Exit::ActionsFailed
+        } else {
+            Exit::Success
+        }
+    }
+}
+
+/// A journal record of `a` at `stage`.
+fn record(plan: &Plan, a: &PlannedAction, stage: Stage, detail: Option<String>) -> NewRecord {
+    NewRecord {
+        run_id: plan.run_id.clone(),
+        action_id: a.id.clone(),
+        idempotency_key: a.idempotency_key.clone(),
+        provider: a.provider.clone(),
+        target: a.target.clone(),
+        pod_id: a.pod_id.clone(),
+        kind: a.kind.clone(),
+        action: a.action.clone(),
+        policy: a.policy.clone(),
+        reason: a.reason.clone(),
+        stage,
+        http_status: None,
+        operation_id: None,
+        audit_id: None,
+        detail,
+        est_savings_per_day: Some(a.est_savings_per_day.clone()),
+        currency: Some(a.currency.clone()),
+        at: Utc::now(),
+    }
+}
+
+/// The operation that carries out `a`.
+pub fn operation(a: &PlannedAction, yes: bool) -> Result<Operation, ApplyError> {
+    let bad = || ApplyError::BadAction {
+        id: a.id.clone(),
+        what: format!("{} {}", a.action, a.kind),
+    };
+    let op = match a.action.as_str() {
+        "stop" => OpKind::Stop,
+        "resume" => OpKind::Resume,
+        "terminate" => OpKind::Terminate,
+        _ => return Err(bad()),
+    };
+    let kind = match a.kind.as_str() {
+        "pod" => ResourceKind::Pod,
+        "orphan" => ResourceKind::Orphan,
+        _ => return Err(bad()),
+    };
+    Ok(Operation {
+        kind,
+        target: a.target.clone(),
+        op,
+        reason: a.reason.clone(),
+        ttl_hours: a.ttl_hours,
+        idempotency_key: a.idempotency_key.clone(),
+        confirm: op == OpKind::Terminate && yes,
+    })
+}
+
+/// Shared by the providers' queues.
+struct Shared<'a> {
+    plan: &'a Plan,
+    journal: Mutex<&'a mut Journal>,
+    progress: Mutex<Progress>,
+    opts: &'a Options,
+    stop: &'a StopSignal,
+}
+
+impl Shared<'_> {
+    fn append(&self, r: NewRecord) -> Result<crate::execute::journal::Record, JournalError> {
+        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        j.append(r)
+    }
+    fn settle(&self, what: &str) {
+        self.progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .advance(what);
+    }
+}
+
+/// What the journal says an action still needs.
+enum Todo {
+    /// Never sent (or sent and known not to have arrived): re-check, then send.
+    Send,
+    /// Sent before a crash: find out whether it arrived.
+    Recover,
+    Done(String),
+}
+
+/// Applies `plan`. Errors are the journal's (the run cannot act without its record) and
+/// malformed plans; provider failures are part of the outcome.
+pub async fn apply(
+    plan: &Plan,
+    providers: &[Box<dyn Provider>],
+    journal: &mut Journal,
+    opts: &Options,
+    stop: &StopSignal,
+) -> Result<Outcome, ApplyError> {
+    let started = std::time::Instant::now();
+    let by_name: HashMap<&str, &dyn Provider> =
+        providers.iter().map(|p| (p.name(), p.as_ref())).collect();
+    let mut outcome = Outcome::default();
+    let mut todo: HashMap<&str, Vec<(&PlannedAction, Todo)>> = HashMap::new();
+    let mut to_verify: Vec<(PlannedAction, Receipt)> = Vec::new();
+
+    // The journal first, read-only: what is already done, what is held back.
+    let mut held = Vec::new();
+    for a in &plan.actions {
+        if !by_name.contains_key(a.provider.as_str()) {
+            return Err(ApplyError::UnknownProvider(a.provider.clone()));
+        }
+        operation(a, opts.yes)?;
+        let state = match journal.latest(&a.idempotency_key)? {
+            Some(r) => match r.new.stage {
+                Stage::Accepted => {
+                    to_verify.push((
+                        a.clone(),
+                        Receipt {
+                            operation_id: r.new.operation_id.clone(),
+                            audit_id: r.new.audit_id.clone(),
+                            http_status: r.new.http_status,
+                        },
+                    ));
+                    Todo::Done(format!(
+                        "accepted in run {}, not yet verified",
+                        r.new.run_id
+                    ))
+                }
+                Stage::Verified | Stage::Unverified => {
+                    Todo::Done(format!("{} in run {}", r.new.stage.as_str(), r.new.run_id))
+                }
+                Stage::Failed if r.new.run_id == plan.run_id => Todo::Done(format!(
+                    "failed earlier in this run: {}",
+                    r.new.detail.as_deref().unwrap_or("")
+                )),
+                Stage::Sent => Todo::Recover,
+                _ => Todo::Send,
+            },
+            None => Todo::Send,
+        };
+        match state {
+            Todo::Done(why) => outcome.lines.push(Line {
+                action: a.clone(),
+                result: Result_::AlreadyDone,
+                detail: why,
+            }),
+            Todo::Send if a.action == "terminate" && !opts.yes => held.push(a),
+            t => todo.entry(a.provider.as_str()).or_default().push((a, t)),
+        }
+    }
+
+    // Write access, before anything is journalled: a read-only token marks nothing.
+    for (name, actions) in &todo {
+        let provider = by_name[name];
+        if let Some((a, _)) = actions.first() {
+            if let Err(e) = provider.check_write(&operation(a, opts.yes)?).await {
+                if matches!(
+                    e,
+                    ProviderError::Forbidden { .. } | ProviderError::Unauthorized { .. }
+                ) {
+                    outcome.forbidden = Some(e);
+                    outcome
+                        .lines
+                        .extend(todo.values().flatten().map(|(a, _)| Line {
+                            action: (*a).clone(),
+                            result: Result_::Pending,
+                            detail: "not sent: the token may not act".into(),
+                        }));
+                    return Ok(outcome);
+                }
+                tracing::warn!(provider = name, error = %e, "could not check write access; trying the actions");
+            }
+        }
+    }
+
+    for a in held {
+        let why = "terminate needs --yes on the command line (and the policy's permission)";
+        journal.append(record(plan, a, Stage::Skipped, Some(why.into())))?;
+        outcome.lines.push(Line {
+            action: a.clone(),
+            result: Result_::HeldBack,
+            detail: why.into(),
+        });
+    }
+    for (a, t) in todo.values().flatten() {
+        if matches!(t, Todo::Send) && journal.latest(&a.idempotency_key)?.is_none() {
+            journal.append(record(plan, a, Stage::Planned, None))?;
+        }
+    }
+
+    let total = todo.values().map(Vec::len).sum();
+    let shared = Shared {
+        plan,
+        journal: Mutex::new(journal),
+        progress: Mutex::new(Progress::new(total)),
+        opts,
+        stop,
+    };
+    let queues = todo.into_iter().map(|(name, mut actions)| {
+        let provider = by_name[name];
+        let order = super::order::by_value(
+            &actions
+                .iter()
+                .map(|(a, _)| (*a).clone())
+                .collect::<Vec<_>>(),
+            &*opts.rate,
+        );
+        let mut ordered = Vec::with_capacity(actions.len());
+        let mut slots: Vec<Option<(&PlannedAction, Todo)>> = actions.drain(..).map(Some).collect();
+        for i in order {
+            if let Some(x) = slots[i].take() {
+                ordered.push(x);
+            }
+        }
+        provider_queue(provider, ordered, &shared)
+    });
+    let results = futures::future::join_all(queues).await;
+    shared
+        .progress
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish();
+    let journal = shared
+        .journal
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    for r in results {
+        let r = r?;
+        outcome.lines.extend(r.lines);
+        to_verify.extend(r.accepted);
+        outcome.figures.push(r.figures);
+        if let Some(e) = r.stopped_by {
+            match e {
+                ProviderError::Forbidden { .. } | ProviderError::Unauthorized { .. } => {
+                    outcome.forbidden = Some(e)
+                }
+                _ => outcome.deadline = Some(e),
+            }
+        }
+    }
+    outcome.interrupted = stop.is_stopped();
+    outcome.figures.sort_by(|a, b| a.provider.cmp(&b.provider));
+
+    // Verification, unless SIGTERM asked to stop: the next run verifies what is accepted.
+    if !outcome.interrupted && !to_verify.is_empty() {
+        let until = (Instant::now() + opts.verify_timeout).min(opts.deadline);
+        let verdicts = verify::verify(&to_verify, providers, until).await;
+        for (a, verdict) in verdicts {
+            let (stage, detail) = match &verdict {
+                Ok(how) => (Stage::Verified, how.clone()),
+                Err(why) => (Stage::Unverified, why.clone()),
+            };
+            journal.append(record(plan, &a, stage, Some(detail)))?;
+            match verdict {
+                Ok(_) => outcome.verified += 1,
+                Err(why) => outcome.unverified.push((a.target.clone(), why)),
+            }
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// What one provider's queue did.
+struct QueueResult {
+    lines: Vec<Line>,
+    accepted: Vec<(PlannedAction, Receipt)>,
+    figures: Figures,
+    /// The failure that stopped the queue (403, deadline), if any.
+    stopped_by: Option<ProviderError>,
+}
+
+/// Works through one provider's actions: batches that fit the write budget, each re-checked
+/// right before it is sent.
+async fn provider_queue(
+    provider: &dyn Provider,
+    actions: Vec<(&PlannedAction, Todo)>,
+    shared: &Shared<'_>,
+) -> Result<QueueResult, JournalError> {
+    let before = provider.stats();
+    let started = std::time::Instant::now();
+    let mut out = QueueResult {
+        lines: Vec::new(),
+        accepted: Vec::new(),
+        figures: Figures {
+            provider: provider.name().to_string(),
+            writes: 0,
+            rate_limited: 0,
+            elapsed: Duration::ZERO,
+            limit: None,
+        },
+        stopped_by: None,
+    };
+    let mut rest = actions.into_iter().peekable();
+    while rest.peek().is_some() {
+        if shared.stop.is_stopped() || out.stopped_by.is_some() {
+            break;
+        }
+        let batch: Vec<(&PlannedAction, Todo)> =
+            rest.by_ref().take(provider.write_batch().max(1)).collect();
+        let targets: Vec<String> = batch.iter().map(|(a, _)| a.target.clone()).collect();
+        let fresh = match provider.recheck(&targets, Utc::now()).await {
+            Ok(pods) => pods
+                .into_iter()
+                .map(|p| (p.target.clone(), p))
+                .collect::<HashMap<String, Pod>>(),
+            Err(e) => {
+                let stops = matches!(
+                    e,
+                    ProviderError::DeadlineExceeded { .. }
+                        | ProviderError::Forbidden { .. }
+                        | ProviderError::Unauthorized { .. }
+                );
+                for (a, _) in &batch {
+                    let (result, stage) = if stops {
+                        (Result_::Pending, None)
+                    } else {
+                        (Result_::Failed, Some(Stage::Failed))
+                    };
+                    let detail = format!("could not re-check the target: {e}");
+                    if let Some(stage) = stage {
+                        shared.append(record(shared.plan, a, stage, Some(detail.clone())))?;
+                    }
+                    shared.settle(&a.target);
+                    out.lines.push(Line {
+                        action: (*a).clone(),
+                        result,
+                        detail,
+                    });
+                }
+                if stops {
+                    out.stopped_by = Some(e);
+                }
+                continue;
+            }
+        };
+        let mut sendable: Vec<&PlannedAction> = Vec::new();
+        for (a, todo) in &batch {
+            let pod = fresh.get(&a.target);
+            if matches!(todo, Todo::Recover) {
+                match preconditions::took_effect(&a.action, pod) {
+                    Effect::Done | Effect::InProgress => {
+                        recover(provider, a, pod, shared, &mut out).await?;
+                        continue;
+                    }
+                    Effect::NotYet | Effect::Gone => {}
+                }
+            }
+            match preconditions::check(
+                a,
+                pod,
+                shared.plan.evaluated_at,
+                &shared.opts.settings,
+                Utc::now(),
+            ) {
+                Ok(()) => sendable.push(a),
+                Err(why) => {
+                    shared.append(record(shared.plan, a, Stage::Skipped, Some(why.clone())))?;
+                    shared.settle(&a.target);
+                    out.lines.push(Line {
+                        action: (*a).clone(),
+                        result: Result_::Skipped,
+                        detail: why,
+                    });
+                }
+            }
+        }
+        let ops: Vec<Operation> = sendable
+            .iter()
+            .map(|a| operation(a, shared.opts.yes))
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
+        for request in provider.requests(&ops) {
+            let carried: Vec<&PlannedAction> = request.ops.iter().map(|&i| sendable[i]).collect();
+            if shared.stop.is_stopped() || out.stopped_by.is_some() {
+                for a in carried {
+                    out.lines.push(pending(a, "not sent: the queue stopped"));
+                }
+                continue;
+            }
+            for a in &carried {
+                shared.append(record(shared.plan, a, Stage::Sent, None))?;
+            }
+            let answer = queue::send(provider, &request, shared.opts.deadline).await;
+            settle_answer(&carried, answer, shared, &mut out)?;
+        }
+    }
+    for (a, _) in rest {
+        out.lines.push(pending(a, "not sent: the queue stopped"));
+    }
+    let after = provider.stats();
+    out.figures.writes = after.writes - before.writes;
+    out.figures.rate_limited = after.rate_limited - before.rate_limited;
+    out.figures.elapsed = started.elapsed();
+    Ok(out)
+}
+
+fn pending(a: &PlannedAction, why: &str) -> Line {
+    Line {
+        action: a.clone(),
+        result: Result_::Pending,
+        detail: why.into(),
+    }
+}
+
+/// Journals the answer to one request for each action it carried.
+fn settle_answer(
+    carried: &[&PlannedAction],
+    answer: Result<Vec<Result<Receipt, ProviderError>>, ProviderError>,
+    shared: &Shared<'_>,
+    out: &mut QueueResult,
+) -> Result<(), JournalError> {
+    let per_op: Vec<Result<Receipt, ProviderError>> = match answer {
+        Ok(results) => results,
+        Err(e) => {
+            if matches!(
+                e,
+                ProviderError::DeadlineExceeded { .. }
+                    | ProviderError::Forbidden { .. }
+                    | ProviderError::Unauthorized { .. }
+            ) {
+                // Left as *sent*: whether it arrived is found out by the next run.
+                for a in carried {
+                    shared.settle(&a.target);
+                    out.lines.push(pending(a, &format!("not confirmed: {e}")));
+                }
+                out.stopped_by = Some(e);
+                return Ok(());
+            }
+            carried.iter().map(|_| Err(e.clone())).collect()
+        }
+    };
+    for (a, result) in carried.iter().zip(per_op) {
+        let line = match result {
+            Ok(receipt) => {
+                let mut r = record(shared.plan, a, Stage::Accepted, None);
+                r.http_status = receipt.http_status;
+                r.operation_id = receipt.operation_id.clone();
+                r.audit_id = receipt.audit_id.clone();
+                shared.append(r)?;
+                out.accepted.push(((*a).clone(), receipt.clone()));
+                Line {
+                    action: (*a).clone(),
+                    result: Result_::Accepted,
+                    detail: receipt
+                        .operation_id
+                        .map_or_else(|| "accepted".into(), |id| format!("accepted as {id}")),
+                }
+            }
+            Err(e) => {
+                let mut r = record(shared.plan, a, Stage::Failed, Some(e.to_string()));
+                r.http_status = e.http_status();
+                shared.append(r)?;
+                Line {
+                    action: (*a).clone(),
+                    result: Result_::Failed,
+                    detail: e.to_string(),
+                }
+            }
+        };
+        shared.settle(&a.target);
+        out.lines.push(line);
+    }
+    Ok(())
+}
+
+/// An action sent before a crash whose effect shows on its target: ask again with the same
+/// key where the provider gives operation ids (the first response comes back, nothing is
+/// done twice), else journal it as accepted from the state shown.
+async fn recover(
+    provider: &dyn Provider,
+    a: &PlannedAction,
+    pod: Option<&Pod>,
+    shared: &Shared<'_>,
+    out: &mut QueueResult,
+) -> Result<(), JournalError> {
+    let state = pod.map_or_else(|| "gone".to_string(), |p| p.status.to_string());
+    let op = operation(a, shared.opts.yes).ok();
+    let replay = match op {
+        Some(op) if provider.keeps_operation_ids() => {
+            let requests = provider.requests(std::slice::from_ref(&op));
+            match requests.first() {
+                Some(r) => Some(queue::send(provider, r, shared.opts.deadline).await),
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let receipt = match replay {
+        Some(Ok(mut results)) if !results.is_empty() => results.remove(0).ok(),
+        _ => None,
+    };
+    let mut r = record(
+        shared.plan,
+        a,
+        Stage::Accepted,
+        Some(format!(
+            "sent before a crash; it arrived (the target is {state} now){}",
+            if receipt.is_some() {
+                ": receipt recovered with the same Idempotency-Key"
+            } else {
+                ""
+            }
+        )),
+    );
+    let receipt = receipt.unwrap_or_default();
+    r.operation_id = receipt.operation_id.clone();
+    r.audit_id = receipt.audit_id.clone();
+    r.http_status = receipt.http_status;
+    shared.append(r)?;
+    out.accepted.push((a.clone(), receipt));
+    shared.settle(&a.target);
+    out.lines.push(Line {
+        action: a.clone(),
+        result: Result_::Accepted,
+        detail: format!("recovered after a crash (target {state})"),
+    });
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The re-check right before an action: do the plan's preconditions still hold on the target
+//! as the provider shows it now? Pure: (planned action, fresh state, settings, clock).
+//!
+//! What is checked (the keys `plan::build` writes):
+//! - the target still exists, and its status still fits the action (`status`);
+//! - it has not restarted since the plan (`started_at`): the idle evidence belonged to that
+//!   incarnation;
+//! - a stop's target is still idle, and idle since before the plan was evaluated
+//!   (`activity = idle`): a pod that served in between, even if quiet again now, is skipped;
+//! - an orphan is still an orphan;
+//! - protection (label, new-pod grace) and the resume-TTL lease, as the plan's guards apply them.
+
+use chrono::{DateTime, Utc};
+
+use crate::fleet::{Activity, Pod, PodStatus, ResourceKind};
+use crate::plan::build::{lease, protection};
+use crate::plan::{PlanSettings, PlannedAction};
+use crate::policy::Action;
+
+/// `Ok` when the action may be sent now; else why not (recorded as the skip's reason).
+pub fn check(
+    planned: &PlannedAction,
+    fresh: Option<&Pod>,
+    evaluated_at: DateTime<Utc>,
+    settings: &PlanSettings,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let Some(pod) = fresh else {
+        return Err(format!(
+            "{} no longer exists at the provider",
+            planned.target
+        ));
+    };
+    let action = Action::parse(&planned.action)
+        .ok_or_else(|| format!("unknown action {:?} in the plan", planned.action))?;
+    let want = |key: &str| planned.preconditions.get(key).map(String::as_str);
+    crate::plan::build::fits(action, pod.status)?;
+    if let Some(status) = want("status") {
+        if pod.status.as_str() != status {
+            return Err(format!(
+                "status changed since the plan: {} (planned on {status})",
+                pod.status
+            ));
+        }
+    }
+    if let Some(started) = want("started_at") {
+        let now_started = pod.last_started_at.map(|t| t.to_rfc3339());
+        if now_started.as_deref() != Some(started) {
+            return Err(format!(
+                "restarted since the plan (last start {}, planned on {started}): its evidence is void",
+                now_started.as_deref().unwrap_or("unknown")
+            ));
+        }
+    }
+    match want("activity") {
+        Some("idle") => match &pod.activity {
+            Activity::Idle { since, .. } => match since {
+                Some(s) if *s > evaluated_at => {
+                    return Err(format!(
+                        "was active after the plan: idle only since {}",
+                        s.to_rfc3339()
+                    ))
+                }
+                _ => {}
+            },
+            Activity::Busy => return Err("busy now: no longer idle".into()),
+            Activity::Unknown { why } => {
+                return Err(format!("activity unknown now ({why}): treated as active"))
+            }
+        },
+        Some("orphan") if pod.kind != ResourceKind::Orphan => {
+            return Err("no longer an orphan: a worker owns it now".into())
+        }
+        _ => {}
+    }
+    if let Some(why) = protection(pod, settings, now) {
+        return Err(why);
+    }
+    if let Some(why) = lease(pod, action, want("lease") == Some("override"), now) {
+        return Err(why);
+    }
+    Ok(())
+}
+
+/// Whether `pod` shows that `action` took effect (or is taking effect): what a verification
+/// waits for, and how a request sent before a crash is recognised as having arrived.
+/// `None` (the target is gone) counts for terminate only.
+pub fn took_effect(action: &str, pod: Option<&Pod>) -> Effect {
+    match (action, pod) {
+        ("terminate", None) => Effect::Done,
+        ("terminate", Some(_)) => Effect::NotYet,
+        (_, None) => Effect::Gone,
+        ("stop", Some(p)) => match p.status {
+            PodStatus::Stopped => Effect::Done,
+            PodStatus::Stopping => Effect::InProgress,
+            _ => Effect::NotYet,
+        },
+        ("resume", Some(p)) => match p.status {
+            PodStatus::Running => Effect::Done,
+            PodStatus::Starting => Effect::InProgress,
+            _ => Effect::NotYet,
+        },
+        _ => Effect::NotYet,
+    }
+}
+
+/// How far an action's effect shows on its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Done,
+    InProgress,
+    NotYet,
+    /// The target vanished although the action does not remove it.
+    Gone,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn pod(status: PodStatus, activity: Activity) -> Pod {
+        Pod {
+            provider: "argus".into(),
+            kind: ResourceKind::Pod,
+            target: "wkr_1".into(),
+            pod_id: "pod_1".into(),
+            name: "one".into(),
+            status,
+            project: None,
+            owner: None,
+            gpu_type: None,
+            gpu_count: 1,
+            region: None,
+            labels: BTreeMap::new(),
+            hourly_rate: crate::money::Money::new(
+                rust_decimal::Decimal::TWO,
+                crate::money::Currency::usd(),
+            ),
+            created_at: t("2026-11-01T00:00:00Z"),
+            last_started_at: Some(t("2026-11-20T00:00:00Z")),
+            ttl_expires_at: None,
+            orphaned_since: None,
+            orphaned_since_source: None,
+            stopped_since: None,
+            activity,
+        }
+    }
+
+    fn stop() -> PlannedAction {
+        let mut pre = BTreeMap::new();
+        pre.insert("status".into(), "running".into());
+        pre.insert("activity".into(), "idle".into());
+        pre.insert("started_at".into(), t("2026-11-20T00:00:00Z").to_rfc3339());
+        PlannedAction {
+            id: "act_1".into(),
+            provider: "argus".into(),
+            target: "wkr_1".into(),
+            pod_id: "pod_1".into(),
+            kind: "pod".into(),
+            action: "stop".into(),
+            policy: "p".into(),
+            reason: "idle".into(),
+            hourly_rate_usd: Some("2.0000".into()),
+            est_savings_usd_per_day: Some("48.00".into()),
+            hourly_rate: "2.0000".into(),
+            est_savings_per_day: "48.00".into(),
+            currency: "USD".into(),
+            idempotency_key: "k1".into(),
+            preconditions: pre,
+            ttl_hours: None,
+            also_matched: vec![],
+        }
+    }
+
+    fn idle(since: &str) -> Activity {
+        Activity::Idle {
+            since: Some(t(since)),
+            source: None,
+            start_seen: true,
+            evidence: "0 cameras".into(),
+        }
+    }
+
+    const PLAN: &str = "2026-11-21T02:00:00Z";
+    const NOW: &str = "2026-11-21T02:10:00Z";
+
+    fn run(p: &PlannedAction, pod: Option<&Pod>) -> Result<(), String> {
+        check(p, pod, t(PLAN), &PlanSettings::default(), t(NOW))
+    }
+
+    #[test]
+    fn still_idle_since_before_the_plan_passes() {
+        let p = pod(PodStatus::Running, idle("2026-11-20T12:00:00Z"));
+        assert_eq!(run(&stop(), Some(&p)), Ok(()));
+    }
+
+    #[test]
+    fn busy_or_active_in_between_or_unknown_is_skipped() {
+        let busy = pod(PodStatus::Running, Activity::Busy);
+        assert!(run(&stop(), Some(&busy)).unwrap_err().contains("busy"));
+        let again = pod(PodStatus::Running, idle("2026-11-21T02:05:00Z"));
+        assert!(run(&stop(), Some(&again))
+            .unwrap_err()
+            .contains("active after the plan"));
+        let unknown = pod(PodStatus::Running, Activity::Unknown { why: "x".into() });
+        assert!(run(&stop(), Some(&unknown))
+            .unwrap_err()
+            .contains("unknown"));
+    }
+
+    #[test]
+    fn a_restart_a_status_change_protection_or_a_lease_is_skipped() {
+        let mut restarted = pod(PodStatus::Running, idle("2026-11-21T01:00:00Z"));
+        restarted.last_started_at = Some(t("2026-11-21T01:00:00Z"));
+        assert!(run(&stop(), Some(&restarted))
+            .unwrap_err()
+            .contains("restarted"));
+        let stopped = pod(PodStatus::Stopped, idle("2026-11-20T12:00:00Z"));
+        assert!(run(&stop(), Some(&stopped)).is_err());
+        let mut protected = pod(PodStatus::Running, idle("2026-11-20T12:00:00Z"));
+        protected
+            .labels
+            .insert("podwarden/protect".into(), "true".into());
+        assert!(run(&stop(), Some(&protected))
+            .unwrap_err()
+            .contains("protected"));
+        let mut leased = pod(PodStatus::Running, idle("2026-11-20T12:00:00Z"));
+        leased.ttl_expires_at = Some(t("2026-11-21T05:00:00Z"));
+        assert!(run(&stop(), Some(&leased)).unwrap_err().contains("lease"));
+        assert!(run(&stop(), None).unwrap_err().contains("no longer exists"));
+    }
+
+    #[test]
+    fn effects_by_action() {
+        let stopped = pod(PodStatus::Stopped, Activity::Busy);
+        assert_eq!(took_effect("stop", Some(&stopped)), Effect::Done);
+        assert_eq!(took_effect("terminate", None), Effect::Done);
+        assert_eq!(took_effect("stop", None), Effect::Gone);
+        let running = pod(PodStatus::Running, Activity::Busy);
+        assert_eq!(took_effect("stop", Some(&running)), Effect::NotYet);
+        assert_eq!(took_effect("resume", Some(&running)), Effect::Done);
+    }
+}

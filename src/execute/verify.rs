@@ -1,0 +1,146 @@
+//! Verification after the queue drains: did each accepted action reach its expected state
+//! (stopped; running, with its TTL when one was asked; gone), and, where the provider keeps
+//! an audit log (Argus `/audit`), does every accepted operation appear there with the same
+//! reason? The reason is audited at both ends.
+//!
+//! Targets are re-read every [`POLL`] until each reached its state or `until` passes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+
+use super::preconditions::{took_effect, Effect};
+use crate::fleet::Pod;
+use crate::plan::PlannedAction;
+use crate::providers::{Provider, Receipt};
+
+/// How often the targets are re-read while waiting.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The verdict per action: `Ok(how it was verified)` or `Err(why it is not)`.
+pub type Verdict = Result<String, String>;
+
+pub async fn verify(
+    accepted: &[(PlannedAction, Receipt)],
+    providers: &[Box<dyn Provider>],
+    until: Instant,
+) -> Vec<(PlannedAction, Verdict)> {
+    let per_provider = providers.iter().map(|p| {
+        let mine: Vec<&(PlannedAction, Receipt)> = accepted
+            .iter()
+            .filter(|(a, _)| a.provider == p.name())
+            .collect();
+        verify_provider(p.as_ref(), mine, until)
+    });
+    futures::future::join_all(per_provider)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The state an action should leave its target in, when `pod` shows it.
+fn reached(a: &PlannedAction, pod: Option<&Pod>) -> Option<String> {
+    if took_effect(&a.action, pod) != Effect::Done {
+        return None;
+    }
+    match (a.ttl_hours, pod) {
+        (Some(_), Some(p)) if a.action == "resume" => p
+            .ttl_expires_at
+            .map(|t| format!("running with its TTL until {}", t.to_rfc3339())),
+        (_, Some(p)) => Some(p.status.to_string()),
+        (_, None) => Some("gone".into()),
+    }
+}
+
+async fn verify_provider(
+    provider: &dyn Provider,
+    accepted: Vec<&(PlannedAction, Receipt)>,
+    until: Instant,
+) -> Vec<(PlannedAction, Verdict)> {
+    if accepted.is_empty() {
+        return Vec::new();
+    }
+    let mut states: HashMap<String, String> = HashMap::new();
+    let mut last_error = None;
+    loop {
+        let targets: Vec<String> = accepted
+            .iter()
+            .filter(|(a, _)| !states.contains_key(&a.id))
+            .map(|(a, _)| a.target.clone())
+            .collect();
+        if targets.is_empty() {
+            break;
+        }
+        match provider.recheck(&targets, Utc::now()).await {
+            Ok(pods) => {
+                let by_target: HashMap<&str, &Pod> =
+                    pods.iter().map(|p| (p.target.as_str(), p)).collect();
+                for (a, _) in &accepted {
+                    if states.contains_key(&a.id) {
+                        continue;
+                    }
+                    if let Some(s) = reached(a, by_target.get(a.target.as_str()).copied()) {
+                        states.insert(a.id.clone(), s);
+                    }
+                }
+                last_error = None;
+            }
+            Err(e) => last_error = Some(e.to_string()),
+        }
+        if Instant::now() + POLL > until {
+            break;
+        }
+        if accepted.iter().all(|(a, _)| states.contains_key(&a.id)) {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let audit = match provider
+        .audit(Utc::now() - chrono::Duration::hours(25))
+        .await
+    {
+        Ok(Some(entries)) => Some(Ok(entries
+            .into_iter()
+            .map(|e| (e.operation_id.clone(), e))
+            .collect::<HashMap<_, _>>())),
+        Ok(None) => None,
+        Err(e) => Some(Err(e.to_string())),
+    };
+    accepted
+        .into_iter()
+        .map(|(a, receipt)| {
+            let verdict = match states.get(&a.id) {
+                None => Err(match &last_error {
+                    Some(e) => format!("could not re-read the target: {e}"),
+                    None => format!("did not reach the state a {} leads to in time", a.action),
+                }),
+                Some(state) => match (&audit, &receipt.operation_id) {
+                    (None, _) => Ok(format!("{state} (the provider keeps no audit log)")),
+                    (Some(Err(e)), _) => {
+                        Err(format!("{state}, but its audit log failed to load: {e}"))
+                    }
+                    (Some(Ok(_)), None) => Err(format!(
+                        "{state}, but no operation id was recorded to find in its audit log"
+                    )),
+                    (Some(Ok(log)), Some(op)) => match log.get(op) {
+                        None => Err(format!(
+                            "{state}, but operation {op} is not in its audit log"
+                        )),
+                        Some(e) if e.reason != a.reason => Err(format!(
+                            "{state}, but its audit log has another reason for {op}: {:?}",
+                            e.reason
+                        )),
+                        Some(e) => Ok(format!(
+                            "{state}; in its audit log as {} with the same reason",
+                            e.audit_id
+                        )),
+                    },
+                },
+            };
+            (a.clone(), verdict)
+        })
+        .collect()
+}
