@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod duration;
+pub mod execute;
 pub mod exit;
 pub mod fleet;
 pub mod money;
