@@ -12,6 +12,8 @@ pub enum Exit {
     Forbidden = 5,
     RateLimited = 6,
     ProviderIncomplete = 7,
+    /// `podwarden audit verify` found an edited, inserted or deleted journal record.
+    JournalBroken = 8,
 }
 
 impl Exit {

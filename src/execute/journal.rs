@@ -492,14 +492,16 @@ impl Journal {
                         ),
                     ))
                 }
-                Some((head_seq, _)) if row.seq > *head_seq => return Ok(broken(
-                    row.seq,
-                    format!(
+                Some((head_seq, _)) if row.seq > *head_seq => {
+                    return Ok(broken(
+                        row.seq,
+                        format!(
                         "{} comes after the journal's head (record {head_seq}): it was inserted \
                              outside podwarden",
                         row.name()
                     ),
-                )),
+                    ))
+                }
                 _ => {}
             }
             if row.seq != expected_seq {
