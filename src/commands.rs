@@ -53,6 +53,11 @@ impl Error {
             | Error::Cases(_)
             | Error::Usage(_)
             | Error::Snapshot(_) => Exit::Usage,
+            // A record that cannot be read, or a missing head: the journal is broken.
+            Error::Journal(
+                crate::execute::journal::JournalError::Corrupt { .. }
+                | crate::execute::journal::JournalError::HeadMissing { .. },
+            ) => Exit::JournalBroken,
             _ => Exit::Internal,
         }
     }

@@ -488,3 +488,23 @@ fn the_state_file_comes_from_the_configuration() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_unreadable_record_makes_the_listing_exit_8_and_verify_names_it() {
+    let (dir, path) = journal();
+    tamper(&path, "UPDATE journal SET stage = 'done' WHERE seq = 13");
+    let out = audit_state(dir.path(), &path, &[]);
+    assert_eq!(code(&out), 8, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("record 13 cannot be read"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = audit_state(dir.path(), &path, &["verify"]);
+    assert_eq!(code(&out), 8);
+    assert!(
+        text(&out.stdout).contains("record 13 (run run-b, done stop of argus wkr_2) was edited"),
+        "{}",
+        text(&out.stdout)
+    );
+}
