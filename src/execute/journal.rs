@@ -1210,6 +1210,29 @@ mod tests {
     }
 
     #[test]
+    fn two_connections_appending_at_once_keep_one_unbroken_chain() {
+        let (dir, _j) = journal();
+        let path = dir.path().join("state/podwarden.db");
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut j = Journal::open(&path).expect("open");
+                    for i in 0..40 {
+                        j.append(rec(&format!("w{w}-{i}"), "wkr_1", Stage::Planned, 1))
+                            .expect("append waits for the other writer");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        let j = Journal::open(&path).expect("open");
+        assert_eq!(j.verify().expect("v"), Verification::Intact { records: 80 });
+    }
+
+    #[test]
     fn open_existing_creates_nothing() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("missing.db");
