@@ -18,7 +18,7 @@ ask for it.\n\nWith no configuration at all, `podwarden run` starts a simulated 
 in-process and plans against it, so you can see a full run with one command.",
     after_help = "Exit codes: 0 success · 1 internal error · 2 usage, config or policy error · 3 some actions failed · \
 4 a circuit breaker refused a policy · 5 forbidden (token lacks a scope) · 6 rate limited past the run's deadline · \
-7 provider data incomplete or unreachable."
+7 provider data incomplete or unreachable · 8 audit journal failed verification."
 )]
 pub struct Cli {
     /// Log format on stderr. The level is set with PODWARDEN_LOG (default: warn,podwarden=info).
@@ -130,6 +130,92 @@ pub enum Command {
     },
     /// Serve the simulated Argus and Podstack APIs on loopback.
     Sandbox(SandboxArgs),
+    /// The audit journal: list and filter what was done, verify its hash chain, export it.
+    ///
+    /// Without a subcommand: `list`. The journal is in the state file: --state FILE, else the
+    /// `state` of --config / $PODWARDEN_CONFIG / ./podwarden.toml.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// One line per record, grouped by run.
+    Table,
+    /// JSON Lines: one record per line, each carrying its hash (verifiable offline).
+    Jsonl,
+}
+
+/// `--config` / `--state` go before or after the subcommand; the listing's options before
+/// it only when there is none (`audit --run X` is `audit list --run X`).
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    #[command(flatten)]
+    pub journal: JournalFile,
+    #[command(flatten)]
+    pub list: AuditList,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// List the journal: one line per action with its latest status (--history: every record).
+    List(AuditList),
+    /// Check the hash chain: exit 0 when intact, 8 when a record was edited, inserted or
+    /// deleted (the message names it).
+    Verify,
+    /// Write every record (or those the filters select) to FILE as JSON Lines.
+    Export {
+        file: PathBuf,
+        #[command(flatten)]
+        filter: AuditFilter,
+    },
+}
+
+/// Where the journal is: the state file (before or after the subcommand).
+#[derive(Debug, Args)]
+pub struct JournalFile {
+    /// podwarden.toml whose `state` file holds the journal. Default: $PODWARDEN_CONFIG, else ./podwarden.toml.
+    #[arg(long, short, global = true, env = "PODWARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The state file (SQLite) itself; wins over --config.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Which records to show.
+#[derive(Debug, Args)]
+pub struct AuditFilter {
+    /// Only this run.
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// Only this target (target id or pod id).
+    #[arg(long, value_name = "T")]
+    pub target: Option<String>,
+    /// Only this policy.
+    #[arg(long, value_name = "P")]
+    pub policy: Option<String>,
+    /// Only this status: planned, sent, accepted, failed, skipped, verified, unverified. Without
+    /// --history: actions whose latest status it is.
+    #[arg(long, value_name = "S")]
+    pub status: Option<crate::execute::journal::Stage>,
+    /// Records at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC).
+    #[arg(long, value_name = "TS")]
+    pub since: Option<String>,
+    /// Records before this time (RFC 3339, or YYYY-MM-DD for midnight UTC).
+    #[arg(long, value_name = "TS")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditList {
+    #[command(flatten)]
+    pub filter: AuditFilter,
+    /// Every record (each stage of each action), not only each action's latest status.
+    #[arg(long)]
+    pub history: bool,
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
 }
 
 #[derive(Debug, Subcommand)]

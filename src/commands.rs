@@ -16,6 +16,8 @@ use crate::providers::ProviderError;
 use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::store::{Store, StoreError};
 
+pub mod audit;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -30,6 +32,8 @@ pub enum Error {
     Snapshot(#[from] crate::snapshot::SnapshotError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Journal(#[from] crate::execute::journal::JournalError),
     #[error(transparent)]
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
@@ -49,6 +53,11 @@ impl Error {
             | Error::Cases(_)
             | Error::Usage(_)
             | Error::Snapshot(_) => Exit::Usage,
+            // A record that cannot be read, or a missing head: the journal is broken.
+            Error::Journal(
+                crate::execute::journal::JournalError::Corrupt { .. }
+                | crate::execute::journal::JournalError::HeadMissing { .. },
+            ) => Exit::JournalBroken,
             _ => Exit::Internal,
         }
     }
@@ -85,6 +94,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             action: SnapshotAction::Save { file, config },
         } => snapshot_save(&file, config).await,
         Command::Sandbox(args) => sandbox(args).await,
+        Command::Audit(args) => audit::run(args),
     }
 }
 

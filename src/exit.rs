@@ -12,6 +12,9 @@ pub enum Exit {
     Forbidden = 5,
     RateLimited = 6,
     ProviderIncomplete = 7,
+    /// `podwarden audit verify` found an edited, inserted or deleted journal record (or a
+    /// command found a record unreadable or the journal's head missing).
+    JournalBroken = 8,
 }
 
 impl Exit {
