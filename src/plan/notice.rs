@@ -135,9 +135,17 @@ pub fn judge(
     })
 }
 
-/// Whether a notice is due at `now`.
+/// How early a run may be and still find a notice due: 1/24 of the notice, at most an hour.
+/// A nightly job's start jitters by seconds to minutes, so without it a `notice = "24h"` first
+/// matched at 02:00:05 would not be due at 02:00:03 the next night and would wait a second
+/// night (Cloud Custodian's mark-for-op avoids the same trap by dating marks to the day).
+pub fn slack(notice: Duration) -> Duration {
+    (notice / 24).min(Duration::hours(1))
+}
+
+/// Whether a notice is due at `now`: at its `due_at`, less the [`slack`] of its period.
 pub fn is_due(n: &NoticeServed, now: DateTime<Utc>) -> bool {
-    now >= n.due_at
+    now >= n.due_at - slack(n.due_at - n.first_matched)
 }
 
 /// The pending entry for an action still inside its notice.
@@ -234,6 +242,20 @@ mod tests {
         assert!(!is_due(&n, at(12)));
         let n = judge(&held, &action(), at(-5), day, at(24)).expect("a notice");
         assert!(is_due(&n, at(24)), "due exactly at first match + notice");
+    }
+
+    #[test]
+    fn a_nightly_run_a_little_early_finds_a_day_long_notice_due() {
+        let held = holding(at(-5), at(0));
+        let day = Some(Duration::hours(24));
+        let early = at(24) - Duration::seconds(2);
+        let n = judge(&held, &action(), at(-5), day, early).expect("a notice");
+        assert!(is_due(&n, early), "2 s of start-time jitter");
+        let too_early = at(23) - Duration::seconds(1);
+        let n = judge(&held, &action(), at(-5), day, too_early).expect("a notice");
+        assert!(!is_due(&n, too_early), "more than an hour early");
+        assert_eq!(slack(Duration::hours(2)), Duration::minutes(5));
+        assert_eq!(slack(Duration::days(7)), Duration::hours(1));
     }
 
     #[test]
