@@ -201,6 +201,11 @@ async fn plan_reads_notices_and_run_records_them_with_the_real_executable() {
     // A later plan counts from the run's first match, not from its own time.
     let again = plan_json(&["plan", "--format", "json", "--out", "plan.json"]);
     assert_eq!(first_matched(&again, "wkr_idle"), started);
+    let explained = text(&podwarden_in(dir.path(), &["explain", "wkr_idle"]).stdout);
+    assert!(
+        explained.contains("stop by stop-idle is pending its notice period: first matched"),
+        "{explained}"
+    );
     let md = podwarden_in(dir.path(), &["plan", "--format", "markdown"]);
     assert!(
         text(&md.stdout).contains("**Pending**")
