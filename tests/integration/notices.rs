@@ -36,6 +36,16 @@ fn at(s: &str) -> DateTime<Utc> {
 /// Collects over HTTP (recording sightings) and plans with the notices the store holds, as
 /// every live command does; `record` as `podwarden run` does (the others never record).
 async fn night(cfg: &podwarden::config::Config, now: DateTime<Utc>, record: bool) -> Plan {
+    night_limited(cfg, now, record, Default::default()).await
+}
+
+/// [`night`] under the global `[limits]` `limits`.
+async fn night_limited(
+    cfg: &podwarden::config::Config,
+    now: DateTime<Utc>,
+    record: bool,
+    limits: podwarden::policy::Limits,
+) -> Plan {
     let (fleet, errors) = podwarden::commands::collect(cfg, now)
         .await
         .expect("collects");
@@ -44,6 +54,7 @@ async fn night(cfg: &podwarden::config::Config, now: DateTime<Utc>, record: bool
     let mut store = Store::open(&cfg.state).expect("store");
     let settings = PlanSettings {
         notices: store.notices().expect("notices"),
+        limits,
         ..PlanSettings::default()
     };
     let plan = podwarden::plan::make(&fleet, &set, &settings, now, "night", now).expect("plan");
@@ -158,6 +169,38 @@ async fn a_notice_policy_acts_only_on_a_pod_that_matched_on_every_run_through_it
     let run4 = night(&cfg, t4, true).await;
     assert_eq!(stopped_after_notice(&run4, "wkr_flaky"), Some(t3));
     assert!(run4.pending.is_empty(), "{:?}", run4.pending);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn due_notices_count_toward_the_global_breaker_and_a_refused_plan_drops_every_notice() {
+    let t0 = at("2026-11-16T02:00:00Z");
+    let s = scenario_sandbox(t0, SCENARIO).await;
+    let dir = workspace(&format!("http://{}", s.addr), POLICY);
+    let cfg = admin_config(dir.path());
+    let one = podwarden::policy::Limits {
+        max_actions: Some(1),
+        ..Default::default()
+    };
+    // Two pending pods are not two actions: the global breaker lets run 1 through.
+    let run1 = night_limited(&cfg, t0, true, one.clone()).await;
+    assert!(!run1.summary.breaker_tripped);
+    assert_eq!(run1.pending.len(), 2);
+    // A day later both are due: two actions trip it, and nothing is planned or held.
+    let t1 = t0 + Duration::hours(25);
+    s.sandbox.clock.set(t1);
+    let run2 = night_limited(&cfg, t1, true, one).await;
+    assert!(run2.summary.breaker_tripped);
+    assert!(run2.actions.is_empty() && run2.pending.is_empty());
+    assert!(!held(&cfg, "wkr_idle") && !held(&cfg, "wkr_flaky"));
+    // The next run starts both notices afresh.
+    let t2 = t1 + Duration::hours(24);
+    s.sandbox.clock.set(t2);
+    let run3 = night(&cfg, t2, true).await;
+    assert!(run3.actions.is_empty());
+    assert_eq!(
+        pending(&run3, "wkr_idle"),
+        Some((t2, t2 + Duration::hours(24)))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
