@@ -60,6 +60,7 @@ pub enum Command {
     /// The nightly job: collect, evaluate, plan and summarise spend (dry-run).
     ///
     /// With no configuration it runs the built-in demo against an in-process sandbox.
+    /// Records notice periods (policies with `notice`): starts, confirms and drops them.
     Run {
         #[command(flatten)]
         source: Source,
@@ -70,7 +71,8 @@ pub enum Command {
     /// Dry-run review: print the plan and optionally write the plan file.
     ///
     /// With --snapshot the plan is deterministic: the same snapshot, policies and --now give
-    /// byte-identical JSON apart from run_id and generated_at.
+    /// byte-identical JSON apart from run_id and generated_at. Notice periods recorded by
+    /// `run` are read (never started or dropped; none from a snapshot).
     Plan {
         #[command(flatten)]
         source: Source,

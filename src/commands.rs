@@ -233,8 +233,11 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
     let setup = live_setup(source.config.as_deref()).await?;
     let now = Utc::now();
     let (fleet, errors) = collect(setup.config(), now).await?;
+    // Notices held from earlier runs are read by every live command; only `run` records them.
+    let mut settings = settings(Some(setup.config()));
+    settings.notices = Store::open(&setup.config().state)?.notices()?;
     Ok(Inputs {
-        settings: settings(Some(setup.config())),
+        settings,
         setup: Some(setup),
         fleet,
         now,
@@ -247,6 +250,7 @@ fn settings(config: Option<&Config>) -> PlanSettings {
         protect_label: c.protect_label.clone(),
         new_pod_grace: c.new_pod_grace,
         limits: c.limits.clone(),
+        ..PlanSettings::default()
     })
 }
 
@@ -311,6 +315,10 @@ async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
     let set = load_policies(None, inputs.setup.as_ref())?;
     let plan = make_plan(&inputs, &set)?;
+    // The nightly run is what starts, confirms and drops notices (a snapshot run writes nothing).
+    if let (None, Some(setup)) = (&source.snapshot, &inputs.setup) {
+        Store::open(&setup.config().state)?.record_notices(&plan)?;
+    }
     print!("{}", crate::plan::render::table(&plan));
     println!();
     let cost_days = inputs.setup.as_ref().map_or(30, |s| s.config().cost_days);

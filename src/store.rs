@@ -12,7 +12,14 @@
 //!   It ends when the pod is seen in any other state.
 //!
 //! Sightings of pods that a complete provider no longer lists are deleted. Providers whose
-//! inventory was incomplete are left alone. Migrations are numbered by `PRAGMA user_version`.
+//! inventory was incomplete are left alone.
+//!
+//! It also holds *notices* (`plan::notice`): the pending actions of policies with a notice
+//! period, keyed by (provider, target, policy, action). They are read by every live command
+//! ([`Store::notices`]) and replaced only by `podwarden run` ([`Store::record_notices`]) with
+//! what its plan holds, in one transaction: a notice the plan does not carry is dropped —
+//! whatever the reason, an incomplete provider included, since then the pod is not known to
+//! match. Migrations are numbered by `PRAGMA user_version`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -21,6 +28,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind, Since};
+use crate::plan::notice::{Notice, NoticeKey, Notices};
+use crate::plan::Plan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,6 +69,18 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO sightings (provider, target, what, incarnation, first_seen, last_seen)
         SELECT provider, target, what, '', first_seen, last_seen FROM observations WHERE what = 'orphan';
     DROP TABLE observations;",
+    // Notice periods: one row per pending (or due) action of a policy with `notice`.
+    "CREATE TABLE notices (
+        provider      TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        policy        TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        incarnation   TEXT NOT NULL,
+        first_matched TEXT NOT NULL,
+        last_matched  TEXT NOT NULL,
+        due_at        TEXT NOT NULL,
+        PRIMARY KEY (provider, target, policy, action)
+    );",
 ];
 
 /// One stored sighting.
@@ -145,6 +166,105 @@ impl Store {
                 }
             }
             save(&tx, provider, &keep).map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+}
+
+impl Store {
+    /// The notices held (see the module doc). A row whose times do not parse is skipped: the
+    /// next run that plans its pod starts a new notice (later, never sooner).
+    pub fn notices(&self) -> Result<Notices, StoreError> {
+        let err = sqlite_error(self.path.clone());
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT provider, target, policy, action, incarnation, first_matched, last_matched, due_at FROM notices",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let text = |i: usize| r.get::<_, String>(i);
+                Ok((
+                    NoticeKey {
+                        provider: text(0)?,
+                        target: text(1)?,
+                        policy: text(2)?,
+                        action: text(3)?,
+                    },
+                    [text(4)?, text(5)?, text(6)?, text(7)?],
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Notices::new();
+        for row in rows {
+            let (key, [inc, first, last, due]) = row.map_err(&err)?;
+            if let (Some(incarnation), Some(first_matched), Some(last_matched), Some(due_at)) =
+                (time(&inc), time(&first), time(&last), time(&due))
+            {
+                out.insert(
+                    key,
+                    Notice {
+                        incarnation,
+                        first_matched,
+                        last_matched,
+                        due_at,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the notices with those `plan` holds — its pending actions and the notices
+    /// its due actions served — as matched at the plan's `evaluated_at`, in one transaction.
+    /// Only `podwarden run` calls this: dry-run reviews neither start nor drop notices.
+    pub fn record_notices(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        let err = sqlite_error(self.path.clone());
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute("DELETE FROM notices", []).map_err(&err)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO notices (provider, target, policy, action, incarnation, first_matched, last_matched, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(&err)?;
+            let now = plan.evaluated_at.to_rfc3339();
+            let held = plan
+                .pending
+                .iter()
+                .map(|p| {
+                    (
+                        [&p.provider, &p.target, &p.policy, &p.action],
+                        p.incarnation,
+                        p.first_matched,
+                        p.due_at,
+                    )
+                })
+                .chain(plan.actions.iter().filter_map(|a| {
+                    a.notice.as_ref().map(|n| {
+                        (
+                            [&a.provider, &a.target, &a.policy, &a.action],
+                            n.incarnation,
+                            n.first_matched,
+                            n.due_at,
+                        )
+                    })
+                }));
+            for ([provider, target, policy, action], inc, first, due) in held {
+                insert
+                    .execute(params![
+                        provider,
+                        target,
+                        policy,
+                        action,
+                        inc.to_rfc3339(),
+                        first.to_rfc3339(),
+                        now,
+                        due.to_rfc3339()
+                    ])
+                    .map_err(&err)?;
+            }
         }
         tx.commit().map_err(&err)
     }
@@ -448,5 +568,71 @@ mod tests {
         let mut resumed = idle_pod(Some(at(-600)), true);
         merge_idle(&mut resumed, None, at(0));
         assert_eq!(since(&resumed), Some(at(-500)));
+    }
+
+    #[test]
+    fn notices_are_held_while_the_pod_matches_on_every_run_and_dropped_once_it_does_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("state.db")).expect("store");
+        let toml = "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\nnotice = \"24h\"\n[policy.match]\nidle_for = \"6h\"\n";
+        let set =
+            crate::policy::load::load_sources(&[(std::path::PathBuf::from("p.toml"), toml.into())])
+                .expect("policy");
+        let run = |store: &mut Store, pod: Pod, now: DateTime<Utc>| {
+            let settings = crate::plan::PlanSettings {
+                notices: store.notices().expect("read"),
+                ..Default::default()
+            };
+            let plan = crate::plan::make(&fleet(vec![pod], now), &set, &settings, now, "r", now)
+                .expect("plan");
+            store.record_notices(&plan).expect("recorded");
+            plan
+        };
+        let idle = || idle_pod(Some(at(-10)), true);
+        let first = run(&mut store, idle(), at(0));
+        assert!(first.actions.is_empty());
+        assert_eq!(
+            first
+                .pending
+                .iter()
+                .map(|p| (p.first_matched, p.due_at))
+                .collect::<Vec<_>>(),
+            vec![(at(0), at(24))]
+        );
+        let second = run(&mut store, idle(), at(12));
+        assert!(second.actions.is_empty());
+        assert_eq!(second.pending.first().map(|p| p.first_matched), Some(at(0)));
+        let third = run(&mut store, idle(), at(25));
+        assert!(third.pending.is_empty());
+        assert_eq!(
+            third
+                .actions
+                .first()
+                .and_then(|a| a.notice.as_ref())
+                .map(|n| n.first_matched),
+            Some(at(0)),
+            "due: an action that served its notice"
+        );
+        assert_eq!(
+            store
+                .notices()
+                .expect("read")
+                .values()
+                .map(|n| n.last_matched)
+                .collect::<Vec<_>>(),
+            vec![at(25)],
+            "a due action keeps its notice until it no longer matches"
+        );
+        let mut busy = idle();
+        busy.activity = Activity::Busy;
+        let fourth = run(&mut store, busy, at(30));
+        assert!(fourth.actions.is_empty() && fourth.pending.is_empty());
+        assert!(store.notices().expect("read").is_empty(), "dropped");
+        let fifth = run(&mut store, idle_pod(Some(at(24)), true), at(31));
+        assert_eq!(
+            fifth.pending.first().map(|p| p.first_matched),
+            Some(at(31)),
+            "matching again starts a new notice"
+        );
     }
 }

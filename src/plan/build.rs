@@ -26,6 +26,12 @@
 //! wins; on a tie the least destructive action (resume, then stop, then terminate); then the
 //! policy name. The losers are listed in the action's `also_matched`. Report-only policies
 //! never take a pod's action slot.
+//!
+//! **Notice periods** (`notice = "24h"`, see [`super::notice`]): the action a notice policy
+//! wins is planned only once its notice is due; before that it is listed in `pending`. Pending
+//! pods count toward their policy's breakers like any pod it matched and could act on (they
+//! are in `counted`), but not toward the global `[limits]`, which count this run's actions.
+//! A plan the global breaker refuses holds no pending entry either.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +39,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
+use super::notice::{self, Notices};
 use super::{Blocked, Plan, PlannedAction, PolicyTally, Reported, Summary, VERSION};
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
 use crate::money::fixed;
@@ -40,12 +47,14 @@ use crate::policy::evaluate::Evaluation;
 use crate::policy::schedule::in_schedule;
 use crate::policy::{reason, Action, Limits, Policy, PolicySet};
 
-/// What guards the plan besides the policies themselves (from podwarden.toml).
+/// What guards the plan besides the policies themselves: podwarden.toml's settings, and the
+/// notices held from earlier runs (from the state store; empty for a snapshot).
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
     pub protect_label: (String, String),
     pub new_pod_grace: chrono::Duration,
     pub limits: Limits,
+    pub notices: Notices,
 }
 
 impl Default for PlanSettings {
@@ -54,6 +63,7 @@ impl Default for PlanSettings {
             protect_label: ("podwarden/protect".into(), "true".into()),
             new_pod_grace: chrono::Duration::hours(2),
             limits: Limits::default(),
+            notices: Notices::new(),
         }
     }
 }
@@ -317,6 +327,7 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
         preconditions,
         ttl_hours: policy.ttl_hours.filter(|_| policy.action == Action::Resume),
         also_matched: Vec::new(),
+        notice: None,
     }
 }
 
@@ -333,6 +344,7 @@ pub fn build(
     let pods = &fleet.pods;
     let mut blocked = Vec::new();
     let mut reported = Vec::new();
+    let mut pending = Vec::new();
     let mut tallies = Vec::new();
     let mut refused = BTreeSet::new();
     let mut breaker_tripped = false;
@@ -353,6 +365,26 @@ pub fn build(
         };
         if let Some(s) = policy.schedule.as_ref().filter(|s| !in_schedule(s, now)) {
             blocked.push(block("*", format!("outside its schedule ({s})")));
+            // A notice policy re-checks the notices it holds: kept while it still matches.
+            if policy.notice.is_some() {
+                for &row in &eval.matched[pi] {
+                    let pod = &pods[row];
+                    if guard(pod, policy, fleet, settings, now).is_some() {
+                        continue;
+                    }
+                    let action = planned(pod, policy, now);
+                    let inc = notice::incarnation(pod, policy.action);
+                    let key = notice::key_of(&action);
+                    if notice::held(&settings.notices, &key, inc, now).is_some() {
+                        if let Some(n) =
+                            notice::judge(&settings.notices, &action, inc, policy.notice, now)
+                        {
+                            tally.pending += 1;
+                            pending.push(notice::pending(&action, &n));
+                        }
+                    }
+                }
+            }
             tallies.push(tally);
             continue;
         }
@@ -422,13 +454,24 @@ pub fn build(
         if refused.contains(&winner) {
             continue;
         }
-        let mut action = planned(&pods[row], &set.policies[winner], now);
+        let policy = &set.policies[winner];
+        let mut action = planned(&pods[row], policy, now);
         action.also_matched = competing[1..]
             .iter()
             .map(|&i| set.policies[i].name.clone())
             .collect();
-        tallies[winner].planned += 1;
-        actions.push(action);
+        let inc = notice::incarnation(&pods[row], policy.action);
+        match notice::judge(&settings.notices, &action, inc, policy.notice, now) {
+            Some(n) if !notice::is_due(&n, now) => {
+                tallies[winner].pending += 1;
+                pending.push(notice::pending(&action, &n));
+            }
+            served => {
+                action.notice = served;
+                tallies[winner].planned += 1;
+                actions.push(action);
+            }
+        }
     }
 
     // The global breaker refuses the whole plan. Its share is of the pods any acting policy
@@ -454,12 +497,17 @@ pub fn build(
             why: format!("global {why}; no action is planned"),
         });
         actions.clear();
+        pending.clear();
         for t in &mut tallies {
             t.planned = 0;
+            t.pending = 0;
         }
     }
 
     actions.sort_by(|a, b| (&a.provider, &a.target).cmp(&(&b.provider, &b.target)));
+    pending.sort_by(|a, b| {
+        (&a.provider, &a.target, &a.policy).cmp(&(&b.provider, &b.target, &b.policy))
+    });
     blocked.sort();
     blocked.dedup();
     reported.sort_by(|a, b| {
@@ -487,6 +535,7 @@ pub fn build(
         policies_sha256: set.sha256.clone(),
         actions,
         blocked,
+        pending,
         reported,
         policies: tallies,
         providers: fleet.providers.clone(),

@@ -4,6 +4,7 @@
 //! other tools read the plan file.
 
 pub mod build;
+pub mod notice;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use build::{build, PlanSettings};
+pub use notice::{NoticeServed, Notices, Pending};
 
 use crate::fleet::ProviderStatus;
 
@@ -28,6 +30,9 @@ pub struct Plan {
     pub policies_sha256: String,
     pub actions: Vec<PlannedAction>,
     pub blocked: Vec<Blocked>,
+    /// Actions of policies with a notice period that are not due yet (`plan::notice`).
+    #[serde(default)]
+    pub pending: Vec<Pending>,
     /// Matches of report-only policies.
     #[serde(default)]
     pub reported: Vec<Reported>,
@@ -67,6 +72,9 @@ pub struct PlannedAction {
     /// Other policies that matched this pod but lost on precedence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_matched: Vec<String>,
+    /// The notice period this action has served (policies with `notice` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NoticeServed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -93,6 +101,9 @@ pub struct PolicyTally {
     pub counted: usize,
     /// Actions it won and that are in the plan.
     pub planned: usize,
+    /// Pods it won that wait for its notice period (in the plan's `pending`).
+    #[serde(default)]
+    pub pending: usize,
     /// A circuit breaker refused it. (Outside its schedule, a policy's counts beyond
     /// `matched` and `unknown` stay 0, and `blocked` says why.)
     pub refused: bool,

@@ -82,6 +82,31 @@ pub fn table(plan: &Plan) -> String {
             );
         }
     }
+    if !plan.pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPending: waiting for their notice period ({}):",
+            plan.pending.len()
+        );
+        let _ = writeln!(
+            out,
+            "{:<10} {:<9} {:<16} {:<28} {:<22} {:<22} REASON",
+            "ACTION", "PROVIDER", "TARGET", "POLICY", "DUE", "FIRST MATCHED"
+        );
+        for p in &plan.pending {
+            let _ = writeln!(
+                out,
+                "{:<10} {:<9} {:<16} {:<28} {:<22} {:<22} {}",
+                p.action,
+                p.provider,
+                p.target,
+                p.policy,
+                due(plan, p),
+                p.first_matched.format("%Y-%m-%d %H:%M UTC").to_string(),
+                p.reason
+            );
+        }
+    }
     if !plan.blocked.is_empty() {
         let _ = writeln!(out, "\nNot acted on ({}):", plan.blocked.len());
         for b in plan.blocked.iter().take(BLOCKED_LISTED) {
@@ -101,19 +126,20 @@ pub fn table(plan: &Plan) -> String {
     if !plan.policies.is_empty() {
         let _ = writeln!(
             out,
-            "\n{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            "POLICY", "MATCHED", "UNKNOWN", "GUARDED", "COUNTED", "PLANNED"
+            "\n{:<28} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "POLICY", "MATCHED", "UNKNOWN", "GUARDED", "COUNTED", "PLANNED", "PENDING"
         );
         for t in &plan.policies {
             let _ = writeln!(
                 out,
-                "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}{}",
+                "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}{}",
                 t.policy,
                 t.matched,
                 t.unknown,
                 t.guarded,
                 t.counted,
                 t.planned,
+                t.pending,
                 if t.refused {
                     "  REFUSED by a breaker"
                 } else {
@@ -130,7 +156,7 @@ pub fn table(plan: &Plan) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\n{} actions ({}), est. savings {}; {} not acted on; {} reported.{}",
+        "\n{} actions ({}), est. savings {}; {} pending a notice; {} not acted on; {} reported.{}",
         plan.actions.len(),
         if kinds.is_empty() {
             "none".into()
@@ -138,6 +164,7 @@ pub fn table(plan: &Plan) -> String {
             kinds.join(", ")
         },
         savings_line(plan),
+        plan.pending.len(),
         plan.blocked.len(),
         plan.reported.len(),
         if plan.summary.breaker_tripped {
@@ -147,6 +174,16 @@ pub fn table(plan: &Plan) -> String {
         }
     );
     out
+}
+
+/// When a pending action is due: its time, or that it is due but waits for its policy's
+/// schedule window (a notice policy outside its window keeps its notices and acts on none).
+fn due(plan: &Plan, p: &super::Pending) -> String {
+    if p.due_at <= plan.evaluated_at {
+        "due, outside schedule".into()
+    } else {
+        p.due_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }
 
 /// The header of a Markdown table of actions (see [`action_row`]).
@@ -179,9 +216,14 @@ pub fn markdown(plan: &Plan) -> String {
     );
     let _ = writeln!(
         out,
-        "**{} actions**, est. savings {}.\n",
+        "**{} actions**, est. savings {}.{}\n",
         plan.actions.len(),
-        savings_line(plan)
+        savings_line(plan),
+        if plan.pending.is_empty() {
+            String::new()
+        } else {
+            format!(" {} pending a notice period.", plan.pending.len())
+        }
     );
     let problems: Vec<String> = plan
         .providers
@@ -212,6 +254,26 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "{ACTIONS_HEADER}");
         for a in &plan.actions {
             let _ = writeln!(out, "{}", action_row(a));
+        }
+    }
+    if !plan.pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**Pending** — waiting for their notice period ({}):\n\n| action | provider | target | policy | due | first matched | reason |\n|---|---|---|---|---|---|---|",
+            plan.pending.len()
+        );
+        for p in &plan.pending {
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} | {} | {} |",
+                p.action,
+                p.provider,
+                p.target,
+                p.policy,
+                due(plan, p),
+                p.first_matched.format("%Y-%m-%d %H:%M UTC"),
+                p.reason.replace('|', "\\|")
+            );
         }
     }
     if !plan.blocked.is_empty() {

@@ -30,6 +30,8 @@ pub mod code {
     pub const EMPTY_WINDOW: &str = "P018";
     /// `ttl_hours` on a resume policy that can apply to a provider without resume TTLs.
     pub const NO_RESUME_TTL: &str = "P019";
+    /// A `notice` period that is not positive, or on a report-only policy.
+    pub const BAD_NOTICE: &str = "P022";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -39,6 +39,7 @@ const POLICY_KEYS: &[&str] = &[
     "reason",
     "ttl_hours",
     "override_ttl_lease",
+    "notice",
     "match",
     "limits",
     "schedule",
@@ -533,6 +534,9 @@ impl Cx<'_> {
             }
             None => false,
         };
+        let notice = t
+            .get("notice")
+            .and_then(|n| self.notice(n, action.as_ref().map(|(a, _)| *a)));
         if let (Some((_, key)), Some((action, _)), Some(providers)) =
             (&ttl_hours, &action, &providers)
         {
@@ -585,10 +589,45 @@ impl Cx<'_> {
             reason: reason?,
             ttl_hours,
             override_ttl_lease,
+            notice,
             filters: filters?,
             limits,
             schedule,
         })
+    }
+
+    /// `notice = "24h"`: a positive duration, on a policy that acts (a report-only policy
+    /// never acts, so a notice there would promise owners something that never comes: P022).
+    fn notice(&mut self, node: &Node<'_>, action: Option<Action>) -> Option<chrono::Duration> {
+        let d = self.duration(node, "notice")?;
+        if d <= chrono::Duration::zero() {
+            self.push(
+                node.span(),
+                code::BAD_NOTICE,
+                format!(
+                    "`notice` must be positive, found {:?}",
+                    crate::duration::format(d)
+                ),
+                Some(
+                    "omit `notice` to act on the first run that matches, or write e.g. \"24h\""
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        if action == Some(Action::Report) {
+            self.push(
+                node.span(),
+                code::BAD_NOTICE,
+                "`notice` applies to policies that act; a report-only policy never acts".into(),
+                Some(
+                    "remove `notice`, or give the policy an action (stop, resume, terminate)"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        Some(d)
     }
 
     /// `ttl_hours` must not be dropped silently: it belongs to resume policies, and only to
@@ -840,5 +879,53 @@ impl Cx<'_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(extra: &str, action: &str) -> Result<PolicySet, Vec<Diagnostic>> {
+        let toml = format!(
+            "[[policy]]\nname = \"p\"\naction = \"{action}\"\n{extra}\n[policy.match]\nstatus = \"running\"\n"
+        );
+        load_sources(&[(PathBuf::from("p.toml"), toml)])
+    }
+
+    fn codes(r: Result<PolicySet, Vec<Diagnostic>>) -> Vec<(&'static str, usize)> {
+        r.err()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| (d.code, d.line))
+            .collect()
+    }
+
+    #[test]
+    fn a_notice_is_read_as_a_duration() {
+        let set = load("notice = \"1d12h\"", "stop").expect("valid");
+        assert_eq!(set.policies[0].notice, Some(chrono::Duration::hours(36)));
+        let set = load("", "stop").expect("valid");
+        assert_eq!(set.policies[0].notice, None, "no notice by default");
+    }
+
+    #[test]
+    fn a_notice_must_be_a_positive_duration_on_a_policy_that_acts() {
+        assert_eq!(
+            codes(load("notice = \"0h\"", "stop")),
+            vec![(code::BAD_NOTICE, 4)]
+        );
+        assert_eq!(
+            codes(load("notice = \"24h\"", "report")),
+            vec![(code::BAD_NOTICE, 4)]
+        );
+        assert_eq!(
+            codes(load("notice = \"soon\"", "stop")),
+            vec![(code::BAD_DURATION, 4)]
+        );
+        assert_eq!(
+            codes(load("notice = 24", "stop")),
+            vec![(code::WRONG_TYPE, 4)]
+        );
     }
 }

@@ -99,6 +99,10 @@ pub struct Policy {
     /// Stop or terminate even inside an active resume-TTL lease (explicit, validated).
     #[serde(default)]
     pub override_ttl_lease: bool,
+    /// A notice period (`notice = "24h"`): a pod it would act on is first listed as pending
+    /// and acted on only once it has matched on every run for this long (`plan::notice`).
+    #[serde(default)]
+    pub notice: Option<chrono::Duration>,
     pub filters: Vec<Filter>,
     pub limits: Limits,
     pub schedule: Option<Schedule>,

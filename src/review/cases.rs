@@ -20,7 +20,21 @@
 //! [[case.expect_blocked]]                        # each must be among the plan's blocked entries
 //! target = "wkr_x"
 //! why_contains = "unknown"
+//!
+//! [[case.notice]]                                # a notice held from earlier runs (policies with `notice`)
+//! target = "wkr_idle"
+//! policy = "stop-idle-argus-workers"
+//! since = "30h"                                 # first matched this long before `now`
+//!                                                # started = "40d": made in an earlier incarnation
+//!
+//! [[case.expect_pending]]                        # exactly these pending actions
+//! target = "wkr_idle"
+//! policy = "stop-idle-argus-workers"
+//! due_in = "18h"                                # optional
 //! ```
+//!
+//! A case's notices are the state store's for that run (of the pod's current incarnation);
+//! without any, a notice policy's matches are pending from `now`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -31,7 +45,8 @@ use serde::Deserialize;
 
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ProviderStatus, ResourceKind, Since};
 use crate::money::{Currency, Money};
-use crate::plan::{make, PlanSettings};
+use crate::plan::notice::{self, Notice, NoticeKey};
+use crate::plan::{make, Notices, PlanSettings};
 use crate::policy::{evaluate, PolicySet};
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +67,32 @@ struct Case {
     expect: Vec<Expected>,
     #[serde(default)]
     expect_blocked: Vec<ExpectedBlocked>,
+    #[serde(default)]
+    notice: Vec<HeldNotice>,
+    #[serde(default)]
+    expect_pending: Vec<ExpectedPending>,
+}
+
+/// A notice held from earlier runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldNotice {
+    target: String,
+    policy: String,
+    /// First matched this long before the case's `now`.
+    since: String,
+    /// Made when the pod had last started this long before `now` (default: the pod's
+    /// current incarnation), to express a pod restarted since.
+    started: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedPending {
+    target: String,
+    policy: String,
+    /// Due this long after the case's `now` (unchecked when absent).
+    due_in: Option<String>,
 }
 
 /// A pod described relative to the case's `now`.
@@ -336,7 +377,11 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         wallets: vec![],
     };
     fleet.normalize_order();
-    let plan = make(&fleet, &set, &PlanSettings::default(), now, "test", now)?;
+    let settings = PlanSettings {
+        notices: held_notices(case, &set, &fleet, now).map_err(CaseFault::Invalid)?,
+        ..PlanSettings::default()
+    };
+    let plan = make(&fleet, &set, &settings, now, "test", now)?;
 
     let actual: BTreeSet<(String, String, String)> = plan
         .actions
@@ -392,6 +437,106 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
                 } else {
                     seen.join("; ")
                 }
+            ));
+        }
+    }
+    diff.extend(pending_differences(case, &plan, now).map_err(CaseFault::Invalid)?);
+    Ok(diff)
+}
+
+/// The case's `[[case.notice]]` entries as the state store would hold them: of the pod's
+/// current incarnation, due after the policy's notice.
+fn held_notices(
+    case: &Case,
+    set: &PolicySet,
+    fleet: &Fleet,
+    now: DateTime<Utc>,
+) -> Result<Notices, String> {
+    let mut out = Notices::new();
+    for n in &case.notice {
+        let policy = set
+            .policies
+            .iter()
+            .find(|p| p.name == n.policy)
+            .ok_or_else(|| format!("notice: no policy named {:?} in the case", n.policy))?;
+        let notice = policy
+            .notice
+            .ok_or_else(|| format!("notice: policy {:?} has no `notice` period", n.policy))?;
+        let pod = fleet
+            .pods
+            .iter()
+            .find(|p| p.target == n.target)
+            .ok_or_else(|| format!("notice: no pod {:?} in the case", n.target))?;
+        let first_matched = ago(now, &n.since, &format!("notice {}: since", n.target))?;
+        out.insert(
+            NoticeKey {
+                provider: pod.provider.clone(),
+                target: pod.target.clone(),
+                policy: policy.name.clone(),
+                action: policy.action.as_str().into(),
+            },
+            Notice {
+                incarnation: match &n.started {
+                    Some(d) => ago(now, d, &format!("notice {}: started", n.target))?,
+                    None => notice::incarnation(pod, policy.action),
+                },
+                first_matched,
+                last_matched: first_matched,
+                due_at: first_matched + notice,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Missing and unexpected pending actions (and wrong due times).
+fn pending_differences(
+    case: &Case,
+    plan: &crate::plan::Plan,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, String> {
+    let mut diff = Vec::new();
+    for e in &case.expect_pending {
+        let found = plan
+            .pending
+            .iter()
+            .find(|p| p.target == e.target && p.policy == e.policy);
+        let due = e
+            .due_in
+            .as_deref()
+            .map(|d| {
+                crate::duration::parse(d)
+                    .map(|d| now + d)
+                    .map_err(|err| format!("expect_pending {}: due_in: {err}", e.target))
+            })
+            .transpose()?;
+        match (found, due) {
+            (None, _) => diff.push(format!(
+                "- expected {} pending by {}, but it is not pending",
+                e.target, e.policy
+            )),
+            (Some(p), Some(due)) if p.due_at != due => diff.push(format!(
+                "- expected {} pending by {} due at {}, but it is due at {}",
+                e.target,
+                e.policy,
+                due.to_rfc3339(),
+                p.due_at.to_rfc3339()
+            )),
+            _ => {}
+        }
+    }
+    for p in &plan.pending {
+        if !case
+            .expect_pending
+            .iter()
+            .any(|e| e.target == p.target && e.policy == p.policy)
+        {
+            diff.push(format!(
+                "+ unexpected pending {} {} by {} (due {})",
+                p.action,
+                p.target,
+                p.policy,
+                p.due_at.to_rfc3339()
             ));
         }
     }

@@ -118,6 +118,15 @@ pub fn markdown(base: &Plan, head: &Plan) -> String {
         }
         let _ = writeln!(out);
     }
+    if !(base.pending.is_empty() && head.pending.is_empty()) {
+        let _ = writeln!(
+            out,
+            "Pending a notice period: {} → {} ({:+}).\n",
+            base.pending.len(),
+            head.pending.len(),
+            head.pending.len() as i64 - base.pending.len() as i64
+        );
+    }
     let blocked_delta = head.blocked.len() as i64 - base.blocked.len() as i64;
     let _ = writeln!(
         out,

@@ -139,6 +139,14 @@ pub fn render(pod: &Pod, verdicts: &[Verdict], plan: &Plan) -> String {
     {
         Some(a) => {
             let _ = writeln!(out, "Plan: {} by {} — {}", a.action, a.policy, a.reason);
+            if let Some(n) = &a.notice {
+                let _ = writeln!(
+                    out,
+                    "  after its notice period: first matched {}, due {}",
+                    n.first_matched.format("%Y-%m-%d %H:%M UTC"),
+                    n.due_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
             if !a.also_matched.is_empty() {
                 let _ = writeln!(
                     out,
@@ -147,9 +155,26 @@ pub fn render(pod: &Pod, verdicts: &[Verdict], plan: &Plan) -> String {
                 );
             }
         }
-        None => {
-            let _ = writeln!(out, "Plan: no action.");
-        }
+        None => match plan
+            .pending
+            .iter()
+            .find(|p| p.provider == pod.provider && p.target == pod.target)
+        {
+            Some(p) => {
+                let _ = writeln!(
+                    out,
+                    "Plan: no action yet — {} by {} is pending its notice period: first matched {}, due {} — {}",
+                    p.action,
+                    p.policy,
+                    p.first_matched.format("%Y-%m-%d %H:%M UTC"),
+                    p.due_at.format("%Y-%m-%d %H:%M UTC"),
+                    p.reason
+                );
+            }
+            None => {
+                let _ = writeln!(out, "Plan: no action.");
+            }
+        },
     }
     for b in plan.blocked.iter().filter(|b| b.target == pod.target) {
         let _ = writeln!(out, "  not acted on by {}: {}", b.policy, b.why);

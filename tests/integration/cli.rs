@@ -85,7 +85,16 @@ fn demo_run_plans_an_idle_stop_an_orphan_terminate_and_an_expired_ttl_stop() {
             && r.contains("/day"),
         "{r}"
     );
-    let orphan = find("terminate-old-orphans", "terminate");
+    // terminate-old-orphans has a 24 h notice: the demo's first run lists it as pending.
+    let orphan = plan["pending"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["policy"] == "terminate-old-orphans"))
+        .expect("a pending orphan terminate");
+    assert_eq!(orphan["action"], "terminate");
+    assert!(
+        stdout.contains("Pending: waiting for their notice period"),
+        "{stdout}"
+    );
     let r = orphan["reason"].as_str().expect("reason");
     assert!(
         reason_ok(r)

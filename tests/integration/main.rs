@@ -9,6 +9,7 @@ mod evidence;
 mod evidence_podstack;
 mod guards;
 mod nights;
+mod notices;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;

@@ -430,8 +430,11 @@ fn failed_served_and_cost_reads_exit_7_name_the_data_and_plan_no_argus_idle_stop
         !actions(&plan, "podstack", "stop-idle-podstack-pods").is_empty(),
         "the other provider's idle stops are still planned"
     );
+    // terminate-old-orphans waits a 24 h notice: on a first run its orphans are pending.
     assert!(
-        !actions(&plan, "argus", "terminate-old-orphans").is_empty(),
+        plan["pending"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["policy"] == "terminate-old-orphans")),
         "what does not depend on served is still planned"
     );
 }
