@@ -67,6 +67,36 @@ pub enum Command {
         /// Also write the plan file here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Carry out the plan's actions (default: dry-run, nothing is changed).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        act: ActArgs,
+    },
+    /// Carry out an approved plan file, re-checking each action's preconditions right before it.
+    ///
+    /// Refuses a plan older than `[apply] max_plan_age` (24 h) or made from other policies
+    /// than those on disk (`policies_sha256`). Each action is journalled before it is sent
+    /// (see `podwarden audit`) and never sent twice, also across crashes and re-runs.
+    /// Exit 3 when actions failed, stayed unverified or were held back (terminate without
+    /// --yes), 5 when the token may not act, 6 when the deadline left actions pending.
+    Apply {
+        /// The plan file (`podwarden plan --out plan.json`).
+        plan: PathBuf,
+        /// podwarden.toml (providers, state, limits). Default: $PODWARDEN_CONFIG, else ./podwarden.toml.
+        #[arg(long, short, env = "PODWARDEN_CONFIG")]
+        config: Option<PathBuf>,
+        /// Policy directory the plan's policies_sha256 is checked against. Default: the config's.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// Apply a plan older than `[apply] max_plan_age`.
+        #[arg(long)]
+        allow_stale: bool,
+        /// Apply a plan made from policies other than those on disk.
+        #[arg(long)]
+        allow_policy_change: bool,
+        #[command(flatten)]
+        act: ActArgs,
     },
     /// Dry-run review: print the plan and optionally write the plan file.
     ///
@@ -218,6 +248,18 @@ pub struct AuditList {
     pub history: bool,
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
+}
+
+/// How to act (`run --apply`, `apply`).
+#[derive(Debug, Clone, Args)]
+pub struct ActArgs {
+    /// Also send terminates (the policy must allow them too); without it they are held back.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the exact HTTP requests (method, URL, Idempotency-Key, body; never the token)
+    /// that would be sent, and send nothing.
+    #[arg(long)]
+    pub print_requests: bool,
 }
 
 #[derive(Debug, Subcommand)]

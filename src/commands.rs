@@ -16,6 +16,7 @@ use crate::providers::ProviderError;
 use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::store::{Store, StoreError};
 
+pub mod apply;
 pub mod audit;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Journal(#[from] crate::execute::journal::JournalError),
+    #[error(transparent)]
+    Apply(#[from] crate::execute::apply::ApplyError),
     #[error(transparent)]
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
@@ -75,7 +78,30 @@ impl From<crate::collect::SetupError> for Error {
 /// Runs one command to its exit code.
 pub async fn dispatch(command: Command) -> Result<Exit, Error> {
     match command {
-        Command::Run { source, out } => run(source, out).await,
+        Command::Run {
+            source,
+            out,
+            apply,
+            act,
+        } => run(source, out, apply.then_some(act)).await,
+        Command::Apply {
+            plan,
+            config,
+            policies,
+            allow_stale,
+            allow_policy_change,
+            act,
+        } => {
+            apply::apply_file(apply::FileArgs {
+                plan,
+                config,
+                policies,
+                allow_stale,
+                allow_policy_change,
+                act,
+            })
+            .await
+        }
         Command::Plan {
             source,
             policies,
@@ -199,6 +225,7 @@ struct Inputs {
     now: DateTime<Utc>,
     settings: PlanSettings,
     errors: Vec<ProviderError>,
+    from_snapshot: bool,
 }
 
 async fn inputs(source: &Source) -> Result<Inputs, Error> {
@@ -216,6 +243,7 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
             setup,
             settings,
             errors: vec![],
+            from_snapshot: true,
         });
     }
     // Sightings are facts recorded at the instant they are made: a live collection is always
@@ -242,6 +270,7 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
         fleet,
         now,
         errors,
+        from_snapshot: false,
     })
 }
 
@@ -269,14 +298,19 @@ pub async fn collect(
 
 fn make_plan(inputs: &Inputs, set: &PolicySet) -> Result<Plan, Error> {
     let run_id = uuid::Uuid::now_v7().to_string();
-    Ok(crate::plan::make(
+    let mut plan = crate::plan::make(
         &inputs.fleet,
         set,
         &inputs.settings,
         inputs.now,
         &run_id,
         Utc::now(),
-    )?)
+    )?;
+    // A live plan says what earlier runs left unfinished (a saved fleet is reviewed alone).
+    if let (Some(setup), false) = (&inputs.setup, inputs.from_snapshot) {
+        plan.unfinished = apply::unfinished(&setup.config().state)?;
+    }
+    Ok(plan)
 }
 
 /// The exit a collection calls for: the most specific error behind a failed provider or
@@ -311,7 +345,12 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     Ok(())
 }
 
-async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
+async fn run(
+    source: Source,
+    out: Option<PathBuf>,
+    act: Option<crate::cli::ActArgs>,
+) -> Result<Exit, Error> {
+    let started = tokio::time::Instant::now();
     let inputs = inputs(&source).await?;
     let set = load_policies(None, inputs.setup.as_ref())?;
     let plan = make_plan(&inputs, &set)?;
@@ -327,7 +366,25 @@ async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
         crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
     );
     write_plan(&plan, out.as_deref())?;
-    let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
+    let mut exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
+    if let (Some(act), Some(setup)) = (&act, &inputs.setup) {
+        // The demo plans with the sandbox's read-only token and acts with its admin token.
+        let cfg = match setup {
+            Setup::Demo {
+                config, sandbox, ..
+            } => crate::demo::acting(config, sandbox),
+            Setup::File(c) => c.clone(),
+        };
+        let deadline = started + cfg.deadline;
+        let acted = apply::act(&cfg, &plan, act, inputs.settings.clone(), deadline).await?;
+        if acted != Exit::Success {
+            exit = acted;
+        }
+    } else if act.is_some() {
+        return Err(Error::Usage(
+            "--apply acts on live providers: it needs a configuration, not --snapshot alone".into(),
+        ));
+    }
     finish(inputs.setup).await;
     Ok(exit)
 }

@@ -48,3 +48,12 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
     }
     Ok(config)
 }
+
+/// The demo's configuration with the sandbox's admin token, for `podwarden run --apply`.
+pub fn acting(config: &Config, sandbox: &RunningSandbox) -> Config {
+    let mut config = config.clone();
+    for p in &mut config.providers {
+        p.token = TokenSource::Value(Secret::new(&sandbox.sandbox.config.admin_token));
+    }
+    config
+}

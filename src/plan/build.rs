@@ -539,6 +539,7 @@ pub fn build(
         reported,
         policies: tallies,
         providers: fleet.providers.clone(),
+        unfinished: Vec::new(),
         summary,
     }
 }

@@ -41,6 +41,11 @@ pub struct Plan {
     pub policies: Vec<PolicyTally>,
     #[serde(default)]
     pub providers: Vec<ProviderStatus>,
+    /// Actions of earlier runs that the audit journal holds as not finished (planned or
+    /// sent and never answered, e.g. cut by a deadline or a crash): the next apply re-checks
+    /// and completes them. Filled by the commands from the state file, not by planning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<Unfinished>,
     #[serde(default)]
     pub summary: Summary,
 }
@@ -75,6 +80,20 @@ pub struct PlannedAction {
     /// The notice period this action has served (policies with `notice` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<NoticeServed>,
+}
+
+/// An action an earlier run left unfinished (see [`Plan::unfinished`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfinished {
+    pub run_id: String,
+    pub action_id: String,
+    pub provider: String,
+    pub target: String,
+    pub action: String,
+    pub policy: String,
+    /// `planned` or `sent`.
+    pub stage: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -107,6 +107,26 @@ pub fn table(plan: &Plan) -> String {
             );
         }
     }
+    if !plan.unfinished.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUnfinished from earlier runs ({}): the next apply re-checks and completes them:",
+            plan.unfinished.len()
+        );
+        for u in &plan.unfinished {
+            let _ = writeln!(
+                out,
+                "  {:<10} {:<9} {:<16} {:<28} {} since {} (run {})",
+                u.action,
+                u.provider,
+                u.target,
+                u.policy,
+                u.stage,
+                u.at.format("%Y-%m-%d %H:%M UTC"),
+                u.run_id
+            );
+        }
+    }
     if !plan.blocked.is_empty() {
         let _ = writeln!(out, "\nNot acted on ({}):", plan.blocked.len());
         for b in plan.blocked.iter().take(BLOCKED_LISTED) {

@@ -1,0 +1,291 @@
+//! `podwarden apply PLAN.json` and `podwarden run --apply`: the checks a plan file must pass
+//! before anything is sent (format, age, policies), `--print-requests`, SIGTERM, and the
+//! printed outcome. The acting itself is `execute::apply`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use tokio::time::Instant;
+
+use super::{config_path, load_policies, settings, Error, Setup};
+use crate::cli::ActArgs;
+use crate::config::{Config, TokenSource};
+use crate::execute::apply::{self, Options, Outcome, Result_};
+use crate::execute::journal::Journal;
+use crate::execute::queue::StopSignal;
+use crate::exit::Exit;
+use crate::plan::{Plan, PlanSettings, Unfinished};
+use crate::secret::Secret;
+
+/// `podwarden apply`'s arguments.
+pub struct FileArgs {
+    pub plan: PathBuf,
+    pub config: Option<PathBuf>,
+    pub policies: Option<PathBuf>,
+    pub allow_stale: bool,
+    pub allow_policy_change: bool,
+    pub act: ActArgs,
+}
+
+/// What the state file's journal holds as unfinished (none when there is no journal yet).
+pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, Error> {
+    let Some(journal) = Journal::open_existing(state)? else {
+        return Ok(Vec::new());
+    };
+    Ok(journal
+        .unfinished()?
+        .into_iter()
+        .map(|r| Unfinished {
+            run_id: r.new.run_id,
+            action_id: r.new.action_id,
+            provider: r.new.provider,
+            target: r.new.target,
+            action: r.new.action,
+            policy: r.new.policy,
+            stage: r.new.stage.as_str().to_string(),
+            at: r.new.at,
+        })
+        .collect())
+}
+
+fn read_plan(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        what: format!("reading the plan file {}", path.display()),
+        source,
+    })?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "{}:{}:{}: not a podwarden plan file: {e}; write one with `podwarden plan --out {}`",
+            path.display(),
+            e.line(),
+            e.column(),
+            path.display()
+        ))
+    })?;
+    if plan.version != crate::plan::VERSION {
+        return Err(Error::Usage(format!(
+            "{}: plan file version {} is not supported (this podwarden reads version {})",
+            path.display(),
+            plan.version,
+            crate::plan::VERSION
+        )));
+    }
+    Ok(plan)
+}
+
+/// `podwarden apply PLAN.json`.
+pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
+    let started = Instant::now();
+    let plan = read_plan(&args.plan)?;
+    let Some(path) = config_path(args.config.as_deref()) else {
+        return Err(Error::Usage(
+            "apply acts on the providers of a configuration: pass --config podwarden.toml \
+             (or set PODWARDEN_CONFIG)"
+                .into(),
+        ));
+    };
+    let cfg = Config::load(&path)?;
+    let age = Utc::now() - plan.generated_at;
+    if age > cfg.apply.max_plan_age && !args.allow_stale {
+        return Err(Error::Usage(format!(
+            "{}: the plan was made at {} ({} ago), longer ago than [apply] max_plan_age ({}): \
+             the fleet has moved on; make a new plan, or pass --allow-stale",
+            args.plan.display(),
+            plan.generated_at.to_rfc3339(),
+            crate::duration::format(age),
+            crate::duration::format(cfg.apply.max_plan_age)
+        )));
+    }
+    if age < -chrono::Duration::minutes(5) && !args.allow_stale {
+        return Err(Error::Usage(format!(
+            "{}: the plan is dated in the future ({}): check the clocks, or pass --allow-stale",
+            args.plan.display(),
+            plan.generated_at.to_rfc3339()
+        )));
+    }
+    let setup = Setup::File(cfg);
+    let set = load_policies(args.policies.as_deref(), Some(&setup))?;
+    if set.sha256 != plan.policies_sha256 && !args.allow_policy_change {
+        return Err(Error::Usage(format!(
+            "{}: the plan was made from other policies (policies_sha256 {}…) than those on disk \
+             ({}…): review the new plan (`podwarden plan`), or pass --allow-policy-change",
+            args.plan.display(),
+            short(&plan.policies_sha256),
+            short(&set.sha256)
+        )));
+    }
+    let cfg = setup.config();
+    act(
+        cfg,
+        &plan,
+        &args.act,
+        settings(Some(cfg)),
+        started + cfg.deadline,
+    )
+    .await
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// Applies `plan` with `cfg`'s providers and journal (or prints its requests), to an exit code.
+pub async fn act(
+    cfg: &Config,
+    plan: &Plan,
+    act: &ActArgs,
+    settings: PlanSettings,
+    deadline: Instant,
+) -> Result<Exit, Error> {
+    if act.print_requests {
+        return print_requests(cfg, plan, act.yes);
+    }
+    if plan.actions.is_empty() {
+        println!("Nothing to apply: the plan has no actions.");
+        return Ok(Exit::Success);
+    }
+    let providers = crate::collect::providers(cfg, deadline)?;
+    let mut journal = Journal::open(&cfg.state)?;
+    let stop = StopSignal::default();
+    let listener = tokio::spawn(stop_on_signals(stop.clone()));
+    let options = Options {
+        yes: act.yes,
+        deadline,
+        verify_timeout: cfg.apply.verify_timeout,
+        settings,
+        rate: Box::new(|c: &str| (c == "USD").then_some(Decimal::ONE)),
+    };
+    let outcome = apply::apply(plan, &providers, &mut journal, &options, &stop).await;
+    listener.abort();
+    let outcome = outcome?;
+    print!("{}", render(&outcome));
+    Ok(outcome.exit())
+}
+
+/// SIGTERM (a CronJob's end, `kill`) and Ctrl-C stop the queue after the request in flight.
+async fn stop_on_signals(stop: StopSignal) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::warn!("stop requested: finishing the request in flight, then stopping; the rest stays pending for the next run");
+    stop.stop();
+}
+
+/// `--print-requests`: the requests, exactly as they would be sent, and nothing sent. No
+/// token is needed or shown; terminates appear only with `--yes`.
+fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
+    let mut offline = cfg.clone();
+    for p in &mut offline.providers {
+        p.token = TokenSource::Value(Secret::new("not-used"));
+    }
+    let providers = crate::collect::providers(&offline, Instant::now())?;
+    let mut held = 0;
+    for provider in &providers {
+        let mine: Vec<_> = plan
+            .actions
+            .iter()
+            .filter(|a| a.provider == provider.name())
+            .filter(|a| {
+                let send = yes || a.action != "terminate";
+                held += usize::from(!send);
+                send
+            })
+            .collect();
+        let ops = mine
+            .iter()
+            .map(|a| apply::operation(a, yes))
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in provider.requests(&ops) {
+            println!("{} {}", r.method, r.url);
+            println!("Idempotency-Key: {}", r.idempotency_key);
+            if let Some(body) = &r.body {
+                println!("{body}");
+            }
+            let what: Vec<String> = r
+                .ops
+                .iter()
+                .map(|&i| format!("{} ({})", mine[i].id, mine[i].policy))
+                .collect();
+            println!("# carries {}\n", what.join(", "));
+        }
+    }
+    if held > 0 {
+        println!("# {held} terminate(s) held back: add --yes to send them");
+    }
+    Ok(Exit::Success)
+}
+
+fn render(o: &Outcome) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{:<12} {:<10} {:<9} {:<18} DETAIL",
+        "RESULT", "ACTION", "PROVIDER", "TARGET"
+    );
+    let mut lines: Vec<_> = o.lines.iter().collect();
+    lines.sort_by_key(|l| l.result);
+    for l in lines {
+        let result = match l.result {
+            Result_::Accepted => "accepted",
+            Result_::AlreadyDone => "done before",
+            Result_::Skipped => "skipped",
+            Result_::HeldBack => "held back",
+            Result_::Failed => "FAILED",
+            Result_::Pending => "pending",
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} {:<10} {:<9} {:<18} {}",
+            result, l.action.action, l.action.provider, l.action.target, l.detail
+        );
+    }
+    for (target, why) in &o.unverified {
+        let _ = writeln!(out, "UNVERIFIED   {target}: {why}");
+    }
+    let _ = writeln!(
+        out,
+        "\nApplied in {:.1} s: {} accepted ({} verified, {} unverified), {} skipped, {} held back, \
+         {} failed, {} pending, {} done in earlier runs.",
+        o.elapsed.as_secs_f64(),
+        o.count(Result_::Accepted),
+        o.verified,
+        o.unverified.len(),
+        o.count(Result_::Skipped),
+        o.count(Result_::HeldBack),
+        o.count(Result_::Failed),
+        o.count(Result_::Pending),
+        o.count(Result_::AlreadyDone)
+    );
+    for f in &o.figures {
+        let _ = writeln!(out, "  {}", f.render());
+    }
+    if let Some(e) = &o.forbidden {
+        let _ = writeln!(out, "Stopped: {e}. Nothing more was sent; grant the scope and run again.");
+    }
+    if let Some(e) = &o.deadline {
+        let _ = writeln!(
+            out,
+            "Stopped at the run's deadline ({e}); the rest stays pending in the journal for the next run."
+        );
+    }
+    if o.interrupted {
+        let _ = writeln!(
+            out,
+            "Stopped by a signal after the request in flight; the rest stays pending for the next run."
+        );
+    }
+    out
+}
