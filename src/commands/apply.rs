@@ -273,7 +273,10 @@ fn render(o: &Outcome) -> String {
         let _ = writeln!(out, "  {}", f.render());
     }
     if let Some(e) = &o.forbidden {
-        let _ = writeln!(out, "Stopped: {e}. Nothing more was sent; grant the scope and run again.");
+        let _ = writeln!(
+            out,
+            "Stopped: {e}. Nothing more was sent; grant the scope and run again."
+        );
     }
     if let Some(e) = &o.deadline {
         let _ = writeln!(

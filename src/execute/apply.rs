@@ -36,7 +36,7 @@ use super::verify;
 use crate::exit::Exit;
 use crate::fleet::{Pod, ResourceKind};
 use crate::plan::{Plan, PlanSettings, PlannedAction};
-use crate::providers::{OpKind, Operation, Provider, ProviderError, Receipt};
+use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Receipt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -95,12 +95,18 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Share of the write budget used: calls sent over the calls the windows the queue
-    /// spanned allowed (`limit × (⌊elapsed / window⌋ + 1)`; the provider's windows are fixed).
+    /// How fully the queue used the write budget: the shortest time the provider's fixed
+    /// windows allow for this many calls (`(⌈calls / limit⌉ − 1) × window`: the last window's
+    /// calls go as soon as it opens) over the time taken. 1.0 when every call fit in the first
+    /// window. The write-access check counts as a call.
     pub fn share(&self) -> Option<f64> {
         let l = self.limit?;
-        let windows = (self.elapsed.as_secs_f64() / l.window.as_secs_f64()).floor() + 1.0;
-        Some(self.writes as f64 / (f64::from(l.calls) * windows))
+        let windows = self.writes.div_ceil(u64::from(l.calls));
+        if windows <= 1 || self.elapsed.is_zero() {
+            return Some(1.0);
+        }
+        let fastest = (windows - 1) as f64 * l.window.as_secs_f64();
+        Some((fastest / self.elapsed.as_secs_f64()).min(1.0))
     }
 
     pub fn render(&self) -> String {
@@ -309,9 +315,12 @@ pub async fn apply(
         }
     }
 
-    // Write access, before anything is journalled: a read-only token marks nothing.
+    // Write access, before anything is journalled: a read-only token marks nothing. The
+    // check is a write call of the budget, so each provider's figures start before it.
+    let mut starts: HashMap<&str, (CallStats, std::time::Instant)> = HashMap::new();
     for (name, actions) in &todo {
         let provider = by_name[name];
+        starts.insert(name, (provider.stats(), std::time::Instant::now()));
         if let Some((a, _)) = actions.first() {
             if let Err(e) = provider.check_write(&operation(a, opts.yes)?).await {
                 if matches!(
@@ -372,7 +381,11 @@ pub async fn apply(
                 ordered.push(x);
             }
         }
-        provider_queue(provider, ordered, &shared)
+        let start = starts
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| (provider.stats(), std::time::Instant::now()));
+        provider_queue(provider, ordered, &shared, start)
     });
     let results = futures::future::join_all(queues).await;
     shared
@@ -436,9 +449,8 @@ async fn provider_queue(
     provider: &dyn Provider,
     actions: Vec<(&PlannedAction, Todo)>,
     shared: &Shared<'_>,
+    (before, started): (CallStats, std::time::Instant),
 ) -> Result<QueueResult, JournalError> {
-    let before = provider.stats();
-    let started = std::time::Instant::now();
     let mut out = QueueResult {
         lines: Vec::new(),
         accepted: Vec::new(),
@@ -447,7 +459,7 @@ async fn provider_queue(
             writes: 0,
             rate_limited: 0,
             elapsed: Duration::ZERO,
-            limit: None,
+            limit: provider.write_limit(),
         },
         stopped_by: None,
     };

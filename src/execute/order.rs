@@ -67,6 +67,7 @@ mod tests {
             preconditions: Default::default(),
             ttl_hours: None,
             also_matched: vec![],
+            notice: None,
         }
     }
 

@@ -176,6 +176,7 @@ mod tests {
             preconditions: pre,
             ttl_hours: None,
             also_matched: vec![],
+            notice: None,
         }
     }
 

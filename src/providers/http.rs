@@ -46,7 +46,7 @@ pub struct Api {
     client: reqwest::Client,
     settings: HttpSettings,
     budget: Budget,
-    /// Mutations answered (any status).
+    /// Write requests sent (answered or not), the deadline's refusals aside.
     writes: AtomicU64,
     /// 429 answers.
     rate_limited: AtomicU64,
@@ -86,6 +86,11 @@ impl Api {
             writes: self.writes.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
         }
+    }
+
+    /// The rate limit the budget started from (configured), `None` when learnt.
+    pub fn limit(&self) -> Option<RateLimit> {
+        self.settings.rate
     }
 
     /// Calls that fit in one window of this connection's budget.

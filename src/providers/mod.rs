@@ -167,6 +167,8 @@ pub trait Provider: Send + Sync {
     fn write_batch(&self) -> usize;
     /// Requests sent and 429s seen so far.
     fn stats(&self) -> CallStats;
+    /// The write rate limit the budget started from (configured), `None` when learnt.
+    fn write_limit(&self) -> Option<budget::RateLimit>;
     /// Whether an accepted operation gets an id the provider's audit shows (Argus), so that
     /// a replay with the same key recovers it.
     fn keeps_operation_ids(&self) -> bool {

@@ -2,6 +2,7 @@
 //! ports, and the real `podwarden` executable for the command line.
 
 mod adversarial;
+mod apply;
 mod audit;
 mod breakers;
 mod cli;

@@ -411,6 +411,10 @@ impl Provider for Argus {
         ))
     }
 
+    fn write_limit(&self) -> Option<super::budget::RateLimit> {
+        self.ops.limit()
+    }
+
     fn write_batch(&self) -> usize {
         self.ops.batch()
     }

@@ -509,6 +509,10 @@ impl Provider for Podstack {
         Ok(None)
     }
 
+    fn write_limit(&self) -> Option<super::budget::RateLimit> {
+        self.api.limit()
+    }
+
     fn write_batch(&self) -> usize {
         // Each re-checked pod costs two reads of the shared budget besides its write.
         (self.api.batch() / 3).clamp(1, BULK_MAX)
