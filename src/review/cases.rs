@@ -239,6 +239,7 @@ impl PodFixture {
             orphaned_since,
             orphaned_since_source: orphaned_since.map(|_| Since::Provider),
             stopped_since: None,
+            health: None,
             activity,
         })
     }
@@ -334,6 +335,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         pods,
         costs: vec![],
         wallets: vec![],
+        idle_costs: Vec::new(),
     };
     fleet.normalize_order();
     let plan = make(&fleet, &set, &PlanSettings::default(), now, "test", now)?;
