@@ -84,6 +84,7 @@ fn fleet(n: usize) -> Fleet {
                 orphaned_since: orphan.then(|| now - Duration::days(rng.random_range(0..30))),
                 orphaned_since_source: orphan.then_some(Since::Provider),
                 stopped_since: None,
+                health: None,
                 activity,
             }
         })
@@ -104,6 +105,7 @@ fn fleet(n: usize) -> Fleet {
         pods,
         costs: vec![],
         wallets: vec![],
+        idle_costs: Vec::new(),
     }
 }
 

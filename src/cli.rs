@@ -98,6 +98,15 @@ pub enum Command {
         #[command(flatten)]
         act: ActArgs,
     },
+    /// Build the spend report only: Markdown, HTML, CSV, Parquet and FOCUS files under
+    /// `<reports>/YYYY-MM-DD/` (the config's `reports`, else ./reports).
+    Report {
+        #[command(flatten)]
+        source: Source,
+        /// Write under this folder instead of the config's `reports`.
+        #[arg(long)]
+        reports: Option<PathBuf>,
+    },
     /// Dry-run review: print the plan and optionally write the plan file.
     ///
     /// With --snapshot the plan is deterministic: the same snapshot, policies and --now give

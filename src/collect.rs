@@ -61,6 +61,7 @@ pub async fn collect(
         pods: Vec::new(),
         costs: Vec::new(),
         wallets: Vec::new(),
+        idle_costs: Vec::new(),
     };
     let mut errors = Vec::new();
     for (p, result) in providers.iter().zip(results) {
@@ -91,6 +92,7 @@ pub async fn collect(
                 fleet.pods.extend(inv.pods);
                 fleet.costs.extend(inv.costs);
                 fleet.wallets.extend(inv.wallets);
+                fleet.idle_costs.extend(inv.idle_costs);
             }
             Err(e) => {
                 tracing::error!(provider = p.name(), error = %e, "collection failed: no actions for this provider");

@@ -41,6 +41,8 @@ pub enum Error {
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
     Report(#[from] polars::error::PolarsError),
+    #[error("report: {0}")]
+    ReportFiles(#[from] crate::report::write::WriteError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -102,6 +104,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             })
             .await
         }
+        Command::Report { source, reports } => report(source, reports).await,
         Command::Plan {
             source,
             policies,
@@ -291,7 +294,7 @@ pub async fn collect(
 ) -> Result<(Fleet, Vec<ProviderError>), Error> {
     let deadline = tokio::time::Instant::now() + cfg.deadline;
     let providers = crate::collect::providers(cfg, deadline)?;
-    let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days).await;
+    let (mut fleet, errors) = crate::collect::collect(&providers, now, cfg.cost_days_at(now)).await;
     Store::open(&cfg.state)?.observe(&mut fleet, now)?;
     Ok((fleet, errors))
 }
@@ -345,6 +348,74 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Builds the spend report of `inputs` (and `plan`) and writes its files under `reports`
+/// (else the config's folder, else ./reports). Actions taken come from the state file's audit
+/// journal, pending notices from the plan.
+fn write_report(
+    inputs: &Inputs,
+    plan: Option<&Plan>,
+    reports: Option<&Path>,
+) -> Result<(crate::report::Report, Vec<PathBuf>), Error> {
+    let default_conversion = crate::report::currency::Conversion::default();
+    let config = inputs.setup.as_ref().map(Setup::config);
+    let conversion = config.map_or(&default_conversion, |c| &c.currency);
+    let taken = match (&inputs.setup, inputs.from_snapshot) {
+        (Some(setup), false) => apply::taken(&setup.config().state)?,
+        _ => Vec::new(),
+    };
+    let pending: Vec<crate::report::PendingNotice> = plan
+        .map(|p| {
+            p.pending
+                .iter()
+                .map(|n| crate::report::PendingNotice {
+                    provider: n.provider.clone(),
+                    target: n.target.clone(),
+                    policy: n.policy.clone(),
+                    action: n.action.clone(),
+                    due_at: n.due_at,
+                    reason: n.reason.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = crate::report::build(&crate::report::Input {
+        fleet: &inputs.fleet,
+        plan,
+        taken: &taken,
+        pending: &pending,
+        conversion,
+        now: inputs.now,
+    })?;
+    let folder = reports
+        .map(Path::to_path_buf)
+        .or_else(|| config.map(|c| c.reports.clone()))
+        .unwrap_or_else(|| PathBuf::from("reports"));
+    let written = crate::report::write::write(&report, &inputs.fleet, plan, &folder)?;
+    Ok((report, written))
+}
+
+fn print_written(written: &[PathBuf], to_stderr: bool) {
+    let text: String = std::iter::once("Report written:".to_string())
+        .chain(written.iter().map(|p| format!("  {}", p.display())))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if to_stderr {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn report(source: Source, reports: Option<PathBuf>) -> Result<Exit, Error> {
+    let inputs = inputs(&source).await?;
+    let (report, written) = write_report(&inputs, None, reports.as_deref())?;
+    print!("{}", crate::report::markdown::headline(&report));
+    print_written(&written, false);
+    let exit = collection_exit(&inputs.fleet, &inputs.errors).unwrap_or(Exit::Success);
+    finish(inputs.setup).await;
+    Ok(exit)
+}
+
 async fn run(
     source: Source,
     out: Option<PathBuf>,
@@ -360,7 +431,10 @@ async fn run(
     }
     print!("{}", crate::plan::render::table(&plan));
     println!();
-    let cost_days = inputs.setup.as_ref().map_or(30, |s| s.config().cost_days);
+    let cost_days = inputs
+        .setup
+        .as_ref()
+        .map_or(30, |s| s.config().cost_days_at(inputs.now));
     print!(
         "{}",
         crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
@@ -385,6 +459,11 @@ async fn run(
             "--apply acts on live providers: it needs a configuration, not --snapshot alone".into(),
         ));
     }
+    // After acting, so that the report's actions include this run's.
+    let (report, written) = write_report(&inputs, Some(&plan), None)?;
+    println!();
+    print!("{}", crate::report::markdown::headline(&report));
+    print_written(&written, false);
     finish(inputs.setup).await;
     Ok(exit)
 }
@@ -407,6 +486,9 @@ async fn plan(
         ),
     }
     write_plan(&plan, out.as_deref())?;
+    // stdout holds the plan (JSON for tools): the report's paths go to stderr.
+    let (_, written) = write_report(&inputs, Some(&plan), None)?;
+    print_written(&written, true);
     let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
     finish(inputs.setup).await;
     Ok(exit)

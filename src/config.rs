@@ -166,9 +166,13 @@ pub struct ConfigToml {
     pub reports: PathBuf,
     #[serde(default = "default_policies")]
     pub policies: PathBuf,
-    /// Days of daily cost rows to read.
-    #[serde(default = "default_cost_days")]
-    pub cost_days: u32,
+    /// Days of daily cost rows to read, ending today. Unset (the default): the report's
+    /// window, month to date plus the previous full month, derived from the clock.
+    #[serde(default)]
+    pub cost_days: Option<u32>,
+    /// The report currency and the rates that convert other currencies into it.
+    #[serde(default)]
+    pub currency: CurrencyToml,
     /// The whole run must finish within this; rate-limit waits past it fail with exit 6.
     #[serde(default = "default_deadline")]
     pub deadline: String,
@@ -191,8 +195,15 @@ fn default_reports() -> PathBuf {
 fn default_policies() -> PathBuf {
     "policies".into()
 }
-fn default_cost_days() -> u32 {
-    30
+/// `[currency]` as written: `report = "USD"`, `rates = { INR = "0.01198" }` (one unit of
+/// INR in the report currency, a string decimal), `rates_set = "2026-11-01"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyToml {
+    pub report: Option<String>,
+    #[serde(default)]
+    pub rates: BTreeMap<String, String>,
+    pub rates_set: Option<String>,
 }
 fn default_deadline() -> String {
     "20m".into()
@@ -271,7 +282,9 @@ pub struct Config {
     pub state: PathBuf,
     pub reports: PathBuf,
     pub policies: PathBuf,
-    pub cost_days: u32,
+    /// `None`: the report's window (month to date plus the previous full month).
+    pub cost_days: Option<u32>,
+    pub currency: crate::report::currency::Conversion,
     pub deadline: std::time::Duration,
     pub protect_label: (String, String),
     pub new_pod_grace: chrono::Duration,
@@ -398,7 +411,9 @@ impl Config {
             state: resolve(&raw.state),
             reports: resolve(&raw.reports),
             policies: resolve(&raw.policies),
-            cost_days: raw.cost_days.clamp(1, 90),
+            cost_days: raw.cost_days.map(|d| d.clamp(1, 90)),
+            currency: crate::report::currency::Conversion::from_toml(&raw.currency)
+                .map_err(|e| invalid(format!("[currency]: {e}")))?,
             deadline: std_duration("deadline", &raw.deadline)?,
             protect_label: (key.trim().to_string(), value.trim().to_string()),
             new_pod_grace: crate::duration::parse(&raw.protection.new_pod_grace)
@@ -415,6 +430,13 @@ impl Config {
 }
 
 impl Config {
+    /// Days of cost rows to read at `now`: the configured `cost_days`, else the report's
+    /// window (month to date plus the previous full month).
+    pub fn cost_days_at(&self, now: chrono::DateTime<chrono::Utc>) -> u32 {
+        self.cost_days
+            .unwrap_or_else(|| crate::report::window::Window::at(now.date_naive()).days())
+    }
+
     /// Reads a provider's token from its environment variable or file; `env` looks up
     /// environment variables (injected by tests).
     pub fn token(

@@ -462,6 +462,7 @@ mod tests {
             orphaned_since: None,
             orphaned_since_source: None,
             stopped_since: None,
+            health: None,
             activity: Activity::Idle {
                 since,
                 source: since.map(|_| Since::Provider),
@@ -491,6 +492,7 @@ mod tests {
             pods,
             costs: vec![],
             wallets: vec![],
+            idle_costs: Vec::new(),
         }
     }
 

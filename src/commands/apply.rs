@@ -49,6 +49,35 @@ pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, Error> {
         .collect())
 }
 
+/// The actions the journal holds, each with its latest status, for the report.
+pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
+    let Some(journal) = Journal::open_existing(state)? else {
+        return Ok(Vec::new());
+    };
+    let latest = journal.query(&crate::execute::journal::Filter {
+        latest_only: true,
+        ..Default::default()
+    })?;
+    Ok(latest
+        .into_iter()
+        .map(|r| crate::report::TakenAction {
+            at: r.new.at,
+            provider: r.new.provider,
+            target: r.new.target,
+            action: r.new.action,
+            policy: r.new.policy,
+            est_savings_per_day: r
+                .new
+                .est_savings_per_day
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default(),
+            currency: crate::money::Currency::new(r.new.currency.as_deref().unwrap_or("USD")),
+            status: r.new.stage.as_str().to_string(),
+        })
+        .collect())
+}
+
 fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         what: format!("reading the plan file {}", path.display()),

@@ -150,6 +150,7 @@ mod tests {
             orphaned_since_source: None,
             stopped_since: None,
             activity,
+            health: None,
         }
     }
 

@@ -151,6 +151,18 @@ pub struct Pod {
     #[serde(default)]
     pub stopped_since: Option<DateTime<Utc>>,
     pub activity: Activity,
+    /// Replicas and health as the provider reports them (Podstack); `None` where the provider
+    /// has no such notion (Argus) or in snapshots written before it was read.
+    #[serde(default)]
+    pub health: Option<PodHealth>,
+}
+
+/// A Podstack pod's replicas and its health light.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodHealth {
+    pub replicas: u32,
+    /// `green`, `yellow`, `red` (lower-cased), or what the provider sent otherwise.
+    pub health: String,
 }
 
 impl Pod {
@@ -177,6 +189,34 @@ pub struct CostRow {
     pub project: Option<String>,
     pub amount: Money,
     pub hours: Option<Decimal>,
+    /// What the amount is made of (Podstack's `by_resource`), in the row's currency; `None`
+    /// where the provider gives no breakdown (Argus).
+    #[serde(default)]
+    pub by_resource: Option<ResourceBreakdown>,
+}
+
+/// A cost split by resource (Podstack `/billing/usage` `by_resource`), exact decimals in the
+/// currency of the row it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceBreakdown {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub gpu: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub cpu: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub memory: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub storage: Decimal,
+}
+
+/// The provider's own view of idle burn (Argus `/cost/idle`): a running worker serving
+/// nothing and what it costs per day. The report cross-checks its idle burn against these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleCost {
+    pub provider: String,
+    /// The worker id (the target an action addresses).
+    pub target: String,
+    pub per_day: Money,
 }
 
 /// A prepaid wallet (Podstack).
@@ -234,6 +274,10 @@ pub struct Fleet {
     pub pods: Vec<Pod>,
     pub costs: Vec<CostRow>,
     pub wallets: Vec<Wallet>,
+    /// Providers' own idle-cost rows (Argus `/cost/idle`), for the report's cross-check.
+    /// Absent in snapshots written before they were read.
+    #[serde(default)]
+    pub idle_costs: Vec<IdleCost>,
 }
 
 impl Fleet {
@@ -259,5 +303,7 @@ impl Fleet {
             (&a.provider, a.date, &a.pod_id).cmp(&(&b.provider, b.date, &b.pod_id))
         });
         self.providers.sort_by(|a, b| a.name.cmp(&b.name));
+        self.idle_costs
+            .sort_by(|a, b| (&a.provider, &a.target).cmp(&(&b.provider, &b.target)));
     }
 }

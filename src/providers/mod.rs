@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ProviderError;
 
-use crate::fleet::{CostRow, Pod, ResourceKind, Wallet};
+use crate::fleet::{CostRow, IdleCost, Pod, ResourceKind, Wallet};
 
 /// What one provider returned.
 #[derive(Debug, Default)]
@@ -26,6 +26,8 @@ pub struct Inventory {
     pub pods: Vec<Pod>,
     pub costs: Vec<CostRow>,
     pub wallets: Vec<Wallet>,
+    /// The provider's own idle-cost rows (Argus `/cost/idle`).
+    pub idle_costs: Vec<IdleCost>,
     /// Data that failed to load although the inventory was read to the end.
     pub gaps: Vec<Gap>,
 }

@@ -1,3 +1,18 @@
-//! Report: spend tables built with polars from the fleet. Pure: (fleet, now) → tables/text.
+//! The spend report: built with polars as a pure function of (fleet, plan, past actions,
+//! pending notices, conversion, clock), then written as Markdown, self-contained HTML with
+//! inline SVG charts, CSV, Parquet and a FOCUS 1.2 export under `reports/YYYY-MM-DD/`.
 
+pub mod build;
+pub mod charts;
+pub mod currency;
+pub mod focus;
+pub mod html;
+pub mod inputs;
+pub mod markdown;
+pub mod spend;
 pub mod summary;
+pub mod window;
+pub mod write;
+
+pub use build::{build, Input, Report};
+pub use inputs::{PendingNotice, TakenAction};

@@ -280,6 +280,7 @@ impl PodFixture {
             orphaned_since,
             orphaned_since_source: orphaned_since.map(|_| Since::Provider),
             stopped_since: None,
+            health: None,
             activity,
         })
     }
@@ -375,6 +376,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         pods,
         costs: vec![],
         wallets: vec![],
+        idle_costs: Vec::new(),
     };
     fleet.normalize_order();
     let settings = PlanSettings {

@@ -228,6 +228,7 @@ async fn collect_and_plan(
         pods: client.collect(now, 1).await.expect("collect").pods,
         costs: vec![],
         wallets: vec![],
+        idle_costs: Vec::new(),
     };
     fleet.normalize_order();
     store.observe(&mut fleet, now).expect("observe");

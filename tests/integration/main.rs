@@ -15,5 +15,6 @@ mod policy_cli;
 mod policy_rules;
 mod providers_http;
 mod reads;
+mod report;
 mod support;
 mod wire_contract;

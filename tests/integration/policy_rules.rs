@@ -39,6 +39,7 @@ fn pod(target: &str) -> Pod {
         orphaned_since: None,
         orphaned_since_source: None,
         stopped_since: None,
+        health: None,
         activity: Activity::Busy,
     }
 }
@@ -87,6 +88,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
         pods,
         costs: vec![],
         wallets: vec![],
+        idle_costs: Vec::new(),
     };
     f.normalize_order();
     f

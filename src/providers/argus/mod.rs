@@ -24,7 +24,9 @@ use super::wire_fields;
 use super::{
     CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
 };
-use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Since};
+use crate::fleet::{
+    Activity, CostRow, IdleCost as FleetIdleCost, Pod, PodStatus, ResourceKind, Since,
+};
 use crate::money::{Currency, Money};
 use wire::*;
 
@@ -137,6 +139,7 @@ impl Argus {
                 orphaned_since: None,
                 orphaned_since_source: None,
                 stopped_since: None,
+                health: None,
                 activity,
             });
         }
@@ -165,6 +168,7 @@ impl Argus {
                 orphaned_since: p.orphaned_since,
                 orphaned_since_source: p.orphaned_since.map(|_| Since::Provider),
                 stopped_since: None,
+                health: None,
                 activity: Activity::Unknown {
                     why: "orphan: no worker, no served signal".into(),
                 },
@@ -274,7 +278,30 @@ impl Provider for Argus {
                 hours: rust_decimal::prelude::FromPrimitive::from_f64(d.hours),
                 pod_id: d.pod_id,
                 worker_id: d.worker_id,
+                by_resource: None,
             });
+        }
+        // The provider's own idle view, for the report's cross-check; a failed read is a gap.
+        match self.api.get::<Items<IdleCost>>("/cost/idle", &[]).await {
+            Ok(idle) => {
+                for row in idle.items {
+                    let per_day = self.money(
+                        &row.usd_per_day,
+                        "/cost/idle",
+                        &format!("items[worker_id={}].usd_per_day", row.worker_id),
+                    )?;
+                    inv.idle_costs.push(FleetIdleCost {
+                        provider: name.clone(),
+                        target: row.worker_id,
+                        per_day,
+                    });
+                }
+            }
+            Err(e) => inv.gaps.push(Gap {
+                data: "costs",
+                detail: format!("no idle-cost rows (/cost/idle) to cross-check idle burn: {e}"),
+                error: e,
+            }),
         }
         Ok(inv)
     }

@@ -31,7 +31,10 @@ use super::{
     CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
 };
 use crate::exit::Exit;
-use crate::fleet::{Activity, CostRow, Pod, PodStatus, ResourceKind, Wallet as FleetWallet};
+use crate::fleet::{
+    Activity, CostRow, Pod, PodHealth, PodStatus, ResourceBreakdown, ResourceKind,
+    Wallet as FleetWallet,
+};
 use crate::money::{Currency, Money};
 use sha2::{Digest, Sha256};
 use wire::*;
@@ -208,6 +211,10 @@ impl Podstack {
             orphaned_since_source: None,
             stopped_since: None,
             activity,
+            health: Some(PodHealth {
+                replicas: p.replicas,
+                health: p.health.to_ascii_lowercase(),
+            }),
         })
     }
 
@@ -252,6 +259,24 @@ impl Podstack {
                 if !seen.insert((u.date, u.pod_id.clone())) {
                     continue; // a duplicated row would count twice
                 }
+                let part = |amount: &str, name: &str| {
+                    self.money(
+                        amount,
+                        &u.currency,
+                        "/billing/usage",
+                        &format!(
+                            "items[pod_id={},date={}].by_resource.{name}",
+                            u.pod_id, u.date
+                        ),
+                    )
+                    .map(|m| m.amount)
+                };
+                let by_resource = ResourceBreakdown {
+                    gpu: part(&u.by_resource.gpu, "gpu")?,
+                    cpu: part(&u.by_resource.cpu, "cpu")?,
+                    memory: part(&u.by_resource.memory, "memory")?,
+                    storage: part(&u.by_resource.storage, "storage")?,
+                };
                 rows.push((
                     self.money(
                         &u.amount,
@@ -259,6 +284,7 @@ impl Podstack {
                         "/billing/usage",
                         &format!("items[pod_id={},date={}].amount", u.pod_id, u.date),
                     )?,
+                    by_resource,
                     u,
                 ));
             }
@@ -267,7 +293,7 @@ impl Podstack {
         match rows {
             Ok(rows) => inv
                 .costs
-                .extend(rows.into_iter().map(|(amount, u)| CostRow {
+                .extend(rows.into_iter().map(|(amount, by_resource, u)| CostRow {
                     provider: name.clone(),
                     date: u.date,
                     project: Some(u.project_id.clone()),
@@ -275,6 +301,7 @@ impl Podstack {
                     hours: None,
                     pod_id: u.pod_id,
                     worker_id: None,
+                    by_resource: Some(by_resource),
                 })),
             Err(e) => inv.gaps.push(Gap {
                 data: "costs",

@@ -1,0 +1,607 @@
+//! The report as data: a pure function of (fleet, plan, past actions, pending notices,
+//! conversion, clock). Every renderer (Markdown, HTML, CSV, Parquet, FOCUS) reads this.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::fleet::{Activity, Fleet, PodStatus, ResourceKind};
+use crate::money::{Currency, Money};
+use crate::plan::Plan;
+use crate::report::currency::{Amounts, Conversion};
+use crate::report::inputs::{PendingNotice, TakenAction};
+use crate::report::spend::{self, is_idle, sum_by, total};
+use crate::report::window::Window;
+
+/// Everything the report is built from.
+pub struct Input<'a> {
+    pub fleet: &'a Fleet,
+    pub plan: Option<&'a Plan>,
+    pub taken: &'a [TakenAction],
+    pub pending: &'a [PendingNotice],
+    pub conversion: &'a Conversion,
+    pub now: DateTime<Utc>,
+}
+
+/// The headline figures, in the report currency (unconverted currencies apart).
+#[derive(Debug, Clone)]
+pub struct Headline {
+    /// Month to date, orphans excluded.
+    pub mtd_tracked: Amounts,
+    /// `mtd_tracked` plus today's tracked burn rate for each day left in the month.
+    pub forecast: Amounts,
+    /// The same days of last month, orphans excluded.
+    pub last_month_same_period: Amounts,
+    pub last_month_same_period_dates: (NaiveDate, NaiveDate),
+    /// The whole previous month, orphans excluded.
+    pub last_month_total: Amounts,
+    /// Running tracked pods' hourly rates × 24.
+    pub burn_per_day: Amounts,
+    /// Month to date billed to orphans (outside the tracked total).
+    pub mtd_orphans: Amounts,
+    pub running_orphans: usize,
+    pub orphan_burn_per_day: Amounts,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdlePod {
+    pub provider: String,
+    pub target: String,
+    pub name: String,
+    pub project: String,
+    pub since: Option<DateTime<Utc>>,
+    pub evidence: String,
+    pub per_day: Money,
+}
+
+/// One difference between podwarden's idle list and the provider's own (`/cost/idle`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdleDifference {
+    pub provider: String,
+    pub target: String,
+    /// podwarden's $/day (None: podwarden does not count it idle).
+    pub ours: Option<Money>,
+    /// The provider's $/day (None: the provider does not list it).
+    pub theirs: Option<Money>,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdleBurn {
+    pub pods: Vec<IdlePod>,
+    pub total_per_day: Amounts,
+    pub by_project: Vec<(String, Amounts)>,
+    /// Providers whose own idle rows were compared (those that publish them).
+    pub checked_against: Vec<String>,
+    pub differences: Vec<IdleDifference>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub provider: String,
+    pub target: String,
+    pub status: PodStatus,
+    pub gpu_type: String,
+    pub orphaned_since: Option<DateTime<Utc>>,
+    pub age_days: Option<i64>,
+    /// What it burns per day now (zero unless running).
+    pub per_day: Money,
+    pub mtd: Amounts,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopPod {
+    pub provider: String,
+    pub target: String,
+    pub name: String,
+    pub project: String,
+    pub kind: String,
+    pub mtd: Amounts,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthRow {
+    pub provider: String,
+    pub target: String,
+    pub name: String,
+    pub project: String,
+    pub status: PodStatus,
+    pub replicas: u32,
+    pub health: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedRow {
+    pub provider: String,
+    pub target: String,
+    pub action: String,
+    pub policy: String,
+    pub per_day: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct TakenRow {
+    pub action: TakenAction,
+    pub realised: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct WalletRow {
+    pub provider: String,
+    pub balance: Money,
+    pub run_rate_per_hour: Money,
+    pub runway_hours: Option<Decimal>,
+    pub grace_period_hours: u32,
+    /// The runway is shorter than the auto-stop grace period.
+    pub short: bool,
+    pub below_threshold: bool,
+}
+
+/// One point of a daily series: a date, a label (provider or project) and the converted
+/// amount (only currencies with a rate can be drawn together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyPoint {
+    pub date: NaiveDate,
+    pub label: String,
+    pub amount: Decimal,
+}
+
+/// The spend report.
+pub struct Report {
+    pub now: DateTime<Utc>,
+    pub window: Window,
+    pub conversion: Conversion,
+    /// The spend table (one row per pod per day), see [`spend::COLUMNS`].
+    pub spend: DataFrame,
+    pub headline: Headline,
+    /// Currencies seen without a configured rate: their amounts stay apart.
+    pub missing_rates: Vec<Currency>,
+    /// Why figures may be incomplete: providers' data gaps, a window the cost rows do not fill.
+    pub warnings: Vec<String>,
+    pub idle: IdleBurn,
+    pub orphans: Vec<Orphan>,
+    pub by_provider: Vec<(String, Amounts)>,
+    pub by_project: Vec<(String, Amounts)>,
+    pub by_owner: Vec<(String, Amounts)>,
+    pub by_gpu_type: Vec<(String, Amounts)>,
+    /// Podstack month to date by resource (gpu, cpu, memory, storage).
+    pub by_resource: Vec<(String, Amounts)>,
+    pub top_pods: Vec<TopPod>,
+    pub health: Vec<HealthRow>,
+    pub planned: Vec<PlannedRow>,
+    pub planned_total: Amounts,
+    pub pending: Vec<PendingNotice>,
+    pub taken: Vec<TakenRow>,
+    pub realised_total: Amounts,
+    pub wallets: Vec<WalletRow>,
+    pub daily_by_provider: Vec<DailyPoint>,
+    pub daily_by_project: Vec<DailyPoint>,
+}
+
+fn dates_between(from: NaiveDate, to: NaiveDate) -> Expr {
+    col("date")
+        .gt_eq(lit(from.to_string()))
+        .and(col("date").lt_eq(lit(to.to_string())))
+}
+
+fn per_day_of(pods: impl Iterator<Item = Money>, conv: &Conversion) -> Amounts {
+    let mut out = Amounts::zero(conv.report.clone());
+    for m in pods {
+        out.add(conv, &m.currency, m.amount);
+    }
+    out
+}
+
+fn pairs(rows: Vec<(Vec<String>, Amounts)>) -> Vec<(String, Amounts)> {
+    rows.into_iter()
+        .map(|(k, a)| (k.into_iter().next().unwrap_or_default(), a))
+        .collect()
+}
+
+/// Builds the report.
+pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
+    let conv = input.conversion;
+    let fleet = input.fleet;
+    let window = Window::at(input.now.date_naive());
+    let df = spend::frame(fleet, input.plan, conv)?;
+    let mtd = dates_between(window.month_start, window.today);
+    let tracked = col("tracked");
+    let orphan = col("kind").eq(lit("orphan"));
+
+    // Headline.
+    let mtd_tracked = total(&df, mtd.clone().and(tracked.clone()), "amount_micros", conv)?;
+    let (lm_from, lm_to) = window.last_month_same_period();
+    let last_month_same_period = total(
+        &df,
+        dates_between(lm_from, lm_to).and(tracked.clone()),
+        "amount_micros",
+        conv,
+    )?;
+    let last_month_total = total(
+        &df,
+        dates_between(window.from, window.month_start - chrono::Duration::days(1))
+            .and(tracked.clone()),
+        "amount_micros",
+        conv,
+    )?;
+    let running = |k: ResourceKind| {
+        fleet
+            .pods
+            .iter()
+            .filter(move |p| p.kind == k && p.status == PodStatus::Running)
+    };
+    let burn_per_day = per_day_of(running(ResourceKind::Pod).map(|p| p.daily_rate()), conv);
+    let mut forecast = mtd_tracked.clone();
+    forecast.merge(&burn_per_day.times(Decimal::from(window.days_left())));
+    let headline = Headline {
+        mtd_orphans: total(&df, mtd.clone().and(orphan.clone()), "amount_micros", conv)?,
+        running_orphans: running(ResourceKind::Orphan).count(),
+        orphan_burn_per_day: per_day_of(
+            running(ResourceKind::Orphan).map(|p| p.daily_rate()),
+            conv,
+        ),
+        mtd_tracked,
+        forecast,
+        last_month_same_period,
+        last_month_same_period_dates: (lm_from, lm_to),
+        last_month_total,
+        burn_per_day,
+    };
+
+    // Currencies without a rate, wherever they appear.
+    let seen: BTreeSet<Currency> = fleet
+        .costs
+        .iter()
+        .map(|c| c.amount.currency.clone())
+        .chain(fleet.pods.iter().map(|p| p.hourly_rate.currency.clone()))
+        .chain(fleet.wallets.iter().map(|w| w.balance.currency.clone()))
+        .collect();
+    let missing_rates: Vec<Currency> = seen
+        .into_iter()
+        .filter(|c| conv.rate(c).is_none())
+        .collect();
+
+    let mut warnings = Vec::new();
+    for p in &fleet.providers {
+        if !p.complete {
+            warnings.push(format!(
+                "{}: inventory incomplete ({}); its figures are partial",
+                p.name,
+                p.error.as_deref().unwrap_or("no detail")
+            ));
+        }
+        for g in &p.gaps {
+            warnings.push(format!("{}: {} data missing: {}", p.name, g.data, g.detail));
+        }
+    }
+    if let Some(first) = fleet.costs.iter().map(|c| c.date).min() {
+        if first > window.from {
+            warnings.push(format!(
+                "cost rows start on {first}, after the window's first day {}: earlier days count as zero",
+                window.from
+            ));
+        }
+    }
+
+    // Idle burn, cross-checked with the providers' own idle rows.
+    let mut idle_pods: Vec<IdlePod> = fleet
+        .pods
+        .iter()
+        .filter(|p| p.kind == ResourceKind::Pod && is_idle(p))
+        .map(|p| {
+            let (since, evidence) = match &p.activity {
+                Activity::Idle {
+                    since, evidence, ..
+                } => (*since, evidence.clone()),
+                _ => (None, String::new()),
+            };
+            IdlePod {
+                provider: p.provider.clone(),
+                target: p.target.clone(),
+                name: p.name.clone(),
+                project: p.project.clone().unwrap_or_else(|| "(none)".into()),
+                since,
+                evidence,
+                per_day: p.daily_rate(),
+            }
+        })
+        .collect();
+    idle_pods.sort_by(|a, b| {
+        b.per_day
+            .amount
+            .cmp(&a.per_day.amount)
+            .then(a.target.cmp(&b.target))
+    });
+    let total_per_day = per_day_of(idle_pods.iter().map(|p| p.per_day.clone()), conv);
+    let mut by_project: BTreeMap<String, Amounts> = BTreeMap::new();
+    for p in &idle_pods {
+        by_project
+            .entry(p.project.clone())
+            .or_insert_with(|| Amounts::zero(conv.report.clone()))
+            .add(conv, &p.per_day.currency, p.per_day.amount);
+    }
+    let mut by_project: Vec<(String, Amounts)> = by_project.into_iter().collect();
+    by_project.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
+    // Providers that publish idle rows: those that sent some, and those whose pods carry no
+    // health (Argus: its `/cost/idle` may rightly be empty), unless that read failed (a gap).
+    let checked_against: Vec<String> = fleet
+        .idle_costs
+        .iter()
+        .map(|c| c.provider.clone())
+        .chain(
+            fleet
+                .pods
+                .iter()
+                .filter(|p| p.kind == ResourceKind::Pod && p.health.is_none())
+                .map(|p| p.provider.clone()),
+        )
+        .filter(|name| {
+            !fleet.providers.iter().any(|p| {
+                &p.name == name
+                    && (!p.complete || p.gaps.iter().any(|g| g.detail.contains("/cost/idle")))
+            })
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut differences = Vec::new();
+    for provider in &checked_against {
+        let theirs: BTreeMap<&str, &Money> = fleet
+            .idle_costs
+            .iter()
+            .filter(|c| &c.provider == provider)
+            .map(|c| (c.target.as_str(), &c.per_day))
+            .collect();
+        let ours: BTreeMap<&str, &Money> = idle_pods
+            .iter()
+            .filter(|p| &p.provider == provider)
+            .map(|p| (p.target.as_str(), &p.per_day))
+            .collect();
+        let targets: BTreeSet<&str> = theirs.keys().chain(ours.keys()).copied().collect();
+        for t in targets {
+            let (o, th) = (ours.get(t), theirs.get(t));
+            let why = match (o, th) {
+                (Some(a), Some(b))
+                    if crate::money::fixed(a.amount, 2) == crate::money::fixed(b.amount, 2) =>
+                {
+                    continue
+                }
+                (Some(_), Some(_)) => "amounts differ".to_string(),
+                (Some(_), None) => "idle for podwarden, not listed by the provider".to_string(),
+                (None, Some(_)) => {
+                    match fleet
+                        .pods
+                        .iter()
+                        .find(|p| &p.provider == provider && p.target == t)
+                    {
+                        Some(p) => match &p.activity {
+                            Activity::Unknown { why } => {
+                                format!("listed by the provider; podwarden: unknown ({why})")
+                            }
+                            Activity::Busy => {
+                                "listed by the provider; podwarden saw it busy".into()
+                            }
+                            _ => format!("listed by the provider; podwarden: {}", p.status),
+                        },
+                        None => "listed by the provider; not in podwarden's fleet".into(),
+                    }
+                }
+                (None, None) => continue,
+            };
+            differences.push(IdleDifference {
+                provider: provider.clone(),
+                target: t.to_string(),
+                ours: o.map(|m| (*m).clone()),
+                theirs: th.map(|m| (*m).clone()),
+                why,
+            });
+        }
+    }
+    let idle = IdleBurn {
+        pods: idle_pods,
+        total_per_day,
+        by_project,
+        checked_against,
+        differences,
+    };
+
+    // Orphans.
+    let orphan_mtd: BTreeMap<String, Amounts> = sum_by(
+        &df,
+        mtd.clone().and(orphan.clone()),
+        &["provider", "pod_id"],
+        "amount_micros",
+        conv,
+    )?
+    .into_iter()
+    .map(|(k, a)| (k.join("/"), a))
+    .collect();
+    let mut orphans: Vec<Orphan> = fleet
+        .pods
+        .iter()
+        .filter(|p| p.kind == ResourceKind::Orphan)
+        .map(|p| Orphan {
+            provider: p.provider.clone(),
+            target: p.target.clone(),
+            status: p.status,
+            gpu_type: p.gpu_type.clone().unwrap_or_default(),
+            orphaned_since: p.orphaned_since,
+            age_days: p.orphaned_since.map(|s| (input.now - s).num_days()),
+            per_day: if p.status == PodStatus::Running {
+                p.daily_rate()
+            } else {
+                Money::new(Decimal::ZERO, p.hourly_rate.currency.clone())
+            },
+            mtd: orphan_mtd
+                .get(&format!("{}/{}", p.provider, p.pod_id))
+                .cloned()
+                .unwrap_or_else(|| Amounts::zero(conv.report.clone())),
+        })
+        .collect();
+    orphans.sort_by(|a, b| {
+        b.per_day
+            .amount
+            .cmp(&a.per_day.amount)
+            .then(a.target.cmp(&b.target))
+    });
+
+    // Breakdowns: month to date, tracked.
+    let tracked_mtd = mtd.clone().and(tracked.clone());
+    let by = |k: &str| -> PolarsResult<Vec<(String, Amounts)>> {
+        Ok(pairs(sum_by(
+            &df,
+            tracked_mtd.clone(),
+            &[k],
+            "amount_micros",
+            conv,
+        )?))
+    };
+    let (by_provider, by_project, by_owner, by_gpu_type) = (
+        by("provider")?,
+        by("project")?,
+        by("owner")?,
+        by("gpu_type")?,
+    );
+    let mut by_resource = Vec::new();
+    for (name, column) in [
+        ("GPU", "gpu_micros"),
+        ("CPU", "cpu_micros"),
+        ("memory", "memory_micros"),
+        ("storage", "storage_micros"),
+    ] {
+        let filter = tracked_mtd.clone().and(col(column).is_not_null());
+        by_resource.push((name.to_string(), total(&df, filter, column, conv)?));
+    }
+    if by_resource.iter().all(|(_, a)| a.is_zero()) {
+        by_resource.clear();
+    }
+
+    // Top pods: month to date, every pod (orphans marked).
+    let top_pods = sum_by(
+        &df,
+        mtd.clone(),
+        &["provider", "target", "name", "project", "kind"],
+        "amount_micros",
+        conv,
+    )?
+    .into_iter()
+    .take(10)
+    .map(|(k, mtd)| {
+        let get = |i: usize| k.get(i).cloned().unwrap_or_default();
+        TopPod {
+            provider: get(0),
+            target: get(1),
+            name: get(2),
+            project: get(3),
+            kind: get(4),
+            mtd,
+        }
+    })
+    .collect();
+
+    let health = fleet
+        .pods
+        .iter()
+        .filter_map(|p| {
+            p.health.as_ref().map(|h| HealthRow {
+                provider: p.provider.clone(),
+                target: p.target.clone(),
+                name: p.name.clone(),
+                project: p.project.clone().unwrap_or_default(),
+                status: p.status,
+                replicas: h.replicas,
+                health: h.health.clone(),
+            })
+        })
+        .collect();
+
+    // Actions.
+    let planned: Vec<PlannedRow> = input
+        .plan
+        .map(|plan| {
+            plan.actions
+                .iter()
+                .map(|a| PlannedRow {
+                    provider: a.provider.clone(),
+                    target: a.target.clone(),
+                    action: a.action.clone(),
+                    policy: a.policy.clone(),
+                    per_day: Money::new(
+                        a.est_savings_per_day.parse().unwrap_or_default(),
+                        Currency::new(&a.currency),
+                    ),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let planned_total = per_day_of(planned.iter().map(|p| p.per_day.clone()), conv);
+    let taken: Vec<TakenRow> = input
+        .taken
+        .iter()
+        .map(|t| TakenRow {
+            realised: Money::new(t.realised(input.now), t.currency.clone()),
+            action: t.clone(),
+        })
+        .collect();
+    let realised_total = per_day_of(taken.iter().map(|t| t.realised.clone()), conv);
+
+    let wallets = fleet
+        .wallets
+        .iter()
+        .map(|w| {
+            let runway_hours = w.runway_hours();
+            WalletRow {
+                provider: w.provider.clone(),
+                balance: w.balance.clone(),
+                run_rate_per_hour: w.run_rate_per_hour.clone(),
+                short: runway_hours.is_some_and(|h| h < Decimal::from(w.grace_period_hours)),
+                runway_hours,
+                grace_period_hours: w.grace_period_hours,
+                below_threshold: w.balance.amount < w.low_balance_threshold.amount,
+            }
+        })
+        .collect();
+
+    let daily = |k: &str| -> PolarsResult<Vec<DailyPoint>> {
+        let mut out: Vec<DailyPoint> = sum_by(&df, lit(true), &["date", k], "amount_micros", conv)?
+            .into_iter()
+            .filter_map(|(key, a)| {
+                Some(DailyPoint {
+                    date: key.first()?.parse().ok()?,
+                    label: key.get(1)?.clone(),
+                    amount: a.converted,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.date, &a.label).cmp(&(b.date, &b.label)));
+        Ok(out)
+    };
+    Ok(Report {
+        now: input.now,
+        window,
+        conversion: conv.clone(),
+        headline,
+        missing_rates,
+        warnings,
+        idle,
+        orphans,
+        by_provider,
+        by_project,
+        by_owner,
+        by_gpu_type,
+        by_resource,
+        top_pods,
+        health,
+        planned,
+        planned_total,
+        pending: input.pending.to_vec(),
+        taken,
+        realised_total,
+        wallets,
+        daily_by_provider: daily("provider")?,
+        daily_by_project: daily("project")?,
+        spend: df,
+    })
+}

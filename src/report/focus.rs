@@ -1,0 +1,276 @@
+//! `focus.csv`: the cost rows as a FOCUS 1.2 cost-and-usage export (FinOps Foundation).
+//!
+//! One row per pod per day, as billed: BilledCost = EffectiveCost = ListCost = ContractedCost
+//! (no discounts or commitments are known) in the row's own currency (BillingCurrency; FOCUS
+//! never converts). Argus rows are priced in hours (PricingQuantity = billed hours, unit price
+//! = cost / hours, else the pod's hourly rate); Podstack gives no hours, so its rows are one
+//! day each (unit `Days`). InvoiceId is null: these are daily usage rows, not on an issued or
+//! provisional invoice. podwarden's own facts are `x_` columns: kind and tracked (orphans are
+//! outside the tracked total), idle hours observed that day, the action planned this run, and
+//! the amount in the report currency when a rate exists.
+//! Decimals are always written with a fractional part (`24.0`, `0.00`) so that readers that
+//! infer types (the validator's DuckDB) see decimals, never integers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::fleet::{Activity, Fleet, Pod, ResourceKind};
+use crate::plan::Plan;
+use crate::report::currency::Conversion;
+
+pub const COLUMNS: &[&str] = &[
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "BillingCurrency",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedUnitPrice",
+    "ListUnitPrice",
+    "PricingQuantity",
+    "PricingUnit",
+    "PricingCategory",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+    "x_Kind",
+    "x_Tracked",
+    "x_IdleHours",
+    "x_PlannedAction",
+    "x_PlannedPolicy",
+    "x_Owner",
+    "x_GpuCount",
+    "x_ReportCurrency",
+    "x_ReportAmount",
+];
+
+/// A CSV field, quoted when it must be.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A decimal with at least `min` fractional digits.
+fn dec(d: Decimal, min: u32) -> String {
+    let mut d = d.normalize();
+    if d.scale() < min {
+        d.rescale(min);
+    }
+    d.to_string()
+}
+
+fn instant(d: NaiveDate) -> String {
+    format!("{d}T00:00:00Z")
+}
+
+fn month_bounds(d: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let start = crate::report::window::month_start(d);
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(start + Duration::days(31));
+    (start, end)
+}
+
+/// Hours of `day` inside the pod's current idle run (from its start to `now`).
+fn idle_hours(pod: &Pod, day: NaiveDate, now: DateTime<Utc>) -> Option<Decimal> {
+    let Activity::Idle {
+        since: Some(since), ..
+    } = &pod.activity
+    else {
+        return None;
+    };
+    let (a, b) = (
+        day.and_hms_opt(0, 0, 0)?.and_utc(),
+        (day + Duration::days(1)).and_hms_opt(0, 0, 0)?.and_utc(),
+    );
+    let (s, e) = ((*since).max(a), now.min(b));
+    let secs = if e > s { (e - s).num_seconds() } else { 0 };
+    Some(Decimal::from(secs) / Decimal::from(3600))
+}
+
+fn title(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The FOCUS export of `fleet`'s cost rows.
+pub fn csv(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion, now: DateTime<Utc>) -> String {
+    let pods: HashMap<(&str, &str), &Pod> = fleet
+        .pods
+        .iter()
+        .map(|p| ((p.provider.as_str(), p.pod_id.as_str()), p))
+        .collect();
+    let planned: HashMap<(&str, &str), (&str, &str)> = plan
+        .map(|p| {
+            p.actions
+                .iter()
+                .map(|a| {
+                    (
+                        (a.provider.as_str(), a.pod_id.as_str()),
+                        (a.action.as_str(), a.policy.as_str()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = String::with_capacity(fleet.costs.len() * 600);
+    out.push_str(&COLUMNS.join(","));
+    out.push('\n');
+    for c in &fleet.costs {
+        let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
+        let provider = title(&c.provider);
+        let orphan = pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
+            || (c.worker_id.is_none() && c.hours.is_some() && c.by_resource.is_none());
+        let cost = dec(c.amount.amount, 2);
+        let currency = c.amount.currency.as_str();
+        let (quantity, unit) = match c.hours {
+            Some(h) => (h, "Hours"),
+            None => (Decimal::ONE, "Days"),
+        };
+        let unit_price = if !quantity.is_zero() {
+            (c.amount.amount / quantity).round_dp(6)
+        } else {
+            pod.map_or(Decimal::ZERO, |p| p.hourly_rate.amount)
+        };
+        let (bp_start, bp_end) = month_bounds(c.date);
+        let gpu = pod.and_then(|p| p.gpu_type.as_deref()).unwrap_or("unknown");
+        let project = c
+            .project
+            .as_deref()
+            .or_else(|| pod.and_then(|p| p.project.as_deref()))
+            .unwrap_or("");
+        let name = pod.map_or(c.pod_id.as_str(), |p| p.name.as_str());
+        let tags: BTreeMap<&str, &str> = pod
+            .map(|p| {
+                p.labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags = serde_json::to_string(&tags).unwrap_or_else(|_| "{}".into());
+        let plan = planned.get(&(c.provider.as_str(), c.pod_id.as_str()));
+        let report_amount = conv
+            .rate(&c.amount.currency)
+            .map(|r| dec((c.amount.amount * r).round_dp(6), 2))
+            .unwrap_or_default();
+        let desc = format!(
+            "{provider} GPU pod {} ({} x {gpu}){}, {}",
+            c.pod_id,
+            pod.map_or(0, |p| p.gpu_count),
+            if orphan { ", orphan" } else { "" },
+            c.date
+        );
+        let row: Vec<String> = vec![
+            cost.clone(),
+            cost.clone(),
+            cost.clone(),
+            cost,
+            currency.into(),
+            c.provider.clone(),
+            provider.clone(),
+            "Provider account".into(),
+            instant(bp_start),
+            instant(bp_end),
+            instant(c.date),
+            instant(c.date + Duration::days(1)),
+            "Usage".into(),
+            String::new(),
+            desc,
+            "Usage-Based".into(),
+            dec(quantity, 1),
+            unit.into(),
+            dec(unit_price, 2),
+            dec(unit_price, 2),
+            dec(quantity, 1),
+            unit.into(),
+            "Standard".into(),
+            String::new(),
+            provider.clone(),
+            provider.clone(),
+            provider.clone(),
+            pod.and_then(|p| p.region.clone()).unwrap_or_default(),
+            pod.and_then(|p| p.region.clone()).unwrap_or_default(),
+            c.pod_id.clone(),
+            name.into(),
+            if orphan {
+                "GPU pod (orphan)"
+            } else {
+                "GPU pod"
+            }
+            .into(),
+            "Compute".into(),
+            format!("{provider} GPU pods"),
+            "Virtual Machines".into(),
+            gpu.into(),
+            format!("{gpu}/{currency}"),
+            project.into(),
+            project.into(),
+            if project.is_empty() { "" } else { "Project" }.into(),
+            tags,
+            if orphan { "orphan" } else { "pod" }.into(),
+            (!orphan).to_string(),
+            pod.and_then(|p| idle_hours(p, c.date, now))
+                .map(|h| dec(h.round_dp(2), 1))
+                .unwrap_or_default(),
+            plan.map(|p| p.0.to_string()).unwrap_or_default(),
+            plan.map(|p| p.1.to_string()).unwrap_or_default(),
+            pod.and_then(|p| p.owner.clone()).unwrap_or_default(),
+            pod.map(|p| p.gpu_count.to_string()).unwrap_or_default(),
+            conv.report.to_string(),
+            report_amount,
+        ];
+        let line: Vec<String> = row.iter().map(|f| field(f)).collect();
+        let _ = writeln!(out, "{}", line.join(","));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_always_have_a_fraction_and_fields_are_quoted() {
+        assert_eq!(dec(Decimal::from(24), 1), "24.0");
+        assert_eq!(dec(Decimal::new(597600, 4), 2), "59.76");
+        assert_eq!(dec(Decimal::ZERO, 2), "0.00");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("{\"k\":\"v\"}"), "\"{\"\"k\"\":\"\"v\"\"}\"");
+    }
+}

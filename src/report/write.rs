@@ -1,0 +1,98 @@
+//! Writes a built report into `<reports>/YYYY-MM-DD/`: `summary.md`, `report.html`,
+//! `spend.csv`, `spend.parquet`, `focus.csv` and `daily-spend.png`. Each file is written to a
+//! temporary name and renamed, so a reader never sees half a file; a second run on the same
+//! day replaces the day's files.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::fleet::Fleet;
+use crate::plan::Plan;
+use crate::report::build::Report;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("writing {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Table { path: PathBuf, source: PolarsError },
+    #[error(transparent)]
+    Chart(#[from] crate::report::charts::ChartError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn put(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(io(path))
+}
+
+fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteError> {
+    let tmp = path.with_extension("tmp");
+    let file = std::fs::File::create(&tmp).map_err(io(path))?;
+    let written = if parquet {
+        ParquetWriter::new(file).finish(df).map(|_| ())
+    } else {
+        CsvWriter::new(file).include_header(true).finish(df)
+    };
+    written.map_err(|source| WriteError::Table {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Writes every file of `report` (and the FOCUS export of `fleet`) under `reports`; returns
+/// the paths written, in a stable order.
+pub fn write(
+    report: &Report,
+    fleet: &Fleet,
+    plan: Option<&Plan>,
+    reports: &Path,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let dir = reports.join(report.window.today.to_string());
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let mut written = Vec::new();
+    let summary = dir.join("summary.md");
+    put(&summary, crate::report::markdown::render(report).as_bytes())?;
+    written.push(summary);
+    let html = dir.join("report.html");
+    put(&html, crate::report::html::render(report).as_bytes())?;
+    written.push(html);
+    let mut df = report.spend.clone();
+    let csv = dir.join("spend.csv");
+    table(&csv, &mut df, false)?;
+    written.push(csv);
+    let parquet = dir.join("spend.parquet");
+    table(&parquet, &mut df, true)?;
+    written.push(parquet);
+    let focus = dir.join("focus.csv");
+    put(
+        &focus,
+        crate::report::focus::csv(fleet, plan, &report.conversion, report.now).as_bytes(),
+    )?;
+    written.push(focus);
+    let png = dir.join("daily-spend.png");
+    put(
+        &png,
+        &crate::report::charts::daily_spend_png(
+            &report.daily_by_provider,
+            &report.window.dates(),
+            "Daily spend by provider",
+            report.conversion.report.as_str(),
+        )?,
+    )?;
+    written.push(png);
+    Ok(written)
+}

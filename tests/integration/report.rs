@@ -1,0 +1,290 @@
+//! The spend report end to end: `podwarden report` against a sandbox over HTTP, then the
+//! written files checked independently of the report code (Parquet read back with polars and
+//! summed with plain loops over exact decimals).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use podwarden::sandbox::SandboxConfig;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::support::*;
+
+const SCENARIO: &str = r#"
+[[worker]]
+id = "wkr_busy"
+project = "vision"
+activity = "busy"
+
+[[worker]]
+id = "wkr_idle"
+project = "vision"
+activity = { idle_since = "-9h" }
+
+[[orphan]]
+pod_id = "pod_leftover"
+orphaned_since = "-40d"
+created = "-60d"
+
+[[podstack]]
+id = "pd_inr"
+currency = "INR"
+rate = "207.00"
+activity = { idle_since = "-2d" }
+
+[[podstack]]
+id = "pd_usd"
+activity = "busy"
+"#;
+
+/// A sandbox with generated pods plus the scenario's (INR and USD pods, an orphan).
+async fn sandbox_with_scenario() -> podwarden::sandbox::RunningSandbox {
+    sandbox(SandboxConfig {
+        pods: 30,
+        transition_secs: 0,
+        scenario: Some(podwarden::sandbox::Scenario::parse(SCENARIO).expect("scenario")),
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+/// Runs `podwarden report` in `dir`; returns the day's folder.
+fn report_in(dir: &Path) -> PathBuf {
+    let out = podwarden_in(dir, &["report", "--config", "podwarden.toml"]);
+    assert!(
+        out.status.success(),
+        "report: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Report written:"), "{stdout}");
+    let days: Vec<PathBuf> = std::fs::read_dir(dir.join("reports"))
+        .expect("reports folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(days.len(), 1, "{days:?}");
+    for f in [
+        "summary.md",
+        "report.html",
+        "spend.csv",
+        "spend.parquet",
+        "focus.csv",
+        "daily-spend.png",
+    ] {
+        assert!(days[0].join(f).is_file(), "{f} missing");
+        assert!(stdout.contains(f), "{f} not printed: {stdout}");
+    }
+    days[0].clone()
+}
+
+/// One spend row as read back: the fields the check needs.
+struct Row {
+    date: String,
+    pod_id: String,
+    project: String,
+    tracked: bool,
+    currency: String,
+    amount: Decimal,
+}
+
+fn rows(parquet: &Path) -> Vec<Row> {
+    let file = std::fs::File::open(parquet).expect("parquet");
+    let df = ParquetReader::new(file).finish().expect("reads");
+    let s = |name: &str| df.column(name).expect(name).str().expect("str").clone();
+    let (date, pod, project, currency, amount) = (
+        s("date"),
+        s("pod_id"),
+        s("project"),
+        s("currency"),
+        s("amount"),
+    );
+    let tracked = df
+        .column("tracked")
+        .expect("tracked")
+        .bool()
+        .expect("bool")
+        .clone();
+    (0..df.height())
+        .map(|i| Row {
+            date: date.get(i).expect("date").to_string(),
+            pod_id: pod.get(i).expect("pod").to_string(),
+            project: project.get(i).unwrap_or("(none)").to_string(),
+            tracked: tracked.get(i).expect("tracked"),
+            currency: currency.get(i).expect("currency").to_string(),
+            amount: amount.get(i).expect("amount").parse().expect("decimal"),
+        })
+        .collect()
+}
+
+/// `$1,234.56` → 1234.56 (the converted figure at the start of a cell).
+fn dollars(cell: &str) -> Decimal {
+    let t = cell.trim().trim_start_matches('$');
+    let end = t.find(' ').unwrap_or(t.len());
+    t[..end].replace(',', "").parse().expect("amount")
+}
+
+/// The month-to-date headline and the by-project table of summary.md.
+fn summary_figures(md: &str) -> (Decimal, String, BTreeMap<String, String>) {
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("Tracked spend, month to date"))
+        .expect("headline line");
+    let dates = line
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(')'))
+        .expect("dates")
+        .0
+        .to_string();
+    let total = dollars(line.rsplit_once(": ").expect("figure").1);
+    let section = md
+        .split("### By project")
+        .nth(1)
+        .and_then(|s| s.split("###").next())
+        .expect("by project");
+    let projects = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| project"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").collect();
+            (cells[0].trim().to_string(), cells[1].trim().to_string())
+        })
+        .collect();
+    (total, dates, projects)
+}
+
+fn cents(d: Decimal) -> String {
+    podwarden::money::fixed(d, 2)
+}
+
+/// Orphans as the provider lists them (`worker_id` null), read over HTTP, not from the report.
+async fn orphan_pod_ids(s: &podwarden::sandbox::RunningSandbox) -> BTreeSet<String> {
+    let pods: Vec<serde_json::Value> = argus(s, ADMIN)
+        .list_all("/compute/pods", &[])
+        .await
+        .expect("pods");
+    pods.iter()
+        .filter(|p| p["worker_id"].is_null())
+        .map(|p| p["pod_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headline_and_projects_agree_with_the_parquet_to_the_cent() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, "");
+    let day = report_in(dir.path());
+    let md = std::fs::read_to_string(day.join("summary.md")).expect("summary");
+    let (headline, dates, projects) = summary_figures(&md);
+    let (from, to) = dates.split_once(" to ").expect("range");
+    let orphans = orphan_pod_ids(&s).await;
+    assert!(orphans.contains("pod_leftover"), "{orphans:?}");
+    let inr_rate: Decimal = "0.01198".parse().expect("rate");
+    let convert = |r: &Row| match r.currency.as_str() {
+        "USD" => r.amount,
+        "INR" => r.amount * inr_rate,
+        other => panic!("unexpected currency {other}"),
+    };
+    let mut total = BTreeMap::<String, Decimal>::new();
+    let mut by_project = BTreeMap::<String, BTreeMap<String, Decimal>>::new();
+    let mut orphan_rows = 0;
+    for r in rows(&day.join("spend.parquet")) {
+        if orphans.contains(&r.pod_id) {
+            orphan_rows += 1;
+            assert!(!r.tracked, "orphan {} counted as tracked", r.pod_id);
+            continue;
+        }
+        if r.date.as_str() < from || r.date.as_str() > to {
+            continue;
+        }
+        *total.entry(r.currency.clone()).or_default() += r.amount;
+        *by_project
+            .entry(r.project.clone())
+            .or_default()
+            .entry(r.currency.clone())
+            .or_default() += r.amount;
+        let _ = convert(&r);
+    }
+    assert!(orphan_rows > 0, "the orphan has cost rows");
+    assert!(total.contains_key("INR"), "INR pods billed: {total:?}");
+    // Sum per currency exactly, convert once: the figure finance can recompute.
+    let expected: Decimal = total
+        .iter()
+        .map(|(c, a)| if c == "INR" { *a * inr_rate } else { *a })
+        .sum();
+    assert_eq!(cents(headline), cents(expected), "{md}");
+    assert!(!projects.is_empty());
+    for (project, sums) in &by_project {
+        let expected: Decimal = sums
+            .iter()
+            .map(|(c, a)| if c == "INR" { *a * inr_rate } else { *a })
+            .sum();
+        let shown = projects
+            .get(project)
+            .unwrap_or_else(|| panic!("project {project} missing from {projects:?}"));
+        assert_eq!(cents(dollars(shown)), cents(expected), "{project}");
+        assert!(!shown.contains("no INR rate"), "{shown}");
+    }
+    // The orphan's warning is loud.
+    assert!(md.contains("running orphan pod(s) burn"), "{md}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_rate_inr_stays_apart_and_the_report_says_so() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, "");
+    let config = dir.path().join("podwarden.toml");
+    let text_cfg = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text_cfg.replace("rates = { INR = \"0.01198\" }", ""),
+    )
+    .expect("write");
+    let day = report_in(dir.path());
+    let md = std::fs::read_to_string(day.join("summary.md")).expect("summary");
+    assert!(
+        md.contains("No INR → USD rate configured"),
+        "the missing rate is named: {md}"
+    );
+    let (headline, dates, _) = summary_figures(&md);
+    let (from, to) = dates.split_once(" to ").expect("range");
+    let orphans = orphan_pod_ids(&s).await;
+    let mut usd = Decimal::ZERO;
+    let mut inr = Decimal::ZERO;
+    for r in rows(&day.join("spend.parquet")) {
+        if orphans.contains(&r.pod_id) || r.date.as_str() < from || r.date.as_str() > to {
+            continue;
+        }
+        match r.currency.as_str() {
+            "USD" => usd += r.amount,
+            "INR" => inr += r.amount,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(inr > Decimal::ZERO);
+    // The converted figure holds USD only; INR is shown beside it in its own units.
+    assert_eq!(cents(headline), cents(usd));
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("Tracked spend, month to date"))
+        .expect("headline");
+    let inr_shown = podwarden::report::currency::grouped(&podwarden::money::Money::new(
+        inr,
+        podwarden::money::Currency::new("INR"),
+    ));
+    assert!(
+        line.contains(&format!("+ {inr_shown} (no INR rate)")),
+        "{line} should show {inr_shown} apart"
+    );
+    // The HTML is self-contained: no scripts, no external fetches.
+    let html = std::fs::read_to_string(day.join("report.html")).expect("html");
+    assert!(html.contains("<svg"), "inline charts");
+    for banned in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(banned), "{banned} in report.html");
+    }
+    s.stop().await;
+}
