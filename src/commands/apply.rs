@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use rust_decimal::Decimal;
 use tokio::time::Instant;
 
 use super::{config_path, load_policies, settings, Error, Setup};
@@ -183,7 +182,10 @@ pub async fn act(
         deadline,
         verify_timeout: cfg.apply.verify_timeout,
         settings,
-        rate: Box::new(|c: &str| (c == "USD").then_some(Decimal::ONE)),
+        rate: {
+            let conversion = cfg.currency.clone();
+            Box::new(move |c: &str| conversion.rate(&crate::money::Currency::new(c)))
+        },
     };
     let outcome = apply::apply(plan, &providers, &mut journal, &options, &stop).await;
     listener.abort();
