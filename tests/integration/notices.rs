@@ -155,6 +155,51 @@ async fn a_notice_policy_acts_only_on_a_pod_that_matched_on_every_run_through_it
         Some((t3, t3 + day)),
         "the notice restarts: counted from run 3, not from run 1"
     );
+    // Applying run 3's plan stops wkr_idle, and only it, at the provider.
+    let providers = podwarden::collect::providers(
+        &cfg,
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+    )
+    .expect("providers");
+    let mut journal =
+        podwarden::execute::journal::Journal::open(&cfg.state).expect("journal opens");
+    let options = podwarden::execute::apply::Options {
+        yes: false,
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        verify_timeout: std::time::Duration::from_secs(10),
+        settings: PlanSettings::default(),
+        rate: Box::new(|_| None),
+    };
+    let outcome = podwarden::execute::apply::apply(
+        &run3,
+        &providers,
+        &mut journal,
+        &options,
+        &Default::default(),
+    )
+    .await
+    .expect("applies");
+    assert_eq!(
+        outcome.exit(),
+        podwarden::exit::Exit::Success,
+        "{:?} {:?}",
+        outcome.lines,
+        outcome.unverified
+    );
+    let audit = providers[0]
+        .audit(t0 - day)
+        .await
+        .expect("audit reads")
+        .expect("Argus keeps one");
+    let acted: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| (e.target.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        acted,
+        [("wkr_idle", "stop")],
+        "acted on after its notice only"
+    );
     assert_eq!(stopped_after_notice(&run3, "wkr_flaky"), None);
     let tally = run3
         .policies
