@@ -34,6 +34,8 @@ pub enum Error {
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
     Report(#[from] polars::error::PolarsError),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -48,7 +50,8 @@ impl Error {
             | Error::Policies(_)
             | Error::Cases(_)
             | Error::Usage(_)
-            | Error::Snapshot(_) => Exit::Usage,
+            | Error::Snapshot(_)
+            | Error::Schedule(crate::schedule::ScheduleError::NeverFires(_)) => Exit::Usage,
             _ => Exit::Internal,
         }
     }
@@ -66,7 +69,24 @@ impl From<crate::collect::SetupError> for Error {
 /// Runs one command to its exit code.
 pub async fn dispatch(command: Command) -> Result<Exit, Error> {
     match command {
-        Command::Run { source, out } => run(source, out).await,
+        Command::Run {
+            source,
+            out,
+            email_to_dir,
+        } => {
+            run(&RunOptions {
+                source,
+                out,
+                email_to_dir,
+            })
+            .await
+        }
+        Command::Schedule {
+            config,
+            out,
+            email_to_dir,
+            max_runs,
+        } => schedule(config, out, email_to_dir, max_runs).await,
         Command::Plan {
             source,
             policies,
@@ -297,21 +317,157 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     Ok(())
 }
 
-async fn run(source: Source, out: Option<PathBuf>) -> Result<Exit, Error> {
-    let inputs = inputs(&source).await?;
+/// What `podwarden run` (and each scheduled run) is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub source: Source,
+    /// Also write the plan file here.
+    pub out: Option<PathBuf>,
+    /// Write the mails as `.eml` files here instead of sending them.
+    pub email_to_dir: Option<PathBuf>,
+}
+
+/// The nightly job: collect, plan, print the plan and the spend summary, then notify
+/// (finance mail, metrics). `podwarden run` and every `podwarden schedule` run call this.
+pub async fn run(options: &RunOptions) -> Result<Exit, Error> {
+    let started = std::time::Instant::now();
+    let inputs = inputs(&options.source).await?;
+    let outcome = plan_and_summarise(&inputs, options.out.as_deref());
+    if let Some(setup) = &inputs.setup {
+        notify(setup, &inputs, &outcome, options, started).await;
+    }
+    finish(inputs.setup).await;
+    outcome.map(|o| o.exit)
+}
+
+/// What a run produced for the notify stage.
+struct RunOutcome {
+    plan: Plan,
+    summary: String,
+    exit: Exit,
+}
+
+fn plan_and_summarise(inputs: &Inputs, out: Option<&Path>) -> Result<RunOutcome, Error> {
     let set = load_policies(None, inputs.setup.as_ref())?;
-    let plan = make_plan(&inputs, &set)?;
-    print!("{}", crate::plan::render::table(&plan));
+    let plan = make_plan(inputs, &set)?;
+    let table = crate::plan::render::table(&plan);
+    print!("{table}");
     println!();
     let cost_days = inputs.setup.as_ref().map_or(30, |s| s.config().cost_days);
-    print!(
-        "{}",
-        crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
-    );
-    write_plan(&plan, out.as_deref())?;
+    let summary = crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?;
+    print!("{summary}");
+    write_plan(&plan, out)?;
     let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
-    finish(inputs.setup).await;
-    Ok(exit)
+    Ok(RunOutcome {
+        summary: format!("{summary}\n{table}"),
+        plan,
+        exit,
+    })
+}
+
+/// The end of a run: the finance mail (SMTP, or `.eml` files with `--email-to-dir`) and the
+/// metrics push. Neither can fail the run; problems are logged. The built-in demo sends no
+/// mail over SMTP: it writes its example mails only with `--email-to-dir`.
+async fn notify(
+    setup: &Setup,
+    inputs: &Inputs,
+    outcome: &Result<RunOutcome, Error>,
+    options: &RunOptions,
+    started: std::time::Instant,
+) {
+    let config = setup.config();
+    let demo = matches!(setup, Setup::Demo { .. });
+    if let (Some(email), Ok(o)) = (&config.email, outcome) {
+        if demo && options.email_to_dir.is_none() {
+            eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
+        } else {
+            let report = crate::notify::ReportInput {
+                date: Some(inputs.now.date_naive()),
+                month_to_date: crate::notify::month_to_date(&inputs.fleet, inputs.now.date_naive()),
+                text: o.summary.clone(),
+                ..Default::default()
+            };
+            match crate::notify::finance_mail(&report) {
+                Ok(finance) => {
+                    let delivery = crate::notify::send_run_mail(
+                        email,
+                        &config.state,
+                        options.email_to_dir.as_deref(),
+                        Some(&finance),
+                        &[],
+                        Utc::now(),
+                    )
+                    .await;
+                    for path in &delivery.written {
+                        eprintln!("Mail written to {}", path.display());
+                    }
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+    } else if options.email_to_dir.is_some() && config.email.is_none() {
+        tracing::warn!("--email-to-dir: the configuration has no [email] section, no mail written");
+    }
+    if let Some(m) = &config.metrics {
+        let metrics = match outcome {
+            Ok(o) => {
+                crate::notify::metrics::RunMetrics::of_run(started, o.exit, &inputs.fleet, &o.plan)
+            }
+            Err(e) => crate::notify::metrics::RunMetrics::bare(started, e.exit()),
+        };
+        match crate::notify::metrics::push(&metrics, m).await {
+            Ok(()) => tracing::info!(gateway = m.pushgateway, "metrics pushed"),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+}
+
+/// `podwarden schedule`: the job of [`run`] on the config's `[schedule]`.
+async fn schedule(
+    config: Option<PathBuf>,
+    out: Option<PathBuf>,
+    email_to_dir: Option<PathBuf>,
+    max_runs: Option<u32>,
+) -> Result<Exit, Error> {
+    let path = config_path(config.as_deref()).ok_or_else(|| {
+        Error::Usage(
+            "podwarden schedule needs a configuration file with a [schedule] section \
+             (--config F, $PODWARDEN_CONFIG or ./podwarden.toml)"
+                .into(),
+        )
+    })?;
+    let cfg = Config::load(&path)?;
+    let Some(sched) = cfg.schedule else {
+        return Err(Error::Usage(format!(
+            "{}: no [schedule] section; add e.g.\n[schedule]\ncron = \"0 2 * * *\"\ntimezone = \"Europe/Berlin\"",
+            path.display()
+        )));
+    };
+    let options = RunOptions {
+        source: Source {
+            config: Some(path),
+            snapshot: None,
+            now: None,
+        },
+        out,
+        email_to_dir,
+    };
+    // Each run reads the configuration afresh (a changed ConfigMap applies from the next run);
+    // the schedule itself is read once, here.
+    crate::schedule::serve(&sched, crate::schedule::Options { max_runs }, || {
+        let options = options.clone();
+        async move {
+            match run(&options).await {
+                Ok(exit) => exit,
+                Err(e) => {
+                    tracing::error!("scheduled run failed: {e}");
+                    e.exit()
+                }
+            }
+        }
+    })
+    .await
+    .map_err(Error::from)
 }
 
 async fn plan(

@@ -165,6 +165,15 @@ pub struct ConfigToml {
     #[serde(default)]
     pub limits: Option<crate::policy::LimitsToml>,
     pub providers: BTreeMap<String, ProviderToml>,
+    /// `podwarden schedule`: cron, time zone, SIGTERM grace.
+    #[serde(default)]
+    pub schedule: Option<crate::schedule::ScheduleToml>,
+    /// Pushgateway for run metrics.
+    #[serde(default)]
+    pub metrics: Option<crate::notify::metrics::MetricsToml>,
+    /// SMTP and recipients of the finance mail and owner notices.
+    #[serde(default)]
+    pub email: Option<crate::notify::email_config::EmailToml>,
 }
 
 fn default_state() -> PathBuf {
@@ -216,6 +225,9 @@ pub struct Config {
     pub new_pod_grace: chrono::Duration,
     pub limits: Limits,
     pub providers: Vec<ProviderConfig>,
+    pub schedule: Option<crate::schedule::ScheduleConfig>,
+    pub metrics: Option<crate::notify::metrics::MetricsConfig>,
+    pub email: Option<crate::notify::email_config::EmailConfig>,
 }
 
 impl Config {
@@ -329,6 +341,24 @@ impl Config {
                 .map_err(|e| invalid(format!("protection.new_pod_grace: {e}")))?,
             limits,
             providers,
+            schedule: raw
+                .schedule
+                .as_ref()
+                .map(|s| s.check())
+                .transpose()
+                .map_err(&invalid)?,
+            metrics: raw
+                .metrics
+                .as_ref()
+                .map(|m| m.check())
+                .transpose()
+                .map_err(&invalid)?,
+            email: raw
+                .email
+                .as_ref()
+                .map(|e| e.check(&resolve))
+                .transpose()
+                .map_err(&invalid)?,
         })
     }
 }
