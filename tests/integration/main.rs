@@ -4,6 +4,7 @@
 mod adversarial;
 mod breakers;
 mod cli;
+mod delivery;
 mod evidence;
 mod evidence_podstack;
 mod guards;
@@ -12,5 +13,6 @@ mod policy_cli;
 mod policy_rules;
 mod providers_http;
 mod reads;
+mod schedule;
 mod support;
 mod wire_contract;
