@@ -41,7 +41,7 @@ pub enum PlanFormat {
     Markdown,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Source {
     /// podwarden.toml to use. Default: $PODWARDEN_CONFIG, else ./podwarden.toml, else the built-in demo.
     #[arg(long, short, env = "PODWARDEN_CONFIG")]
@@ -72,6 +72,9 @@ pub enum Command {
         apply: bool,
         #[command(flatten)]
         act: ActArgs,
+        /// Write the run's mails as .eml files into DIR instead of sending them (dry-run review).
+        #[arg(long, value_name = "DIR")]
+        email_to_dir: Option<PathBuf>,
     },
     /// Carry out an approved plan file, re-checking each action's preconditions right before it.
     ///
@@ -106,6 +109,31 @@ pub enum Command {
         /// Write under this folder instead of the config's `reports`.
         #[arg(long)]
         reports: Option<PathBuf>,
+    },
+    /// Long-running: run the nightly job at `[schedule] cron` in `[schedule] timezone`.
+    ///
+    /// Five-field (`0 2 * * *`) or six-field, seconds first (`0 0 2 * * *`) expressions; the run
+    /// happens at that local wall-clock time across DST changes. A fire while a run is still in
+    /// progress is skipped (logged). SIGTERM lets a run in progress finish within
+    /// `[schedule] grace` (default 5m), then exits.
+    Schedule {
+        /// podwarden.toml with a [schedule] section. Default: $PODWARDEN_CONFIG, else ./podwarden.toml.
+        #[arg(long, short, env = "PODWARDEN_CONFIG")]
+        config: Option<PathBuf>,
+        /// Each run also writes the plan file here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Each run writes its mails as .eml files into DIR instead of sending them.
+        #[arg(long, value_name = "DIR")]
+        email_to_dir: Option<PathBuf>,
+        /// Exit after N runs, with the last run's exit code (for tests and one-off checks).
+        #[arg(long, value_name = "N")]
+        max_runs: Option<u32>,
+        /// Each run carries out its plan's actions (as `run --apply`).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        act: ActArgs,
     },
     /// Dry-run review: print the plan and optionally write the plan file.
     ///

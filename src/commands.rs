@@ -43,6 +43,8 @@ pub enum Error {
     Report(#[from] polars::error::PolarsError),
     #[error("report: {0}")]
     ReportFiles(#[from] crate::report::write::WriteError),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -57,7 +59,8 @@ impl Error {
             | Error::Policies(_)
             | Error::Cases(_)
             | Error::Usage(_)
-            | Error::Snapshot(_) => Exit::Usage,
+            | Error::Snapshot(_)
+            | Error::Schedule(crate::schedule::ScheduleError::NeverFires(_)) => Exit::Usage,
             // A record that cannot be read, or a missing head: the journal is broken.
             Error::Journal(
                 crate::execute::journal::JournalError::Corrupt { .. }
@@ -83,9 +86,18 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
         Command::Run {
             source,
             out,
+            email_to_dir,
             apply,
             act,
-        } => run(source, out, apply.then_some(act)).await,
+        } => {
+            run(&RunOptions {
+                source,
+                out,
+                email_to_dir,
+                act: apply.then_some(act),
+            })
+            .await
+        }
         Command::Apply {
             plan,
             config,
@@ -105,6 +117,14 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             .await
         }
         Command::Report { source, reports } => report(source, reports).await,
+        Command::Schedule {
+            config,
+            out,
+            email_to_dir,
+            max_runs,
+            apply,
+            act,
+        } => schedule(config, out, email_to_dir, max_runs, apply.then_some(act)).await,
         Command::Plan {
             source,
             policies,
@@ -416,32 +436,68 @@ async fn report(source: Source, reports: Option<PathBuf>) -> Result<Exit, Error>
     Ok(exit)
 }
 
-async fn run(
-    source: Source,
-    out: Option<PathBuf>,
-    act: Option<crate::cli::ActArgs>,
-) -> Result<Exit, Error> {
-    let started = tokio::time::Instant::now();
-    let inputs = inputs(&source).await?;
+/// What `podwarden run` (and each scheduled run) is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub source: Source,
+    /// Also write the plan file here.
+    pub out: Option<PathBuf>,
+    /// Write the mails as `.eml` files here instead of sending them.
+    pub email_to_dir: Option<PathBuf>,
+    /// `--apply`: act on the plan (with `--yes`: terminates too).
+    pub act: Option<crate::cli::ActArgs>,
+}
+
+/// The nightly job: collect, plan, print the plan and the spend summary, act when asked,
+/// write the report, then notify (finance mail, metrics). `podwarden run` and every
+/// `podwarden schedule` run call this.
+pub async fn run(options: &RunOptions) -> Result<Exit, Error> {
+    let started = std::time::Instant::now();
+    let deadline_base = tokio::time::Instant::now();
+    let inputs = inputs(&options.source).await?;
+    let outcome = plan_act_report(&inputs, options, deadline_base).await;
+    if let Some(setup) = &inputs.setup {
+        notify(setup, &inputs, &outcome, options, started).await;
+    }
+    finish(inputs.setup).await;
+    outcome.map(|o| o.exit)
+}
+
+/// What a run produced for the notify stage.
+struct RunOutcome {
+    plan: Plan,
+    summary: String,
+    exit: Exit,
+    report: crate::report::Report,
+    written: Vec<PathBuf>,
+    /// What `--apply` did.
+    applied: Option<crate::execute::apply::Outcome>,
+}
+
+async fn plan_act_report(
+    inputs: &Inputs,
+    options: &RunOptions,
+    started: tokio::time::Instant,
+) -> Result<RunOutcome, Error> {
     let set = load_policies(None, inputs.setup.as_ref())?;
-    let plan = make_plan(&inputs, &set)?;
+    let plan = make_plan(inputs, &set)?;
     // The nightly run is what starts, confirms and drops notices (a snapshot run writes nothing).
-    if let (None, Some(setup)) = (&source.snapshot, &inputs.setup) {
+    if let (None, Some(setup)) = (&options.source.snapshot, &inputs.setup) {
         Store::open(&setup.config().state)?.record_notices(&plan)?;
     }
-    print!("{}", crate::plan::render::table(&plan));
+    let table = crate::plan::render::table(&plan);
+    print!("{table}");
     println!();
     let cost_days = inputs
         .setup
         .as_ref()
         .map_or(30, |s| s.config().cost_days_at(inputs.now));
-    print!(
-        "{}",
-        crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?
-    );
-    write_plan(&plan, out.as_deref())?;
+    let summary = crate::report::summary::text(&inputs.fleet, cost_days, inputs.now)?;
+    print!("{summary}");
+    write_plan(&plan, options.out.as_deref())?;
     let mut exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
-    if let (Some(act), Some(setup)) = (&act, &inputs.setup) {
+    let mut applied = None;
+    if let (Some(act), Some(setup)) = (&options.act, &inputs.setup) {
         // The demo plans with the sandbox's read-only token and acts with its admin token.
         let cfg = match setup {
             Setup::Demo {
@@ -450,22 +506,166 @@ async fn run(
             Setup::File(c) => c.clone(),
         };
         let deadline = started + cfg.deadline;
-        let acted = apply::act(&cfg, &plan, act, inputs.settings.clone(), deadline).await?;
+        let (acted, outcome) =
+            apply::act(&cfg, &plan, act, inputs.settings.clone(), deadline).await?;
         if acted != Exit::Success {
             exit = acted;
         }
-    } else if act.is_some() {
+        applied = outcome;
+    } else if options.act.is_some() {
         return Err(Error::Usage(
             "--apply acts on live providers: it needs a configuration, not --snapshot alone".into(),
         ));
     }
     // After acting, so that the report's actions include this run's.
-    let (report, written) = write_report(&inputs, Some(&plan), None)?;
+    let (report, written) = write_report(inputs, Some(&plan), None)?;
     println!();
     print!("{}", crate::report::markdown::headline(&report));
     print_written(&written, false);
-    finish(inputs.setup).await;
-    Ok(exit)
+    Ok(RunOutcome {
+        summary: format!("{summary}\n{table}"),
+        plan,
+        exit,
+        report,
+        written,
+        applied,
+    })
+}
+
+/// The end of a run: the finance mail (SMTP, or `.eml` files with `--email-to-dir`) and the
+/// metrics push. Neither can fail the run; problems are logged. The built-in demo sends no
+/// mail over SMTP: it writes its example mails only with `--email-to-dir`.
+async fn notify(
+    setup: &Setup,
+    inputs: &Inputs,
+    outcome: &Result<RunOutcome, Error>,
+    options: &RunOptions,
+    started: std::time::Instant,
+) {
+    let config = setup.config();
+    let demo = matches!(setup, Setup::Demo { .. });
+    if let (Some(email), Ok(o)) = (&config.email, outcome) {
+        if demo && options.email_to_dir.is_none() {
+            eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
+        } else {
+            let file = |name: &str| o.written.iter().find(|p| p.ends_with(name)).cloned();
+            let report = crate::notify::ReportInput {
+                date: Some(inputs.now.date_naive()),
+                month_to_date: o.report.headline.mtd_tracked.to_string(),
+                text: format!(
+                    "{}\n{}",
+                    crate::report::markdown::render(&o.report),
+                    o.summary
+                ),
+                html: Some(crate::report::html::for_mail(
+                    &o.report,
+                    crate::notify::CHART_CID,
+                )),
+                spend_csv: file("spend.csv"),
+                focus_csv: file("focus.csv"),
+                chart_png: file("daily-spend.png"),
+            };
+            let acted = apply::acted_in(&config.state, &o.plan.run_id).unwrap_or_default();
+            let notices = crate::notify::owner_notices(
+                &inputs.fleet,
+                &o.plan,
+                &acted,
+                email.owner_domain.as_deref(),
+                &config.protect_label,
+            );
+            match crate::notify::finance_mail(&report) {
+                Ok(finance) => {
+                    let delivery = crate::notify::send_run_mail(
+                        email,
+                        &config.state,
+                        options.email_to_dir.as_deref(),
+                        Some(&finance),
+                        &notices,
+                        Utc::now(),
+                    )
+                    .await;
+                    for path in &delivery.written {
+                        eprintln!("Mail written to {}", path.display());
+                    }
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+    } else if options.email_to_dir.is_some() && config.email.is_none() {
+        tracing::warn!("--email-to-dir: the configuration has no [email] section, no mail written");
+    }
+    if let Some(m) = &config.metrics {
+        let metrics = match outcome {
+            Ok(o) => {
+                let mut m = crate::notify::metrics::RunMetrics::of_run(
+                    started,
+                    o.exit,
+                    &inputs.fleet,
+                    &o.plan,
+                );
+                m.pending_notices = Some(o.plan.pending.len() as u64);
+                if let Some(applied) = &o.applied {
+                    m.add_applied(applied);
+                }
+                m
+            }
+            Err(e) => crate::notify::metrics::RunMetrics::bare(started, e.exit()),
+        };
+        match crate::notify::metrics::push(&metrics, m).await {
+            Ok(()) => tracing::info!(gateway = m.pushgateway, "metrics pushed"),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+}
+
+/// `podwarden schedule`: the job of [`run`] on the config's `[schedule]`.
+async fn schedule(
+    config: Option<PathBuf>,
+    out: Option<PathBuf>,
+    email_to_dir: Option<PathBuf>,
+    max_runs: Option<u32>,
+    act: Option<crate::cli::ActArgs>,
+) -> Result<Exit, Error> {
+    let path = config_path(config.as_deref()).ok_or_else(|| {
+        Error::Usage(
+            "podwarden schedule needs a configuration file with a [schedule] section \
+             (--config F, $PODWARDEN_CONFIG or ./podwarden.toml)"
+                .into(),
+        )
+    })?;
+    let cfg = Config::load(&path)?;
+    let Some(sched) = cfg.schedule else {
+        return Err(Error::Usage(format!(
+            "{}: no [schedule] section; add e.g.\n[schedule]\ncron = \"0 2 * * *\"\ntimezone = \"Europe/Berlin\"",
+            path.display()
+        )));
+    };
+    let options = RunOptions {
+        source: Source {
+            config: Some(path),
+            snapshot: None,
+            now: None,
+        },
+        out,
+        email_to_dir,
+        act,
+    };
+    // Each run reads the configuration afresh (a changed ConfigMap applies from the next run);
+    // the schedule itself is read once, here.
+    crate::schedule::serve(&sched, crate::schedule::Options { max_runs }, || {
+        let options = options.clone();
+        async move {
+            match run(&options).await {
+                Ok(exit) => exit,
+                Err(e) => {
+                    tracing::error!("scheduled run failed: {e}");
+                    e.exit()
+                }
+            }
+        }
+    })
+    .await
+    .map_err(Error::from)
 }
 
 async fn plan(

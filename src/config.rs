@@ -184,6 +184,15 @@ pub struct ConfigToml {
     #[serde(default)]
     pub apply: ApplyToml,
     pub providers: BTreeMap<String, ProviderToml>,
+    /// `podwarden schedule`: cron, time zone, SIGTERM grace.
+    #[serde(default)]
+    pub schedule: Option<crate::schedule::ScheduleToml>,
+    /// Pushgateway for run metrics.
+    #[serde(default)]
+    pub metrics: Option<crate::notify::metrics::MetricsToml>,
+    /// SMTP and recipients of the finance mail and owner notices.
+    #[serde(default)]
+    pub email: Option<crate::notify::email_config::EmailToml>,
 }
 
 fn default_state() -> PathBuf {
@@ -291,6 +300,9 @@ pub struct Config {
     pub limits: Limits,
     pub apply: ApplySettings,
     pub providers: Vec<ProviderConfig>,
+    pub schedule: Option<crate::schedule::ScheduleConfig>,
+    pub metrics: Option<crate::notify::metrics::MetricsConfig>,
+    pub email: Option<crate::notify::email_config::EmailConfig>,
 }
 
 impl Config {
@@ -425,6 +437,24 @@ impl Config {
                 verify_timeout: std_duration("apply.verify_timeout", &raw.apply.verify_timeout)?,
             },
             providers,
+            schedule: raw
+                .schedule
+                .as_ref()
+                .map(|s| s.check())
+                .transpose()
+                .map_err(&invalid)?,
+            metrics: raw
+                .metrics
+                .as_ref()
+                .map(|m| m.check())
+                .transpose()
+                .map_err(&invalid)?,
+            email: raw
+                .email
+                .as_ref()
+                .map(|e| e.check(&resolve))
+                .transpose()
+                .map_err(&invalid)?,
         })
     }
 }

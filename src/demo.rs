@@ -31,6 +31,31 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         protection: Default::default(),
         limits: None,
         apply: Default::default(),
+        schedule: None,
+        metrics: None,
+        // Example recipients, so `podwarden run --email-to-dir mail` shows the mails; the
+        // demo sends nothing over SMTP.
+        email: Some(crate::notify::email_config::EmailToml {
+            host: "localhost".into(),
+            port: None,
+            tls: crate::notify::email_config::TlsMode::None,
+            username: None,
+            password_env: None,
+            password_file: None,
+            password: None,
+            from: "podwarden demo <podwarden@example.com>".into(),
+            timeout: "30s".into(),
+            finance: crate::notify::email_config::RecipientsToml {
+                to: vec!["finance@example.com".into()],
+                cc: vec!["platform-team@example.com".into()],
+                domain: None,
+            },
+            owners: crate::notify::email_config::RecipientsToml {
+                to: vec![],
+                cc: vec!["platform-team@example.com".into()],
+                domain: Some("example.com".into()),
+            },
+        }),
         providers: [
             (
                 "argus".to_string(),

@@ -1,7 +1,9 @@
 //! podwarden: cost governance for rented GPU pod fleets.
 //!
 //! Each run is a pipeline: **collect** ([`providers`], [`collect`]) → **evaluate**
-//! ([`policy`]) → **guard** and plan ([`plan`]) → **report** ([`report`]) → act → notify.
+//! ([`policy`]) → **guard** and plan ([`plan`]) → **report** ([`report`]) → act → notify
+//! ([`notify`]: finance email, owner notices, run metrics). [`schedule`] runs the job on a cron
+//! schedule in local wall-clock time.
 //! The review tools ([`review`]: explain, policy test cases, diff) sit above policy and plan and
 //! use both; policy never imports plan.
 //! The core (evaluation, planning, reports) is pure: it takes data and a clock.
@@ -16,12 +18,14 @@ pub mod execute;
 pub mod exit;
 pub mod fleet;
 pub mod money;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod providers;
 pub mod report;
 pub mod review;
 pub mod sandbox;
+pub mod schedule;
 pub mod secret;
 pub mod snapshot;
 pub mod store;

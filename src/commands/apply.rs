@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::{config_path, load_policies, settings, Error, Setup};
 use crate::cli::ActArgs;
 use crate::config::{Config, TokenSource};
-use crate::execute::apply::{self, Options, Outcome, Result_};
+use crate::execute::apply::{self, ActionResult, Options, Outcome};
 use crate::execute::journal::Journal;
 use crate::execute::queue::StopSignal;
 use crate::exit::Exit;
@@ -74,6 +74,28 @@ pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
             currency: crate::money::Currency::new(r.new.currency.as_deref().unwrap_or("USD")),
             status: r.new.stage.as_str().to_string(),
         })
+        .collect())
+}
+
+/// The targets run `run_id` acted on (accepted or verified), with when.
+pub fn acted_in(state: &Path, run_id: &str) -> Result<Vec<(String, chrono::DateTime<Utc>)>, Error> {
+    let Some(journal) = Journal::open_existing(state)? else {
+        return Ok(Vec::new());
+    };
+    let latest = journal.query(&crate::execute::journal::Filter {
+        run_id: Some(run_id.to_string()),
+        latest_only: true,
+        ..Default::default()
+    })?;
+    Ok(latest
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.new.stage,
+                crate::execute::journal::Stage::Accepted | crate::execute::journal::Stage::Verified
+            )
+        })
+        .map(|r| (r.new.target, r.new.at))
         .collect())
 }
 
@@ -144,34 +166,36 @@ pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
         )));
     }
     let cfg = setup.config();
-    act(
+    let (exit, _) = act(
         cfg,
         &plan,
         &args.act,
         settings(Some(cfg)),
         started + cfg.deadline,
     )
-    .await
+    .await?;
+    Ok(exit)
 }
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
 
-/// Applies `plan` with `cfg`'s providers and journal (or prints its requests), to an exit code.
+/// Applies `plan` with `cfg`'s providers and journal (or prints its requests): the exit code,
+/// and what applying did (none when nothing was sent).
 pub async fn act(
     cfg: &Config,
     plan: &Plan,
     act: &ActArgs,
     settings: PlanSettings,
     deadline: Instant,
-) -> Result<Exit, Error> {
+) -> Result<(Exit, Option<Outcome>), Error> {
     if act.print_requests {
-        return print_requests(cfg, plan, act.yes);
+        return Ok((print_requests(cfg, plan, act.yes)?, None));
     }
     if plan.actions.is_empty() {
         println!("Nothing to apply: the plan has no actions.");
-        return Ok(Exit::Success);
+        return Ok((Exit::Success, None));
     }
     let providers = crate::collect::providers(cfg, deadline)?;
     let mut journal = Journal::open(&cfg.state)?;
@@ -191,7 +215,7 @@ pub async fn act(
     listener.abort();
     let outcome = outcome?;
     print!("{}", render(&outcome));
-    Ok(outcome.exit())
+    Ok((outcome.exit(), Some(outcome)))
 }
 
 /// SIGTERM (a CronJob's end, `kill`) and Ctrl-C stop the queue after the request in flight.
@@ -269,14 +293,7 @@ fn render(o: &Outcome) -> String {
     let mut lines: Vec<_> = o.lines.iter().collect();
     lines.sort_by_key(|l| l.result);
     for l in lines {
-        let result = match l.result {
-            Result_::Accepted => "accepted",
-            Result_::AlreadyDone => "done before",
-            Result_::Skipped => "skipped",
-            Result_::HeldBack => "held back",
-            Result_::Failed => "FAILED",
-            Result_::Pending => "pending",
-        };
+        let result = l.result.as_str();
         let _ = writeln!(
             out,
             "{:<12} {:<10} {:<9} {:<18} {}",
@@ -291,14 +308,14 @@ fn render(o: &Outcome) -> String {
         "\nApplied in {:.1} s: {} accepted ({} verified, {} unverified), {} skipped, {} held back, \
          {} failed, {} pending, {} done in earlier runs.",
         o.elapsed.as_secs_f64(),
-        o.count(Result_::Accepted),
+        o.count(ActionResult::Accepted),
         o.verified,
         o.unverified.len(),
-        o.count(Result_::Skipped),
-        o.count(Result_::HeldBack),
-        o.count(Result_::Failed),
-        o.count(Result_::Pending),
-        o.count(Result_::AlreadyDone)
+        o.count(ActionResult::Skipped),
+        o.count(ActionResult::HeldBack),
+        o.count(ActionResult::Failed),
+        o.count(ActionResult::Pending),
+        o.count(ActionResult::AlreadyDone)
     );
     for f in &o.figures {
         let _ = writeln!(out, "  {}", f.render());

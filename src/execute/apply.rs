@@ -63,7 +63,7 @@ pub struct Options {
 
 /// What became of one action this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Result_ {
+pub enum ActionResult {
     Accepted,
     /// Accepted or verified in an earlier run (or an earlier attempt of this one).
     AlreadyDone,
@@ -75,11 +75,25 @@ pub enum Result_ {
     Pending,
 }
 
+impl ActionResult {
+    /// As printed, and as the metrics' `result` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionResult::Accepted => "accepted",
+            ActionResult::AlreadyDone => "done before",
+            ActionResult::Skipped => "skipped",
+            ActionResult::HeldBack => "held back",
+            ActionResult::Failed => "FAILED",
+            ActionResult::Pending => "pending",
+        }
+    }
+}
+
 /// One line of the outcome, for people.
 #[derive(Debug, Clone)]
 pub struct Line {
     pub action: PlannedAction,
-    pub result: Result_,
+    pub result: ActionResult,
     pub detail: String,
 }
 
@@ -146,7 +160,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn count(&self, r: Result_) -> usize {
+    pub fn count(&self, r: ActionResult) -> usize {
         self.lines.iter().filter(|l| l.result == r).count()
     }
 
@@ -158,9 +172,9 @@ impl Outcome {
             Exit::Forbidden
         } else if self.deadline.is_some() {
             Exit::RateLimited
-        } else if self.count(Result_::Failed) > 0
-            || self.count(Result_::HeldBack) > 0
-            || self.count(Result_::Pending) > 0
+        } else if self.count(ActionResult::Failed) > 0
+            || self.count(ActionResult::HeldBack) > 0
+            || self.count(ActionResult::Pending) > 0
             || !self.unverified.is_empty()
         {
             Exit::ActionsFailed
@@ -307,7 +321,7 @@ pub async fn apply(
         match state {
             Todo::Done(why) => outcome.lines.push(Line {
                 action: a.clone(),
-                result: Result_::AlreadyDone,
+                result: ActionResult::AlreadyDone,
                 detail: why,
             }),
             Todo::Send if a.action == "terminate" && !opts.yes => held.push(a),
@@ -332,7 +346,7 @@ pub async fn apply(
                         .lines
                         .extend(todo.values().flatten().map(|(a, _)| Line {
                             action: (*a).clone(),
-                            result: Result_::Pending,
+                            result: ActionResult::Pending,
                             detail: "not sent: the token may not act".into(),
                         }));
                     return Ok(outcome);
@@ -347,7 +361,7 @@ pub async fn apply(
         journal.append(record(plan, a, Stage::Skipped, Some(why.into())))?;
         outcome.lines.push(Line {
             action: a.clone(),
-            result: Result_::HeldBack,
+            result: ActionResult::HeldBack,
             detail: why.into(),
         });
     }
@@ -485,9 +499,9 @@ async fn provider_queue(
                 );
                 for (a, _) in &batch {
                     let (result, stage) = if stops {
-                        (Result_::Pending, None)
+                        (ActionResult::Pending, None)
                     } else {
-                        (Result_::Failed, Some(Stage::Failed))
+                        (ActionResult::Failed, Some(Stage::Failed))
                     };
                     let detail = format!("could not re-check the target: {e}");
                     if let Some(stage) = stage {
@@ -531,7 +545,7 @@ async fn provider_queue(
                     shared.settle(&a.target);
                     out.lines.push(Line {
                         action: (*a).clone(),
-                        result: Result_::Skipped,
+                        result: ActionResult::Skipped,
                         detail: why,
                     });
                 }
@@ -570,7 +584,7 @@ async fn provider_queue(
 fn pending(a: &PlannedAction, why: &str) -> Line {
     Line {
         action: a.clone(),
-        result: Result_::Pending,
+        result: ActionResult::Pending,
         detail: why.into(),
     }
 }
@@ -613,7 +627,7 @@ fn settle_answer(
                 out.accepted.push(((*a).clone(), receipt.clone()));
                 Line {
                     action: (*a).clone(),
-                    result: Result_::Accepted,
+                    result: ActionResult::Accepted,
                     detail: receipt
                         .operation_id
                         .map_or_else(|| "accepted".into(), |id| format!("accepted as {id}")),
@@ -625,7 +639,7 @@ fn settle_answer(
                 shared.append(r)?;
                 Line {
                     action: (*a).clone(),
-                    result: Result_::Failed,
+                    result: ActionResult::Failed,
                     detail: e.to_string(),
                 }
             }
@@ -684,7 +698,7 @@ async fn recover(
     shared.settle(&a.target);
     out.lines.push(Line {
         action: a.clone(),
-        result: Result_::Accepted,
+        result: ActionResult::Accepted,
         detail: format!("recovered after a crash (target {state})"),
     });
     Ok(())

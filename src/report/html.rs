@@ -38,6 +38,16 @@ td.red{color:#b00020;font-weight:bold}td.yellow{color:#8a6d00;font-weight:bold}t
 /// Renders the page. Charts that fail to draw are replaced by a note (the tables still hold
 /// every figure).
 pub fn render(r: &Report) -> String {
+    render_with(r, None)
+}
+
+/// The page for a mail body: mail clients show no SVG, so the daily-spend chart is the PNG
+/// attached inline under Content-ID `cid`, and the other charts are left to report.html.
+pub fn for_mail(r: &Report, cid: &str) -> String {
+    render_with(r, Some(cid))
+}
+
+fn render_with(r: &Report, mail_cid: Option<&str>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -88,6 +98,16 @@ pub fn render(r: &Report) -> String {
                 out.push_str("</tbody></table>\n");
             }
             Block::Chart(which) => {
+                if let Some(cid) = mail_cid {
+                    if which == "daily_provider" {
+                        let _ = writeln!(
+                            out,
+                            "<figure><img src=\"cid:{cid}\" alt=\"Daily spend by provider\" width=\"800\"><figcaption>{}</figcaption></figure>",
+                            escape(&format!("Billed per day, {cur}, orphans included.{missing}"))
+                        );
+                    }
+                    continue;
+                }
                 let (svg, caption) = match which {
                     "daily_provider" => (
                         charts::daily_spend_svg(&r.daily_by_provider, &dates, "Daily spend by provider", cur),

@@ -91,8 +91,7 @@ pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsRes
     let mut rates: HashMap<&Currency, Option<rust_decimal::Decimal>> = HashMap::new();
     for c in &fleet.costs {
         let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
-        let orphan = pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
-            || (c.worker_id.is_none() && billed_per_worker(c));
+        let orphan = is_orphan_spend(c, pod);
         date.push(c.date.to_string());
         provider.push(c.provider.as_str());
         kind.push(if orphan { "orphan" } else { "pod" });
@@ -165,6 +164,13 @@ pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsRes
             Column::new("storage_micros".into(), storage),
         ],
     )
+}
+
+/// Whether cost row `c` is orphan spend (outside the tracked total): its pod (`pod`, when the
+/// fleet has it) is an orphan, or the provider billed it per worker and named none that day.
+pub fn is_orphan_spend(c: &crate::fleet::CostRow, pod: Option<&Pod>) -> bool {
+    pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
+        || (c.worker_id.is_none() && billed_per_worker(c))
 }
 
 /// Whether the provider bills pods by worker (Argus: its rows carry billed hours and name the

@@ -1,0 +1,206 @@
+//! Sending mail: over SMTP with lettre (async, rustls), or as `.eml` files for a dry-run
+//! review (`--email-to-dir DIR`).
+//!
+//! Each send is bounded as a whole by `[email] timeout` (lettre's own timeout covers only
+//! the connection). A failed send never fails the run: the mail goes to the
+//! [outbox](crate::notify::outbox), and the next run retries it before sending its own mail.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::notify::email_config::{EmailConfig, TlsMode};
+use crate::notify::message::Outgoing;
+use crate::notify::outbox::Outbox;
+
+/// An SMTP connection setup, built once per run.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    timeout: std::time::Duration,
+}
+
+impl Mailer {
+    /// Builds the transport (reads the password; its value never appears in an error).
+    pub fn new(config: &EmailConfig) -> Result<Mailer, String> {
+        let builder = match config.tls {
+            TlsMode::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
+                .map_err(|e| format!("SMTP {}: {e}", config.host))?,
+            TlsMode::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
+                .map_err(|e| format!("SMTP {}: {e}", config.host))?,
+            TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+        };
+        let mut builder = builder.port(config.port).timeout(Some(config.timeout));
+        if let (Some(user), Some(password)) = (&config.username, config.password()?) {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            timeout: config.timeout,
+        })
+    }
+
+    /// Sends formatted bytes to the envelope's recipients, bounded by the timeout.
+    pub async fn send_raw(&self, envelope: &Envelope, message: &[u8]) -> Result<(), String> {
+        match tokio::time::timeout(self.timeout, self.transport.send_raw(envelope, message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {}",
+                crate::duration::format(
+                    chrono::Duration::from_std(self.timeout).unwrap_or_default()
+                )
+            )),
+        }
+    }
+}
+
+/// What became of a run's mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// This run's mails accepted by the server.
+    pub sent: usize,
+    /// This run's mails that failed and went to the outbox.
+    pub queued: usize,
+    /// Outbox mails of earlier runs delivered now.
+    pub retried: usize,
+    /// Outbox mails that failed again (still pending or given up).
+    pub retry_failed: usize,
+    /// `.eml` files written (`--email-to-dir`).
+    pub written: Vec<PathBuf>,
+    /// Mails still pending in the outbox after this run.
+    pub pending: u64,
+}
+
+/// Writes each mail as `DIR/<stem>.eml` (a counter keeps names apart); nothing is sent.
+pub fn write_dir(dir: &Path, mails: &[Outgoing]) -> Result<Vec<PathBuf>, std::io::Error> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for mail in mails {
+        let mut path = dir.join(format!("{}.eml", mail.file_stem));
+        let mut n = 2;
+        while path.exists() || written.contains(&path) {
+            path = dir.join(format!("{}-{n}.eml", mail.file_stem));
+            n += 1;
+        }
+        std::fs::write(&path, mail.message.formatted())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Retries the outbox, then sends `mails`; failures go to the outbox of `state`.
+/// Problems are logged, never returned: mail never fails the run.
+pub async fn deliver(
+    config: &EmailConfig,
+    state: &Path,
+    mails: &[Outgoing],
+    now: DateTime<Utc>,
+) -> DeliveryReport {
+    let mut report = DeliveryReport::default();
+    let mut outbox = match Outbox::open(state) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            tracing::error!("{e}; failed mail cannot be kept for a retry");
+            None
+        }
+    };
+    let mailer = match Mailer::new(config) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::error!("email: {e}");
+            None
+        }
+    };
+    // Earlier runs' mail first: it is older.
+    let claimed = match outbox.as_mut().map(|o| o.claim(now)) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            tracing::error!("{e}");
+            vec![]
+        }
+        None => vec![],
+    };
+    for mail in claimed {
+        let result = match &mailer {
+            Some(m) => m.send_raw(&mail.envelope, &mail.message).await,
+            None => Err("no SMTP transport".to_string()),
+        };
+        let Some(o) = outbox.as_ref() else { break };
+        match result {
+            Ok(()) => {
+                report.retried += 1;
+                tracing::info!(
+                    kind = mail.kind,
+                    subject = mail.subject,
+                    "outbox mail delivered"
+                );
+                if let Err(e) = o.delivered(mail.id, Utc::now()) {
+                    tracing::error!("{e}");
+                }
+            }
+            Err(err) => {
+                report.retry_failed += 1;
+                match o.failed(mail.id, &err, Utc::now()) {
+                    Ok(true) => tracing::error!(
+                        kind = mail.kind,
+                        subject = mail.subject,
+                        "outbox mail given up after {} attempts: {err}",
+                        crate::notify::outbox::MAX_ATTEMPTS
+                    ),
+                    Ok(false) => tracing::warn!(
+                        kind = mail.kind,
+                        subject = mail.subject,
+                        "outbox mail failed again (retried next run): {err}"
+                    ),
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+        }
+    }
+    for mail in mails {
+        let envelope = mail.message.envelope().clone();
+        let bytes = mail.message.formatted();
+        let result = match &mailer {
+            Some(m) => m.send_raw(&envelope, &bytes).await,
+            None => Err("no SMTP transport".to_string()),
+        };
+        match result {
+            Ok(()) => {
+                report.sent += 1;
+                tracing::info!(
+                    kind = mail.kind.as_str(),
+                    subject = mail.subject,
+                    "mail sent"
+                );
+            }
+            Err(err) => {
+                report.queued += 1;
+                tracing::warn!(
+                    kind = mail.kind.as_str(),
+                    subject = mail.subject,
+                    "mail not sent, kept in the outbox for the next run: {err}"
+                );
+                if let Some(o) = &outbox {
+                    if let Err(e) = o.add(
+                        mail.kind.as_str(),
+                        &mail.subject,
+                        &envelope,
+                        &bytes,
+                        &err,
+                        now,
+                    ) {
+                        tracing::error!("{e}: the mail is lost");
+                    }
+                }
+            }
+        }
+    }
+    report.pending = outbox.as_ref().and_then(|o| o.pending().ok()).unwrap_or(0);
+    report
+}

@@ -1,0 +1,313 @@
+//! The email outbox: mails whose send failed, kept in the SQLite state file and retried by
+//! later runs until delivered.
+//!
+//! Its table lives in the same file as the state store but is created here, in its own
+//! connection, with `CREATE TABLE IF NOT EXISTS` (the store's numbered migrations stay its
+//! own). Each row keeps the formatted message (with its `Message-ID`) and the envelope, so a
+//! retry sends exactly the mail that failed.
+//!
+//! Exactly once: a run **claims** the pending rows in one `IMMEDIATE` transaction before it
+//! sends them (another process finds them claimed and leaves them), and marks each one
+//! delivered as soon as the server accepted it. A crash between acceptance and the mark
+//! would resend once after the claim goes stale (1 h); the same `Message-ID` lets mail
+//! systems drop the duplicate. Decision: a mail is retried by each following run, and given
+//! up (logged as an error, kept in the table) after [`MAX_ATTEMPTS`] sends in all — a week
+//! of nightly runs.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use lettre::address::Envelope;
+use lettre::Address;
+use rusqlite::{params, Connection, TransactionBehavior};
+
+/// Sends of one mail in all (the first one included) before it is given up.
+pub const MAX_ATTEMPTS: u32 = 7;
+/// A claim older than this belongs to a run that died: the row is pending again.
+const STALE_CLAIM_MINUTES: i64 = 60;
+
+#[derive(Debug, thiserror::Error)]
+#[error("email outbox in {path}: {message}")]
+pub struct OutboxError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// One mail waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub envelope: Envelope,
+    pub message: Vec<u8>,
+    pub attempts: u32,
+}
+
+/// The outbox table of one state file.
+pub struct Outbox {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Outbox {
+    /// Opens the state file (creating it and its folder if needed) and the table.
+    pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
+        let err = |message: String| OutboxError {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| err(e.to_string()))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS outbox (
+                id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind         TEXT NOT NULL,
+                subject      TEXT NOT NULL,
+                env_from     TEXT,
+                env_to       TEXT NOT NULL,
+                message      BLOB NOT NULL,
+                created_at   TEXT NOT NULL,
+                attempts     INTEGER NOT NULL,
+                last_error   TEXT NOT NULL,
+                claimed_at   TEXT,
+                delivered_at TEXT,
+                abandoned_at TEXT
+            );",
+        )
+        .map_err(|e| err(e.to_string()))?;
+        Ok(Outbox {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, e: impl ToString) -> OutboxError {
+        OutboxError {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Queues a mail whose first send failed with `error`.
+    pub fn add(
+        &self,
+        kind: &str,
+        subject: &str,
+        envelope: &Envelope,
+        message: &[u8],
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
+        let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+        self.conn
+            .execute(
+                "INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at,
+                                     attempts, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                params![
+                    kind,
+                    subject,
+                    envelope.from().map(ToString::to_string),
+                    to.join("\n"),
+                    message,
+                    now.to_rfc3339(),
+                    error
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Claims every pending mail for this run (one transaction): nobody else sends them.
+    pub fn claim(&mut self, now: DateTime<Utc>) -> Result<Vec<Pending>, OutboxError> {
+        let stale = (now - Duration::minutes(STALE_CLAIM_MINUTES)).to_rfc3339();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| OutboxError {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
+        let rows = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, kind, subject, env_from, env_to, message, attempts FROM outbox
+                     WHERE delivered_at IS NULL AND abandoned_at IS NULL
+                       AND (claimed_at IS NULL OR claimed_at < ?1)
+                     ORDER BY id",
+                )
+                .map_err(|e| self_err(&self.path, e))?;
+            let rows = stmt
+                .query_map(params![stale], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Vec<u8>>(5)?,
+                        r.get::<_, u32>(6)?,
+                    ))
+                })
+                .map_err(|e| self_err(&self.path, e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self_err(&self.path, e))?
+        };
+        let mut out = Vec::new();
+        for (id, kind, subject, from, to, message, attempts) in rows {
+            tx.execute(
+                "UPDATE outbox SET claimed_at = ?1 WHERE id = ?2",
+                params![now.to_rfc3339(), id],
+            )
+            .map_err(|e| self_err(&self.path, e))?;
+            let envelope = envelope(from.as_deref(), &to)
+                .map_err(|m| self_err(&self.path, format!("mail {id}: {m}")))?;
+            out.push(Pending {
+                id,
+                kind,
+                subject,
+                envelope,
+                message,
+                attempts,
+            });
+        }
+        tx.commit().map_err(|e| self_err(&self.path, e))?;
+        Ok(out)
+    }
+
+    /// Marks a claimed mail delivered (it is never sent again).
+    pub fn delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), OutboxError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET delivered_at = ?1, claimed_at = NULL
+                 WHERE id = ?2 AND delivered_at IS NULL",
+                params![now.to_rfc3339(), id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a failed retry; returns whether the mail was given up.
+    pub fn failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<bool, OutboxError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, claimed_at = NULL,
+                        abandoned_at = CASE WHEN attempts + 1 >= ?2 THEN ?3 END
+                 WHERE id = ?4",
+                params![error, MAX_ATTEMPTS, now.to_rfc3339(), id],
+            )
+            .map_err(|e| self.err(e))?;
+        let abandoned: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT abandoned_at FROM outbox WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(abandoned.is_some())
+    }
+
+    /// Mails still waiting (neither delivered nor given up).
+    pub fn pending(&self) -> Result<u64, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND abandoned_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn self_err(path: &Path, e: impl ToString) -> OutboxError {
+    OutboxError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn envelope(from: Option<&str>, to: &str) -> Result<Envelope, String> {
+    let from = from
+        .map(|f| f.parse::<Address>().map_err(|e| e.to_string()))
+        .transpose()?;
+    let to = to
+        .lines()
+        .map(|t| t.parse::<Address>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(from, to).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope() -> Envelope {
+        Envelope::new(
+            Some("pw@example.com".parse().expect("address")),
+            vec!["finance@example.com".parse().expect("address")],
+        )
+        .expect("envelope")
+    }
+
+    #[test]
+    fn a_claimed_mail_is_not_claimed_twice_and_delivered_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("state/podwarden.db");
+        let now = Utc::now();
+        let mut a = Outbox::open(&path).expect("opens");
+        a.add(
+            "finance",
+            "s",
+            &envelope(),
+            b"Subject: s\r\n\r\nx",
+            "refused",
+            now,
+        )
+        .expect("adds");
+        let mut b = Outbox::open(&path).expect("opens again");
+        let claimed = a.claim(now).expect("claims");
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].envelope.to().len(), 1);
+        assert!(
+            b.claim(now).expect("second claim").is_empty(),
+            "claimed twice"
+        );
+        a.delivered(claimed[0].id, now).expect("marks");
+        // Even once the claim would be stale, a delivered mail stays delivered.
+        assert!(b.claim(now + Duration::hours(2)).expect("later").is_empty());
+        assert_eq!(b.pending().expect("count"), 0);
+    }
+
+    #[test]
+    fn a_mail_is_given_up_after_max_attempts_and_stale_claims_come_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut o = Outbox::open(&dir.path().join("s.db")).expect("opens");
+        let now = Utc::now();
+        let id = o
+            .add("finance", "s", &envelope(), b"x", "down", now)
+            .expect("adds");
+        // A run that claimed and died: an hour later the mail is pending again.
+        assert_eq!(o.claim(now).expect("claims").len(), 1);
+        assert!(o
+            .claim(now + Duration::minutes(30))
+            .expect("fresh claim")
+            .is_empty());
+        assert_eq!(
+            o.claim(now + Duration::minutes(61)).expect("stale").len(),
+            1
+        );
+        let mut gave_up = false;
+        for attempt in 2..=MAX_ATTEMPTS {
+            gave_up = o.failed(id, "down", now).expect("records");
+            assert_eq!(gave_up, attempt == MAX_ATTEMPTS, "attempt {attempt}");
+        }
+        assert!(gave_up);
+        assert!(o.claim(now + Duration::days(1)).expect("claims").is_empty());
+    }
+}

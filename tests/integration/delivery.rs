@@ -1,0 +1,529 @@
+//! Delivery over real servers on loopback: the finance mail and owner notices to a real
+//! SMTP server (aiosmtpd), the outbox when it is down, `--email-to-dir`, and run metrics
+//! read back from a real Prometheus Pushgateway.
+//!
+//! Each test starts its own server on a free port. A missing server program (python3 with
+//! aiosmtpd, prometheus-pushgateway: `.ci/run` installs both) skips the test with a loud
+//! message, except under `CI`, where it is a failure.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use mailparse::{MailHeaderMap, ParsedMail};
+use podwarden::notify::email_config::EmailToml;
+use podwarden::notify::{NoticePod, OwnerNotice, ReportInput};
+
+use crate::cli::SandboxProcess;
+use crate::support::*;
+
+/// A missing server: a failure under CI, else a loud skip (the caller returns).
+fn missing(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is required under CI (.ci/run installs it)");
+    }
+    eprintln!("\n**** SKIPPED: {what} is not installed here (.ci/run installs it) ****\n");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A python3 that has aiosmtpd (Debian's package installs it for /usr/bin/python3).
+fn python_with_aiosmtpd() -> Option<PathBuf> {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import aiosmtpd"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+/// The test SMTP server (tests/fixtures/smtp/sink.py): every accepted message lands in `dir`.
+struct SmtpSink {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(python: &Path, dir: &Path, port: u16) -> SmtpSink {
+        let mut child = Command::new(python)
+            .arg(repo().join("tests/fixtures/smtp/sink.py"))
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("SMTP sink starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("reads");
+        assert_eq!(line.trim(), "ready", "SMTP sink did not start");
+        SmtpSink {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The received messages, in order.
+    fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .expect("sink folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read(p).expect("message"))
+            .collect()
+    }
+
+    /// Envelope recipients of message `n` (0-based).
+    fn recipients(&self, n: usize) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join(format!("{:03}.rcpt", n + 1)))
+            .expect("recipients")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn header(mail: &ParsedMail, name: &str) -> String {
+    mail.headers.get_first_value(name).unwrap_or_default()
+}
+
+fn email_section(port: u16) -> String {
+    format!(
+        "\n[email]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+         from = \"podwarden <podwarden@example.com>\"\ntimeout = \"10s\"\n\
+         [email.finance]\nto = [\"finance@example.com\"]\ncc = [\"cfo@example.com\"]\n\
+         [email.owners]\ncc = [\"platform@example.com\"]\n"
+    )
+}
+
+const STOP_IDLE: &str = r#"
+[[policy]]
+name = "stop-idle"
+providers = ["argus"]
+action = "stop"
+[policy.match]
+status = ["running"]
+idle_for = "6h"
+"#;
+
+/// A workspace for a sandbox process, without the example's global limits (a run exits 0).
+fn quiet_workspace(base: &str, extra: &str) -> tempfile::TempDir {
+    let dir = workspace(base, STOP_IDLE);
+    let path = dir.path().join("podwarden.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    let config = config
+        .replace("[limits]", "[limits_removed]")
+        .replace("max_actions = 200\n", "")
+        .replace("max_fleet_share = \"50%\"", "")
+        .replace("[limits_removed]", "");
+    std::fs::write(&path, format!("{config}\n{extra}")).expect("config written");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_chart() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return missing("python3-aiosmtpd");
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
+
+    // The report's files, as the report will hand them over.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRtest-chart";
+    std::fs::write(
+        dir.path().join("spend.csv"),
+        "date,amount\n2026-11-20,12.50\n",
+    )
+    .expect("csv");
+    std::fs::write(
+        dir.path().join("focus.csv"),
+        "BilledCost,ChargePeriodStart\n12.5,2026-11-20\n",
+    )
+    .expect("csv");
+    std::fs::write(dir.path().join("daily-spend.png"), png).expect("png");
+    let finance = podwarden::notify::finance_mail(&ReportInput {
+        date: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date")),
+        month_to_date: "1234.56 USD".into(),
+        text: "Spend summary: 1234.56 USD month to date".into(),
+        html: Some(
+            "<html><body><h1>Spend</h1><img src=\"cid:daily-spend\"><p>1234.56 USD</p></body></html>"
+                .into(),
+        ),
+        spend_csv: Some(dir.path().join("spend.csv")),
+        focus_csv: Some(dir.path().join("focus.csv")),
+        chart_png: Some(dir.path().join("daily-spend.png")),
+    })
+    .expect("finance mail");
+    let notice = OwnerNotice {
+        owner_email: "alice@example.com".into(),
+        pending: vec![NoticePod {
+            provider: "argus".into(),
+            target: "wkr_abc".into(),
+            name: "train-7".into(),
+            action: "stop".into(),
+            reason: "idle 9h, burning $59.76/day".into(),
+            at: Utc::now() + chrono::Duration::hours(24),
+        }],
+        acted: vec![],
+        protect_label: "podwarden/protect=true".into(),
+    };
+    let section: toml::Table = toml::from_str(&email_section(port)).expect("email toml");
+    let config = section["email"]
+        .clone()
+        .try_into::<EmailToml>()
+        .expect("email toml")
+        .check(&|p| p.to_path_buf())
+        .expect("email config");
+    let report = podwarden::notify::send_run_mail(
+        &config,
+        &dir.path().join("state/podwarden.db"),
+        None,
+        Some(&finance),
+        &[notice],
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(
+        (report.sent, report.queued, report.pending),
+        (2, 0, 0),
+        "{report:?}"
+    );
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    let mail = mailparse::parse_mail(&messages[0]).expect("parses");
+    assert_eq!(
+        header(&mail, "Subject"),
+        "podwarden spend report 2026-11-21: month-to-date tracked 1234.56 USD"
+    );
+    assert!(header(&mail, "To").contains("finance@example.com"));
+    assert!(header(&mail, "Cc").contains("cfo@example.com"));
+    let mut rcpt = sink.recipients(0);
+    rcpt.sort();
+    assert_eq!(rcpt, ["cfo@example.com", "finance@example.com"]);
+    // multipart/mixed ⊃ (multipart/related ⊃ (alternative ⊃ text, html) + inline PNG) + CSVs
+    assert_eq!(mail.ctype.mimetype, "multipart/mixed");
+    let related = &mail.subparts[0];
+    assert_eq!(related.ctype.mimetype, "multipart/related");
+    let alternative = &related.subparts[0];
+    assert_eq!(alternative.ctype.mimetype, "multipart/alternative");
+    let kinds: Vec<&str> = alternative
+        .subparts
+        .iter()
+        .map(|p| p.ctype.mimetype.as_str())
+        .collect();
+    assert_eq!(kinds, ["text/plain", "text/html"]);
+    assert!(alternative.subparts[0]
+        .get_body()
+        .expect("text")
+        .contains("1234.56 USD month to date"));
+    let html = alternative.subparts[1].get_body().expect("html");
+    assert!(html.contains("<img src=\"cid:daily-spend\">"), "{html}");
+    let chart = &related.subparts[1];
+    assert_eq!(chart.ctype.mimetype, "image/png");
+    assert_eq!(header(chart, "Content-ID"), "<daily-spend>");
+    assert!(header(chart, "Content-Disposition").starts_with("inline"));
+    assert_eq!(chart.get_body_raw().expect("png"), png);
+    let attachments: Vec<(String, String, String)> = mail.subparts[1..]
+        .iter()
+        .map(|p| {
+            let disposition = p.get_content_disposition();
+            (
+                disposition
+                    .params
+                    .get("filename")
+                    .cloned()
+                    .unwrap_or_default(),
+                p.ctype.mimetype.clone(),
+                p.get_body().expect("body"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attachments,
+        [
+            (
+                "spend.csv".to_string(),
+                "text/csv".to_string(),
+                "date,amount\n2026-11-20,12.50\n".to_string()
+            ),
+            (
+                "focus.csv".to_string(),
+                "text/csv".to_string(),
+                "BilledCost,ChargePeriodStart\n12.5,2026-11-20\n".to_string()
+            ),
+        ]
+    );
+
+    let notice = mailparse::parse_mail(&messages[1]).expect("parses");
+    assert_eq!(
+        header(&notice, "Subject"),
+        "podwarden: 1 of your pods will be acted on"
+    );
+    assert!(header(&notice, "To").contains("alice@example.com"));
+    assert!(header(&notice, "Cc").contains("platform@example.com"));
+    assert_eq!(notice.ctype.mimetype, "multipart/alternative");
+    let text = notice.subparts[0].get_body().expect("text");
+    assert!(
+        text.contains("stop train-7 (argus, wkr_abc): idle 9h"),
+        "{text}"
+    );
+    assert!(text.contains("podwarden/protect=true"), "{text}");
+    assert!(notice.subparts[1]
+        .get_body()
+        .expect("html")
+        .contains("<code>podwarden/protect=true</code>"));
+}
+
+fn outbox_rows(state: &Path) -> Vec<(String, Option<String>, u32)> {
+    let conn = rusqlite::Connection::open(state).expect("state db");
+    let mut stmt = conn
+        .prepare("SELECT kind, delivered_at, attempts FROM outbox ORDER BY id")
+        .expect("outbox table");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn message_id(raw: &[u8]) -> String {
+    header(&mailparse::parse_mail(raw).expect("parses"), "Message-ID")
+}
+
+#[test]
+fn server_down_queues_the_mail_and_the_next_run_delivers_it_exactly_once() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return missing("python3-aiosmtpd");
+    };
+    let sandbox = SandboxProcess::start(&["--pods", "20"]);
+    let port = free_port();
+    let dir = quiet_workspace(&sandbox.base, &email_section(port));
+    let state = dir.path().join("state/podwarden.db");
+    let run = || podwarden_in(dir.path(), &["run", "--config", "podwarden.toml"]);
+
+    // Nobody listens on the port: the run still succeeds, with its report, and queues the mail.
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("Spend summary"));
+    assert_eq!(outbox_rows(&state), [("finance".to_string(), None, 1)]);
+
+    // Server up: the queued mail and this run's mail are delivered.
+    let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
+    let second = run();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let received = sink.messages();
+    assert_eq!(received.len(), 2, "the retried mail and the new one");
+    let rows = outbox_rows(&state);
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].1.is_some(), "marked delivered: {rows:?}");
+
+    // A third run sends only its own mail: the queued one is never sent again.
+    let third = run();
+    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
+    let received = sink.messages();
+    assert_eq!(received.len(), 3);
+    let ids: Vec<String> = received.iter().map(|m| message_id(m)).collect();
+    let queued = &ids[0];
+    assert_eq!(ids.iter().filter(|id| *id == queued).count(), 1, "{ids:?}");
+    assert_eq!(
+        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        3,
+        "three different mails: {ids:?}"
+    );
+    assert_eq!(outbox_rows(&state).len(), 1, "nothing new queued");
+}
+
+#[test]
+fn demo_run_with_email_to_dir_writes_the_example_mail() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = podwarden(dir.path(), &["run", "--email-to-dir", "mail"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail"))
+        .expect("mail folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0]
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("finance-") && name.ends_with(".eml"),
+        "{name}"
+    );
+    let raw = std::fs::read(&files[0]).expect("eml");
+    let mail = mailparse::parse_mail(&raw).expect("parses");
+    assert!(header(&mail, "To").contains("finance@example.com"));
+    assert!(header(&mail, "Subject").starts_with("podwarden spend report "));
+    assert_eq!(mail.ctype.mimetype, "multipart/mixed");
+}
+
+/// A Pushgateway for the test: `$PODWARDEN_TEST_PUSHGATEWAY` when set, else Debian's
+/// `prometheus-pushgateway` started on a free port without persistence.
+struct Gateway {
+    url: String,
+    child: Option<Child>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn gateway() -> Option<Gateway> {
+    if let Ok(url) = std::env::var("PODWARDEN_TEST_PUSHGATEWAY") {
+        return Some(Gateway { url, child: None });
+    }
+    let binary = ["prometheus-pushgateway", "/usr/bin/prometheus-pushgateway"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    let Some(binary) = binary else {
+        missing("prometheus-pushgateway");
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(binary)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--persistence.file=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pushgateway starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let gw = Gateway {
+        url: url.clone(),
+        child: Some(child),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(gw);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("pushgateway did not listen on {url}");
+}
+
+/// The metrics of group `job`, from the gateway's HTTP API: name → [(labels, value)].
+async fn pushed(url: &str, job: &str) -> serde_json::Map<String, serde_json::Value> {
+    let body: serde_json::Value = reqwest::get(format!("{url}/api/v1/metrics"))
+        .await
+        .expect("gateway answers")
+        .json()
+        .await
+        .expect("JSON");
+    body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|g| g["labels"]["job"] == job)
+        .and_then(|g| g.as_object().cloned())
+        .unwrap_or_default()
+}
+
+fn value(group: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<f64> {
+    group.get(name)?["metrics"][0]["value"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_pushes_metrics_and_a_failed_run_keeps_the_last_success() {
+    let Some(gw) = gateway() else { return };
+    let mut sandbox = Some(SandboxProcess::start(&["--pods", "40"]));
+    let job = format!("podwarden-test-{}", uuid::Uuid::now_v7().simple());
+    let dir = quiet_workspace(
+        &sandbox.as_ref().expect("sandbox").base,
+        &format!("[metrics]\npushgateway = \"{}\"\njob = \"{job}\"\n", gw.url),
+    );
+    let ws = dir.path().to_path_buf();
+    let before = Utc::now().timestamp() as f64;
+    let first = tokio::task::spawn_blocking(move || {
+        podwarden_in(
+            &ws,
+            &["run", "--config", "podwarden.toml", "--out", "plan.json"],
+        )
+    })
+    .await
+    .expect("runs");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).expect("plan"))
+            .expect("JSON");
+    let planned = plan["actions"].as_array().expect("actions").len();
+    assert!(planned > 0, "the sandbox has idle workers");
+
+    let group = pushed(&gw.url, &job).await;
+    let success = value(&group, "podwarden_last_success_timestamp_seconds").expect("last success");
+    assert!(success >= before - 1.0, "{success} vs {before}");
+    assert_eq!(value(&group, "podwarden_last_run_exit_code"), Some(0.0));
+    assert!(value(&group, "podwarden_run_duration_seconds").expect("duration") > 0.0);
+    let actions = group["podwarden_actions"]["metrics"]
+        .as_array()
+        .expect("actions");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["labels"]["policy"], "stop-idle");
+    assert_eq!(actions[0]["labels"]["action"], "stop");
+    assert_eq!(actions[0]["labels"]["result"], "planned");
+    assert_eq!(
+        actions[0]["value"].as_str(),
+        Some(planned.to_string().as_str())
+    );
+    assert!(group.contains_key("podwarden_tracked_spend"), "{group:?}");
+    assert!(group.contains_key("podwarden_idle_burn_per_day"));
+
+    // The providers are gone: the run exits 7, the push says so, the last success stays.
+    drop(sandbox.take());
+    let ws = dir.path().to_path_buf();
+    let second = tokio::task::spawn_blocking(move || {
+        podwarden_in(&ws, &["run", "--config", "podwarden.toml"])
+    })
+    .await
+    .expect("runs");
+    assert_eq!(second.status.code(), Some(7), "{}", text(&second.stderr));
+    let group = pushed(&gw.url, &job).await;
+    assert_eq!(value(&group, "podwarden_last_run_exit_code"), Some(7.0));
+    assert_eq!(value(&group, "podwarden_last_run_success"), Some(0.0));
+    assert_eq!(
+        value(&group, "podwarden_last_success_timestamp_seconds"),
+        Some(success),
+        "a failed run never moves the last success"
+    );
+}

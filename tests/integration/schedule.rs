@@ -1,0 +1,149 @@
+//! `podwarden schedule` for real: the executable on a six-field schedule against a sandbox,
+//! seen firing; a slow run that makes the next fire skip; SIGTERM finishing the run.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cli::SandboxProcess;
+use crate::support::*;
+
+const REPORT_ONLY: &str = r#"
+[[policy]]
+name = "report-running"
+action = "report"
+[policy.match]
+status = ["running"]
+"#;
+
+fn schedule_workspace(base: &str, cron: &str, grace: &str) -> tempfile::TempDir {
+    let dir = workspace(base, REPORT_ONLY);
+    let path = dir.path().join("podwarden.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        format!(
+            "{config}\n[schedule]\ncron = \"{cron}\"\ntimezone = \"Europe/Berlin\"\ngrace = \"{grace}\"\n"
+        ),
+    )
+    .expect("config written");
+    dir
+}
+
+fn schedule_command(dir: &std::path::Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podwarden"));
+    cmd.args(["schedule", "--config", "podwarden.toml"])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("PODWARDEN_CONFIG")
+        .env("PODWARDEN_LOG", "warn,podwarden=info")
+        .env("ARGUS_TOKEN", READER)
+        .env("PODSTACK_API_TOKEN", READER)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for the child with a hard limit (kills it past the limit and fails).
+fn wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("podwarden schedule did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Collects a pipe's lines in the background.
+fn collect(pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock().expect("lock").push(line);
+        }
+    });
+    lines
+}
+
+fn count(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> usize {
+    lines
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+#[test]
+fn schedule_fires_on_a_six_field_schedule_and_runs_the_job() {
+    let sandbox = SandboxProcess::start(&["--pods", "20"]);
+    let dir = schedule_workspace(&sandbox.base, "*/2 * * * * *", "30s");
+    let started = Instant::now();
+    let mut child = schedule_command(dir.path(), &["--max-runs", "2"])
+        .spawn()
+        .expect("starts");
+    let stdout = collect(child.stdout.take().expect("stdout"));
+    let stderr = collect(child.stderr.take().expect("stderr"));
+    let status = wait(&mut child, Duration::from_secs(90));
+    std::thread::sleep(Duration::from_millis(200));
+    let log = stderr.lock().expect("lock").join("\n");
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert_eq!(
+        count(&stdout, "Spend summary"),
+        2,
+        "two runs printed their summary"
+    );
+    assert!(count(&stderr, "scheduler started") == 1, "{log}");
+    assert!(count(&stderr, "scheduled run started") >= 2, "{log}");
+    // Due times are even seconds in Berlin time.
+    assert!(log.contains("CET") || log.contains("CEST"), "{log}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waited for its fire times"
+    );
+}
+
+#[test]
+fn a_fire_during_a_slow_run_is_skipped_and_sigterm_lets_the_run_finish() {
+    // Each Podstack utilisation read takes 3 s longer: a run outlasts the 1 s schedule.
+    let sandbox = SandboxProcess::start(&["--pods", "20", "--fault", "slow-stats"]);
+    let dir = schedule_workspace(&sandbox.base, "* * * * * *", "60s");
+    let mut child = schedule_command(dir.path(), &[]).spawn().expect("starts");
+    let stdout = collect(child.stdout.take().expect("stdout"));
+    let stderr = collect(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&stderr, "skipped a scheduled run") == 0 {
+        assert!(Instant::now() < deadline, "no skip seen");
+        assert!(child.try_wait().expect("waits").is_none(), "exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        count(&stdout, "Spend summary"),
+        0,
+        "the first run is still going"
+    );
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = wait(&mut child, Duration::from_secs(70));
+    std::thread::sleep(Duration::from_millis(200));
+    let log = stderr.lock().expect("lock").join("\n");
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("finishing the run in progress"), "{log}");
+    assert_eq!(
+        count(&stdout, "Spend summary"),
+        1,
+        "the run in progress finished, and no other started: {log}"
+    );
+    assert_eq!(count(&stderr, "scheduled run started"), 1, "{log}");
+}
