@@ -527,3 +527,98 @@ async fn run_pushes_metrics_and_a_failed_run_keeps_the_last_success() {
         "a failed run never moves the last success"
     );
 }
+
+/// The real job end to end: `run --apply` against a sandbox sends the finance mail built from
+/// the run's own report (its HTML with the chart inline by Content-ID, `spend.csv` and
+/// `focus.csv` attached as written) and one notice to the owner of the pods it stopped.
+#[test]
+fn run_apply_mails_the_real_report_and_notifies_the_owner_of_what_it_stopped() {
+    let Some(python) = python_with_aiosmtpd() else {
+        return missing("python3-aiosmtpd");
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("scenario.toml"),
+        "[[worker]]\nid = \"wkr_a\"\nowner = \"maria.k\"\nactivity = { idle_since = \"-9h\" }\n\
+         [[worker]]\nid = \"wkr_b\"\nowner = \"maria.k\"\nactivity = { idle_since = \"-9h\" }\n\
+         [[worker]]\nid = \"wkr_busy\"\nowner = \"tom.b\"\n",
+    )
+    .expect("scenario");
+    let scenario = dir.path().join("scenario.toml");
+    let sandbox = SandboxProcess::start(&[
+        "--pods",
+        "0",
+        "--transition-secs",
+        "0",
+        "--scenario",
+        &scenario.display().to_string(),
+    ]);
+    let port = free_port();
+    let ws = quiet_workspace(
+        &sandbox.base,
+        &email_section(port).replace(
+            "[email.owners]\n",
+            "[email.owners]\ndomain = \"example.com\"\n",
+        ),
+    );
+    let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_podwarden"))
+        .args(["run", "--config", "podwarden.toml", "--apply"])
+        .current_dir(ws.path())
+        .env_remove("PODWARDEN_CONFIG")
+        .env("PODWARDEN_LOG", "warn")
+        .env("ARGUS_TOKEN", ADMIN)
+        .env("PODSTACK_API_TOKEN", ADMIN)
+        .output()
+        .expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("2 accepted (2 verified"), "{stdout}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "the finance mail and one owner notice");
+    let mails: Vec<ParsedMail> = messages
+        .iter()
+        .map(|m| mailparse::parse_mail(m).expect("parses"))
+        .collect();
+    let finance = mails
+        .iter()
+        .find(|m| header(m, "To").contains("finance@example.com"))
+        .expect("finance mail");
+    assert!(
+        header(finance, "Subject").contains("month-to-date tracked $"),
+        "{}",
+        header(finance, "Subject")
+    );
+    let related = &finance.subparts[0];
+    let html = related.subparts[0].subparts[1].get_body().expect("html");
+    assert!(
+        html.contains("src=\"cid:daily-spend\"") && !html.contains("<svg"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Idle burn") || html.contains("idle"),
+        "{html}"
+    );
+    let chart = related.subparts[1].get_body_raw().expect("png");
+    assert!(chart.starts_with(b"\x89PNG"), "a real PNG chart");
+    let names: Vec<String> = finance.subparts[1..]
+        .iter()
+        .filter_map(|p| p.get_content_disposition().params.get("filename").cloned())
+        .collect();
+    assert_eq!(names, ["spend.csv", "focus.csv"]);
+    let today = chrono::Utc::now().date_naive().to_string();
+    let written = std::fs::read_to_string(ws.path().join(format!("reports/{today}/focus.csv")))
+        .expect("focus.csv written");
+    assert_eq!(finance.subparts[2].get_body().expect("focus"), written);
+
+    let notice = mails
+        .iter()
+        .find(|m| header(m, "To").contains("maria.k@example.com"))
+        .expect("owner notice to maria.k");
+    let body = notice.subparts[0].get_body().expect("text");
+    assert!(body.contains("wkr_a") && body.contains("wkr_b"), "{body}");
+    assert!(
+        !mails.iter().any(|m| header(m, "To").contains("tom.b")),
+        "nothing happened to tom.b's pod"
+    );
+}
