@@ -175,6 +175,9 @@ pub async fn act(
         return Ok(Exit::Success);
     }
     let providers = crate::collect::providers(cfg, deadline)?;
+    // One apply per state file at a time (exit 2 when another holds it); held until the end.
+    let _lock =
+        crate::execute::lock::acquire(&cfg.state).map_err(|e| Error::Usage(e.to_string()))?;
     let mut journal = Journal::open(&cfg.state)?;
     let stop = StopSignal::default();
     let listener = tokio::spawn(stop_on_signals(stop.clone()));
@@ -220,6 +223,8 @@ fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
         p.token = TokenSource::Value(Secret::new("not-used"));
     }
     let providers = crate::collect::providers(&offline, Instant::now())?;
+    let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
+    crate::execute::plan_check::check(plan, &names)?;
     let mut held = 0;
     for provider in &providers {
         let mine: Vec<_> = plan
