@@ -49,6 +49,19 @@ pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, Error> {
         .collect())
 }
 
+/// Whether the journal holds actions of earlier runs that apply settles even under a plan
+/// with no actions: sent before a crash, or accepted and never verified.
+fn unsettled(state: &Path) -> Result<bool, Error> {
+    let Some(journal) = Journal::open_existing(state)? else {
+        return Ok(false);
+    };
+    Ok(journal
+        .unfinished()?
+        .iter()
+        .any(|r| r.new.stage == crate::execute::journal::Stage::Sent)
+        || !journal.accepted_unverified()?.is_empty())
+}
+
 /// The actions the journal holds, each with its latest status, for the report.
 pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
     let Some(journal) = Journal::open_existing(state)? else {
@@ -170,7 +183,7 @@ pub async fn act(
     if act.print_requests {
         return print_requests(cfg, plan, act.yes);
     }
-    if plan.actions.is_empty() {
+    if plan.actions.is_empty() && !unsettled(&cfg.state)? {
         println!("Nothing to apply: the plan has no actions.");
         return Ok(Exit::Success);
     }

@@ -548,3 +548,32 @@ async fn a_second_apply_on_the_same_state_file_is_refused_while_the_first_runs()
     );
     s.stop().await;
 }
+
+/// Finding: with no actions in the plan (a quiet night of `run --apply`), apply returned
+/// before reading the journal, so an action accepted before a crash stayed unverified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_with_no_actions_still_verifies_an_earlier_runs_accepted_action() {
+    let s = sandbox_with(&idle_workers(1), 60).await;
+    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let mut plan = plan_file(dir.path());
+    let a = action_for(&plan, "wkr_0000").clone();
+    let receipt = send_behind_podwardens_back(&s, &a).await;
+    {
+        let mut j = Journal::open(&db(dir.path())).expect("journal");
+        j.append(staged(&a, "run-crashed", Stage::Planned))
+            .expect("planned");
+        j.append(staged(&a, "run-crashed", Stage::Sent))
+            .expect("sent");
+        let mut accepted = staged(&a, "run-crashed", Stage::Accepted);
+        accepted.http_status = Some(202);
+        accepted.operation_id = receipt.operation_id.clone();
+        accepted.audit_id = receipt.audit_id.clone();
+        j.append(accepted).expect("accepted");
+    }
+    plan["actions"] = serde_json::Value::Array(vec![]);
+    write_plan(dir.path(), &plan);
+    let out = apply(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Verified);
+    s.stop().await;
+}
