@@ -66,6 +66,12 @@ impl Error {
                 crate::execute::journal::JournalError::Corrupt { .. }
                 | crate::execute::journal::JournalError::HeadMissing { .. },
             ) => Exit::JournalBroken,
+            // A plan that cannot be applied as written (a hand-edited file): the user's input.
+            Error::Apply(
+                crate::execute::apply::ApplyError::UnknownProvider(_)
+                | crate::execute::apply::ApplyError::BadAction { .. }
+                | crate::execute::apply::ApplyError::BadPlan { .. },
+            ) => Exit::Usage,
             _ => Exit::Internal,
         }
     }

@@ -48,6 +48,19 @@ pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, Error> {
         .collect())
 }
 
+/// Whether the journal holds actions of earlier runs that apply settles even under a plan
+/// with no actions: sent before a crash, or accepted and never verified.
+fn unsettled(state: &Path) -> Result<bool, Error> {
+    let Some(journal) = Journal::open_existing(state)? else {
+        return Ok(false);
+    };
+    Ok(journal
+        .unfinished()?
+        .iter()
+        .any(|r| r.new.stage == crate::execute::journal::Stage::Sent)
+        || !journal.accepted_unverified()?.is_empty())
+}
+
 /// The actions the journal holds, each with its latest status, for the report.
 pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
     let Some(journal) = Journal::open_existing(state)? else {
@@ -193,11 +206,14 @@ pub async fn act(
     if act.print_requests {
         return Ok((print_requests(cfg, plan, act.yes)?, None));
     }
-    if plan.actions.is_empty() {
+    if plan.actions.is_empty() && !unsettled(&cfg.state)? {
         println!("Nothing to apply: the plan has no actions.");
         return Ok((Exit::Success, None));
     }
     let providers = crate::collect::providers(cfg, deadline)?;
+    // One apply per state file at a time (exit 2 when another holds it); held until the end.
+    let _lock =
+        crate::execute::lock::acquire(&cfg.state).map_err(|e| Error::Usage(e.to_string()))?;
     let mut journal = Journal::open(&cfg.state)?;
     let stop = StopSignal::default();
     let listener = tokio::spawn(stop_on_signals(stop.clone()));
@@ -246,6 +262,8 @@ fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
         p.token = TokenSource::Value(Secret::new("not-used"));
     }
     let providers = crate::collect::providers(&offline, Instant::now())?;
+    let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
+    crate::execute::plan_check::check(plan, &names)?;
     let mut held = 0;
     for provider in &providers {
         let mine: Vec<_> = plan

@@ -46,6 +46,8 @@ pub enum ApplyError {
     UnknownProvider(String),
     #[error("the plan's action {id} has an unknown action or kind ({what:?})")]
     BadAction { id: String, what: String },
+    #[error("the plan's action {id} cannot be applied: {why}")]
+    BadPlan { id: String, why: String },
 }
 
 /// How to apply.
@@ -167,6 +169,8 @@ impl Outcome {
     /// 5 on a 403, 6 when the deadline left actions pending, 3 when some failed, stayed
     /// unverified, were held back (terminate without `--yes`) or left by SIGTERM, else 0.
     /// Skips whose preconditions no longer held are the re-check working: exit 0.
+    /// SIGTERM always exits 3: even when the queue had drained, verification was skipped,
+    /// so what was accepted stays unverified.
     pub fn exit(&self) -> Exit {
         if self.forbidden.is_some() {
             Exit::Forbidden
@@ -176,6 +180,7 @@ impl Outcome {
             || self.count(ActionResult::HeldBack) > 0
             || self.count(ActionResult::Pending) > 0
             || !self.unverified.is_empty()
+            || self.interrupted
         {
             Exit::ActionsFailed
         } else {
@@ -262,9 +267,93 @@ impl Shared<'_> {
 enum Todo {
     /// Never sent (or sent and known not to have arrived): re-check, then send.
     Send,
-    /// Sent before a crash: find out whether it arrived.
+    /// Sent before a crash (or sent and answered by a transient failure): find out whether
+    /// it arrived; if not, re-check and send it with the same key.
     Recover,
+    /// Sent before a crash in an earlier run, but not in this plan: find out whether it
+    /// arrived and journal that; never send it (this plan does not approve it).
+    RecoverOnly,
     Done(String),
+    /// Failed permanently (400, 404, 409, 428) earlier in this run: reported as failed again,
+    /// not re-sent (the same request would get the same answer).
+    Failed(String),
+}
+
+/// Whether a failed record leaves open whether its request arrived: no HTTP answer
+/// (timeout, reset, could not re-check), a 5xx or a 429. A 4xx is the provider's
+/// definitive no.
+fn inconclusive(r: &super::journal::Record) -> bool {
+    r.new.http_status.is_none_or(|s| s >= 500 || s == 429)
+}
+
+/// What an action whose latest record is `failed` still needs. Walking back over
+/// inconclusive failures: when a *sent* comes first, the request may have arrived (a timeout
+/// after the provider acted) and is recovered like one sent before a crash; re-sending it
+/// fresh would find the target changed and journal a skip, losing the accepted operation.
+fn after_failure(
+    history: &[super::journal::Record],
+    latest: &super::journal::Record,
+    run_id: &str,
+) -> Todo {
+    if !inconclusive(latest) {
+        return if latest.new.run_id == run_id {
+            Todo::Failed(format!(
+                "failed earlier in this run: {}",
+                latest.new.detail.as_deref().unwrap_or("")
+            ))
+        } else {
+            Todo::Send
+        };
+    }
+    let before = history
+        .iter()
+        .rev()
+        .find(|r| !(r.new.stage == Stage::Failed && inconclusive(r)));
+    match before.map(|r| r.new.stage) {
+        Some(Stage::Sent) => Todo::Recover,
+        _ => Todo::Send,
+    }
+}
+
+/// The receipt of an action's last *accepted* record (what verification looks up).
+fn receipt_of(history: &[super::journal::Record]) -> Receipt {
+    history
+        .iter()
+        .rev()
+        .find(|r| r.new.stage == Stage::Accepted)
+        .map(|r| Receipt {
+            operation_id: r.new.operation_id.clone(),
+            audit_id: r.new.audit_id.clone(),
+            http_status: r.new.http_status,
+        })
+        .unwrap_or_default()
+}
+
+/// An action of an earlier run, rebuilt from its journal record (to recover or verify it when
+/// the current plan does not carry it). Its TTL is not journalled: a resume is verified as
+/// running.
+fn from_record(r: &super::journal::Record) -> PlannedAction {
+    let n = &r.new;
+    PlannedAction {
+        id: n.action_id.clone(),
+        provider: n.provider.clone(),
+        target: n.target.clone(),
+        pod_id: n.pod_id.clone(),
+        kind: n.kind.clone(),
+        action: n.action.clone(),
+        policy: n.policy.clone(),
+        reason: n.reason.clone(),
+        hourly_rate_usd: None,
+        est_savings_usd_per_day: None,
+        hourly_rate: String::new(),
+        est_savings_per_day: n.est_savings_per_day.clone().unwrap_or_default(),
+        currency: n.currency.clone().unwrap_or_default(),
+        idempotency_key: n.idempotency_key.clone(),
+        preconditions: Default::default(),
+        ttl_hours: None,
+        also_matched: Vec::new(),
+        notice: None,
+    }
 }
 
 /// Applies `plan`. Errors are the journal's (the run cannot act without its record) and
@@ -283,36 +372,70 @@ pub async fn apply(
     let mut todo: HashMap<&str, Vec<(&PlannedAction, Todo)>> = HashMap::new();
     let mut to_verify: Vec<(PlannedAction, Receipt)> = Vec::new();
 
+    // A hand-edited plan is refused before anything is journalled or sent.
+    let names: Vec<&str> = by_name.keys().copied().collect();
+    super::plan_check::check(plan, &names)?;
+
+    // Actions of earlier runs this plan does not carry: sent before a crash (find out whether
+    // they arrived) or accepted and never verified (a run killed before verifying). Without
+    // this, `run --apply` (whose next plan no longer holds a pod that was stopped) would
+    // leave them unfinished for ever.
+    let in_plan: std::collections::HashSet<&str> = plan
+        .actions
+        .iter()
+        .map(|a| a.idempotency_key.as_str())
+        .collect();
+    let mut earlier: Vec<(PlannedAction, Stage, Receipt)> = Vec::new();
+    for r in journal
+        .unfinished()?
+        .into_iter()
+        .chain(journal.accepted_unverified()?)
+    {
+        let a = from_record(&r);
+        if in_plan.contains(a.idempotency_key.as_str())
+            || !by_name.contains_key(a.provider.as_str())
+            || operation(&a, false).is_err()
+        {
+            continue;
+        }
+        let receipt = Receipt {
+            operation_id: r.new.operation_id.clone(),
+            audit_id: r.new.audit_id.clone(),
+            http_status: r.new.http_status,
+        };
+        earlier.push((a, r.new.stage, receipt));
+    }
+    for (a, stage, receipt) in &earlier {
+        match stage {
+            Stage::Sent => todo
+                .entry(a.provider.as_str())
+                .or_default()
+                .push((a, Todo::RecoverOnly)),
+            Stage::Accepted => to_verify.push((a.clone(), receipt.clone())),
+            _ => {}
+        }
+    }
+
     // The journal first, read-only: what is already done, what is held back.
     let mut held = Vec::new();
     for a in &plan.actions {
-        if !by_name.contains_key(a.provider.as_str()) {
-            return Err(ApplyError::UnknownProvider(a.provider.clone()));
-        }
-        operation(a, opts.yes)?;
-        let state = match journal.latest(&a.idempotency_key)? {
+        let history = journal.history(&a.idempotency_key)?;
+        let state = match history.last() {
             Some(r) => match r.new.stage {
-                Stage::Accepted => {
-                    to_verify.push((
-                        a.clone(),
-                        Receipt {
-                            operation_id: r.new.operation_id.clone(),
-                            audit_id: r.new.audit_id.clone(),
-                            http_status: r.new.http_status,
-                        },
-                    ));
+                // Accepted, or verified without success (the target could not be read, the
+                // provider was down, …): verified (again) this run; verification only reads.
+                Stage::Accepted | Stage::Unverified => {
+                    to_verify.push((a.clone(), receipt_of(&history)));
                     Todo::Done(format!(
-                        "accepted in run {}, not yet verified",
+                        "{} in run {}, verifying",
+                        r.new.stage.as_str(),
                         r.new.run_id
                     ))
                 }
-                Stage::Verified | Stage::Unverified => {
+                Stage::Verified => {
                     Todo::Done(format!("{} in run {}", r.new.stage.as_str(), r.new.run_id))
                 }
-                Stage::Failed if r.new.run_id == plan.run_id => Todo::Done(format!(
-                    "failed earlier in this run: {}",
-                    r.new.detail.as_deref().unwrap_or("")
-                )),
+                Stage::Failed => after_failure(&history, r, &plan.run_id),
                 Stage::Sent => Todo::Recover,
                 _ => Todo::Send,
             },
@@ -322,6 +445,11 @@ pub async fn apply(
             Todo::Done(why) => outcome.lines.push(Line {
                 action: a.clone(),
                 result: ActionResult::AlreadyDone,
+                detail: why,
+            }),
+            Todo::Failed(why) => outcome.lines.push(Line {
+                action: a.clone(),
+                result: Result_::Failed,
                 detail: why,
             }),
             Todo::Send if a.action == "terminate" && !opts.yes => held.push(a),
@@ -523,7 +651,7 @@ async fn provider_queue(
         let mut sendable: Vec<&PlannedAction> = Vec::new();
         for (a, todo) in &batch {
             let pod = fresh.get(&a.target);
-            if matches!(todo, Todo::Recover) {
+            if matches!(todo, Todo::Recover | Todo::RecoverOnly) {
                 match preconditions::took_effect(&a.action, pod) {
                     Effect::Done | Effect::InProgress => {
                         recover(provider, a, pod, shared, &mut out).await?;
@@ -531,6 +659,34 @@ async fn provider_queue(
                     }
                     Effect::NotYet | Effect::Gone => {}
                 }
+            }
+            // Sent before a crash, did not arrive, and this plan does not carry it: closed
+            // as skipped, never sent on an old plan's approval.
+            if matches!(todo, Todo::RecoverOnly) {
+                let why = "sent before a crash in an earlier run; it did not arrive, and this \
+                           plan does not carry it"
+                    .to_string();
+                shared.append(record(shared.plan, a, Stage::Skipped, Some(why.clone())))?;
+                shared.settle(&a.target);
+                out.lines.push(Line {
+                    action: (*a).clone(),
+                    result: Result_::Skipped,
+                    detail: why,
+                });
+                continue;
+            }
+            // A terminate sent before a crash that did not arrive is held back like any
+            // other without `--yes`: re-sending it would send a terminate without `--yes`.
+            if a.action == "terminate" && !shared.opts.yes {
+                let why = "terminate needs --yes on the command line (and the policy's permission)";
+                shared.append(record(shared.plan, a, Stage::Skipped, Some(why.into())))?;
+                shared.settle(&a.target);
+                out.lines.push(Line {
+                    action: (*a).clone(),
+                    result: Result_::HeldBack,
+                    detail: why.into(),
+                });
+                continue;
             }
             match preconditions::check(
                 a,
@@ -662,8 +818,12 @@ async fn recover(
 ) -> Result<(), JournalError> {
     let state = pod.map_or_else(|| "gone".to_string(), |p| p.status.to_string());
     let op = operation(a, shared.opts.yes).ok();
+    // A terminate is replayed only with `--yes`: without it the request would be a terminate
+    // sent without `--yes` (its effect shows anyway; the receipt is what is lost).
     let replay = match op {
-        Some(op) if provider.keeps_operation_ids() => {
+        Some(op)
+            if provider.keeps_operation_ids() && (op.op != OpKind::Terminate || op.confirm) =>
+        {
             let requests = provider.requests(std::slice::from_ref(&op));
             match requests.first() {
                 Some(r) => Some(queue::send(provider, r, shared.opts.deadline).await),
@@ -702,4 +862,21 @@ async fn recover(
         detail: format!("recovered after a crash (target {state})"),
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SIGTERM after the queue drained skips verification: what was accepted is unverified,
+    /// and the exit code must say so (it said 0).
+    #[test]
+    fn a_signal_exits_3_even_when_nothing_was_left_pending() {
+        let outcome = Outcome {
+            interrupted: true,
+            ..Outcome::default()
+        };
+        assert_eq!(outcome.exit(), Exit::ActionsFailed);
+        assert_eq!(Outcome::default().exit(), Exit::Success);
+    }
 }

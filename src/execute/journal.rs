@@ -408,6 +408,30 @@ impl Journal {
         rows.into_iter().next().map(|r| self.record(r)).transpose()
     }
 
+    /// Every record of an action (by idempotency key), in `seq` order: what apply reads to
+    /// tell a failure whose request may have arrived from one that never left.
+    pub fn history(&self, idempotency_key: &str) -> Result<Vec<Record>, JournalError> {
+        let rows = self.rows(
+            &format!("SELECT {COLUMNS} FROM journal WHERE idempotency_key = ?1 ORDER BY seq"),
+            params![idempotency_key],
+        )?;
+        rows.into_iter().map(|r| self.record(r)).collect()
+    }
+
+    /// The latest record of every action whose latest stage is `accepted`: operations the
+    /// provider took that no run has verified yet (a run killed before verifying).
+    pub fn accepted_unverified(&self) -> Result<Vec<Record>, JournalError> {
+        let rows = self.rows(
+            &format!(
+                "SELECT {COLUMNS} FROM journal WHERE seq IN \
+                 (SELECT MAX(seq) FROM journal GROUP BY idempotency_key) \
+                 AND stage = 'accepted' ORDER BY seq"
+            ),
+            [],
+        )?;
+        rows.into_iter().map(|r| self.record(r)).collect()
+    }
+
     /// The latest record of every action whose last stage is `planned` or `sent`: the work a
     /// killed run left (a `sent` one may or may not have reached the provider).
     pub fn unfinished(&self) -> Result<Vec<Record>, JournalError> {

@@ -4,7 +4,9 @@
 
 pub mod apply;
 pub mod journal;
+pub mod lock;
 pub mod order;
+pub mod plan_check;
 pub mod preconditions;
 pub mod progress;
 pub mod queue;

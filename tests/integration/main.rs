@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod apply;
+mod apply_adversarial;
 mod audit;
 mod breakers;
 mod cli;
