@@ -385,7 +385,7 @@ pub async fn apply(
         .iter()
         .map(|a| a.idempotency_key.as_str())
         .collect();
-    let mut earlier: Vec<(PlannedAction, Stage, Receipt)> = Vec::new();
+    let mut earlier: Vec<(PlannedAction, Stage, Receipt, String)> = Vec::new();
     for r in journal
         .unfinished()?
         .into_iter()
@@ -403,10 +403,14 @@ pub async fn apply(
             audit_id: r.new.audit_id.clone(),
             http_status: r.new.http_status,
         };
-        earlier.push((a, r.new.stage, receipt));
+        earlier.push((a, r.new.stage, receipt, r.new.run_id.clone()));
     }
-    for (a, stage, receipt) in &earlier {
+    // Planned by an earlier run and never sent (a deadline or a signal stopped its queue), and
+    // not in this plan: this plan supersedes it. Closed below, once write access is known.
+    let mut superseded: Vec<(&PlannedAction, &str)> = Vec::new();
+    for (a, stage, receipt, run_id) in &earlier {
         match stage {
+            Stage::Planned => superseded.push((a, run_id)),
             Stage::Sent => todo
                 .entry(a.provider.as_str())
                 .or_default()
@@ -449,7 +453,7 @@ pub async fn apply(
             }),
             Todo::Failed(why) => outcome.lines.push(Line {
                 action: a.clone(),
-                result: Result_::Failed,
+                result: ActionResult::Failed,
                 detail: why,
             }),
             Todo::Send if a.action == "terminate" && !opts.yes => held.push(a),
@@ -484,6 +488,13 @@ pub async fn apply(
         }
     }
 
+    for (a, run_id) in superseded {
+        let why = format!(
+            "planned by run {run_id} and never sent; this run's plan ({}) does not carry it",
+            plan.run_id
+        );
+        journal.append(record(plan, a, Stage::Skipped, Some(why)))?;
+    }
     for a in held {
         let why = "terminate needs --yes on the command line (and the policy's permission)";
         journal.append(record(plan, a, Stage::Skipped, Some(why.into())))?;
@@ -670,7 +681,7 @@ async fn provider_queue(
                 shared.settle(&a.target);
                 out.lines.push(Line {
                     action: (*a).clone(),
-                    result: Result_::Skipped,
+                    result: ActionResult::Skipped,
                     detail: why,
                 });
                 continue;
@@ -683,7 +694,7 @@ async fn provider_queue(
                 shared.settle(&a.target);
                 out.lines.push(Line {
                     action: (*a).clone(),
-                    result: Result_::HeldBack,
+                    result: ActionResult::HeldBack,
                     detail: why.into(),
                 });
                 continue;

@@ -695,5 +695,34 @@ async fn a_deadline_that_cuts_the_queue_exits_6_and_leaves_the_rest_pending() {
         "{}",
         text(&review.stdout)
     );
+    // A later plan that no longer carries them supersedes them: applying it closes them as
+    // skipped (never sent on the old plan's approval), and no plan lists them again.
+    std::fs::write(
+        dir.path().join("policies/p.toml"),
+        STOP_IDLE.replace("idle_for = \"1h\"", "idle_for = \"100h\""),
+    )
+    .expect("policy edited");
+    let plan = plan_file(dir.path());
+    assert!(plan["actions"].as_array().is_some_and(Vec::is_empty));
+    let out = apply(dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stages = latest_stages(dir.path());
+    assert_eq!(
+        stages.values().filter(|s| **s == Stage::Skipped).count(),
+        11,
+        "{stages:?}"
+    );
+    let review = podwarden_as(dir.path(), READER, &["plan", "--config", "podwarden.toml"]);
+    assert!(
+        !text(&review.stdout).contains("Unfinished"),
+        "{}",
+        text(&review.stdout)
+    );
+    assert_eq!(audit_by_target(&s).await.len(), 19, "nothing more was sent");
     s.stop().await;
 }
