@@ -6,6 +6,7 @@
 //! HTML). Each message gets its own `Message-ID`, kept in the outbox, so a retried send is
 //! the same message.
 
+use crate::report::html::escape as html_escape;
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -149,22 +150,6 @@ pub fn finance(
         file_stem: format!("finance-{date}"),
         message,
     })
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Text and HTML bodies of an owner notice.

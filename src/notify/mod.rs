@@ -77,7 +77,7 @@ pub fn finance_mail(report: &ReportInput) -> Result<FinanceMail, ReportFileError
         };
         format!(
             "<html><body><h1>podwarden spend report {date}</h1>{chart}<pre>{}</pre></body></html>",
-            message::html_escape(&report.text)
+            crate::report::html::escape(&report.text)
         )
     });
     let mut attachments = Vec::new();

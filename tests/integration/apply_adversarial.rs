@@ -6,116 +6,24 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
 use podwarden::execute::journal::{Filter, Journal, NewRecord, Record, Stage};
 use podwarden::fleet::ResourceKind;
 use podwarden::providers::{OpKind, Operation, Provider, Receipt};
-use podwarden::sandbox::{RunningSandbox, SandboxConfig};
+use podwarden::sandbox::RunningSandbox;
 
+use crate::apply_support::*;
 use crate::support::*;
-
-const STOP_IDLE: &str = "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n\
-    reason = \"idle {idle_hours}h (policy {policy})\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"1h\"\n";
-
-const TERMINATE_ORPHANS: &str =
-    "[[policy]]\nname = \"terminate-orphans\"\naction = \"terminate\"\n\
-    resource = \"orphan\"\nallow_terminate = true\n[policy.match]\norphaned_for = \"3d\"\n";
-
-/// `n` Argus workers idle for 9 hours, `wkr_0000` … .
-fn idle_workers(n: usize) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "[[worker]]\nid = \"wkr_{i:04}\"\nlast_started = \"-20d\"\nactivity = {{ idle_since = \"-9h\" }}\n"
-            )
-        })
-        .collect()
-}
-
-async fn sandbox_with(scenario: &str, ops_window_secs: u64) -> RunningSandbox {
-    sandbox(SandboxConfig {
-        pods: 0,
-        now: Some(Utc::now()),
-        ops_window_secs,
-        transition_secs: 0,
-        scenario: Some(podwarden::sandbox::Scenario::parse(scenario).expect("scenario")),
-        ..SandboxConfig::default()
-    })
-    .await
-}
-
-/// A workspace whose breakers allow every action; `edits` are (from, to) replacements.
-fn workspace_for(s: &RunningSandbox, policies: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = workspace(&format!("http://{}", s.addr), policies);
-    let path = dir.path().join("podwarden.toml");
-    let mut config = std::fs::read_to_string(&path).expect("config");
-    config = config
-        .replace("max_actions = 200", "max_actions = 1000")
-        .replace("max_fleet_share = \"50%\"", "max_fleet_share = \"100%\"");
-    for (from, to) in edits {
-        assert!(config.contains(from), "{from} in the example config");
-        config = config.replace(from, to);
-    }
-    std::fs::write(&path, config).expect("config written");
-    dir
-}
-
-fn command_as(dir: &Path, token: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_podwarden"));
-    c.args(args)
-        .current_dir(dir)
-        .env_remove("PODWARDEN_CONFIG")
-        .env("PODWARDEN_LOG", "warn")
-        .env("ARGUS_TOKEN", token)
-        .env("PODSTACK_API_TOKEN", token);
-    c
-}
-
-/// `plan --out plan.json` (read-only token); the plan as JSON.
-fn plan_file(dir: &Path) -> serde_json::Value {
-    let out = command_as(
-        dir,
-        READER,
-        &["plan", "--config", "podwarden.toml", "--out", "plan.json"],
-    )
-    .output()
-    .expect("plan runs");
-    assert!(out.status.success(), "plan: {}", text(&out.stderr));
-    serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).expect("plan file"))
-        .expect("plan JSON")
-}
 
 fn write_plan(dir: &Path, plan: &serde_json::Value) {
     std::fs::write(dir.join("plan.json"), plan.to_string()).expect("plan written");
 }
 
-fn apply(dir: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["apply", "plan.json", "--config", "podwarden.toml"];
-    args.extend_from_slice(extra);
-    command_as(dir, ADMIN, &args).output().expect("apply runs")
-}
-
 fn all_output(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-/// The sandbox's Argus audit: accepted operations per target.
-async fn audit_by_target(
-    s: &RunningSandbox,
-) -> BTreeMap<String, Vec<podwarden::providers::AuditEntry>> {
-    let entries = argus(s, ADMIN)
-        .audit(Utc::now() - chrono::Duration::days(2))
-        .await
-        .expect("audit reads")
-        .expect("Argus keeps an audit");
-    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
-    for e in entries {
-        out.entry(e.target.clone()).or_default().push(e);
-    }
-    out
 }
 
 fn db(dir: &Path) -> std::path::PathBuf {
@@ -130,7 +38,7 @@ fn records(dir: &Path) -> Vec<Record> {
 }
 
 /// Latest stage per target.
-fn latest_stages(dir: &Path) -> BTreeMap<String, Stage> {
+fn last_stages(dir: &Path) -> BTreeMap<String, Stage> {
     records(dir)
         .into_iter()
         .map(|r| (r.new.target.clone(), r.new.stage))
@@ -193,8 +101,8 @@ fn action_for<'a>(plan: &'a serde_json::Value, target: &str) -> &'a serde_json::
 /// accepted (with the first one's operation id) although nothing was done to it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_whose_actions_share_an_idempotency_key_is_refused_before_anything_is_sent() {
-    let s = sandbox_with(&idle_workers(2), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(2), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let mut plan = plan_file(dir.path());
     let key = plan["actions"][0]["idempotency_key"].clone();
     plan["actions"][1]["idempotency_key"] = key;
@@ -214,8 +122,8 @@ async fn a_plan_whose_actions_share_an_idempotency_key_is_refused_before_anythin
 /// into the operation's URL; a duplicated action id was acted on twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn hand_edited_plans_that_cannot_be_applied_exit_2_and_send_nothing() {
-    let s = sandbox_with(&idle_workers(2), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(2), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let plan = plan_file(dir.path());
     let first_id = plan["actions"][0]["id"].clone();
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
@@ -269,9 +177,10 @@ async fn a_terminate_sent_before_a_crash_is_held_back_by_a_restart_without_yes()
     let s = sandbox_with(
         "[[orphan]]\npod_id = \"pod_lost\"\norphaned_since = \"-9d\"\n",
         60,
+        0,
     )
     .await;
-    let dir = workspace_for(&s, TERMINATE_ORPHANS, &[]);
+    let dir = apply_workspace(&s, TERMINATE_ORPHANS, &[]);
     let plan = plan_file(dir.path());
     let a = action_for(&plan, "pod_lost");
     let run = plan["run_id"].as_str().expect("run id");
@@ -288,7 +197,7 @@ async fn a_terminate_sent_before_a_crash_is_held_back_by_a_restart_without_yes()
         .find(|l| l.contains("pod_lost"))
         .unwrap_or_else(|| panic!("pod_lost in {stdout}"));
     assert!(line.starts_with("held back"), "{stdout}");
-    assert_eq!(latest_stages(dir.path())["pod_lost"], Stage::Skipped);
+    assert_eq!(last_stages(dir.path())["pod_lost"], Stage::Skipped);
     assert!(audit_by_target(&s).await.is_empty());
     // With --yes it goes, once.
     let out = apply(dir.path(), &["--yes"]);
@@ -303,8 +212,8 @@ async fn a_terminate_sent_before_a_crash_is_held_back_by_a_restart_without_yes()
 /// accepted.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stop_whose_answer_was_lost_is_recovered_by_the_next_run_not_skipped() {
-    let s = sandbox_with(&idle_workers(1), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let plan = plan_file(dir.path());
     let a = action_for(&plan, "wkr_0000");
     let receipt = send_behind_podwardens_back(&s, a).await;
@@ -320,7 +229,7 @@ async fn a_stop_whose_answer_was_lost_is_recovered_by_the_next_run_not_skipped()
     }
     let out = apply(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Verified);
+    assert_eq!(last_stages(dir.path())["wkr_0000"], Stage::Verified);
     let ops: Vec<String> = records(dir.path())
         .into_iter()
         .filter_map(|r| r.new.operation_id)
@@ -340,8 +249,8 @@ async fn a_stop_whose_answer_was_lost_is_recovered_by_the_next_run_not_skipped()
 /// the failed actions as "done before" and exited 0, never sending them.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_re_apply_after_a_provider_was_down_sends_what_failed_and_exits_by_the_outcome() {
-    let s = sandbox_with(&idle_workers(1), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     plan_file(dir.path());
     let config = dir.path().join("podwarden.toml");
     let good = std::fs::read_to_string(&config).expect("config");
@@ -354,12 +263,12 @@ async fn a_re_apply_after_a_provider_was_down_sends_what_failed_and_exits_by_the
     .expect("config");
     let down = apply(dir.path(), &[]);
     assert_eq!(down.status.code(), Some(3), "{}", all_output(&down));
-    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Failed);
+    assert_eq!(last_stages(dir.path())["wkr_0000"], Stage::Failed);
     std::fs::write(&config, &good).expect("config");
     let again = apply(dir.path(), &[]);
     assert_eq!(again.status.code(), Some(0), "{}", all_output(&again));
     assert_eq!(audit_by_target(&s).await["wkr_0000"].len(), 1, "sent now");
-    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Verified);
+    assert_eq!(last_stages(dir.path())["wkr_0000"], Stage::Verified);
     s.stop().await;
 }
 
@@ -367,8 +276,8 @@ async fn a_re_apply_after_a_provider_was_down_sends_what_failed_and_exits_by_the
 /// as "done before" and exited 0; it must still say failed (exit 3), without re-sending.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_re_apply_of_a_plan_whose_action_was_refused_still_exits_3() {
-    let s = sandbox_with(&idle_workers(1), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let mut plan = plan_file(dir.path());
     plan["actions"][0]["reason"] = "no".into(); // under 3 characters: 400 invalid_reason
     write_plan(dir.path(), &plan);
@@ -397,8 +306,8 @@ async fn a_re_apply_of_a_plan_whose_action_was_refused_still_exits_3() {
 /// time was never looked at again: every later apply called it "done before" (exit 0).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_action_left_unverified_while_the_provider_was_down_is_verified_again() {
-    let s = sandbox_with(&idle_workers(1), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let plan = plan_file(dir.path());
     let a = action_for(&plan, "wkr_0000");
     let run = plan["run_id"].as_str().expect("run id");
@@ -418,7 +327,7 @@ async fn an_action_left_unverified_while_the_provider_was_down_is_verified_again
     }
     let out = apply(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Verified);
+    assert_eq!(last_stages(dir.path())["wkr_0000"], Stage::Verified);
     assert_eq!(
         audit_by_target(&s).await["wkr_0000"].len(),
         1,
@@ -435,8 +344,8 @@ async fn an_action_left_unverified_while_the_provider_was_down_is_verified_again
 /// skipped, never sent on the old plan's approval.
 #[tokio::test(flavor = "multi_thread")]
 async fn actions_of_earlier_runs_missing_from_the_plan_are_verified_recovered_or_closed() {
-    let s = sandbox_with(&idle_workers(4), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(4), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let mut plan = plan_file(dir.path());
     let old = "run-crashed";
     let (accepted_a, sent_a, unsent_a) = (
@@ -463,7 +372,7 @@ async fn actions_of_earlier_runs_missing_from_the_plan_are_verified_recovered_or
     write_plan(dir.path(), &plan);
     let out = apply(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let stages = latest_stages(dir.path());
+    let stages = last_stages(dir.path());
     assert_eq!(stages["wkr_0000"], Stage::Verified, "{stages:?}");
     assert_eq!(stages["wkr_0001"], Stage::Verified, "{stages:?}");
     assert_eq!(stages["wkr_0002"], Stage::Skipped, "{stages:?}");
@@ -494,8 +403,8 @@ async fn actions_of_earlier_runs_missing_from_the_plan_are_verified_recovered_or
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_apply_on_the_same_state_file_is_refused_while_the_first_runs() {
     let n = 30;
-    let s = sandbox_with(&idle_workers(n), 2).await;
-    let dir = workspace_for(
+    let s = sandbox_with(&idle_workers(n), 2, 0).await;
+    let dir = apply_workspace(
         &s,
         STOP_IDLE,
         &[(
@@ -553,8 +462,8 @@ async fn a_second_apply_on_the_same_state_file_is_refused_while_the_first_runs()
 /// before reading the journal, so an action accepted before a crash stayed unverified.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_with_no_actions_still_verifies_an_earlier_runs_accepted_action() {
-    let s = sandbox_with(&idle_workers(1), 60).await;
-    let dir = workspace_for(&s, STOP_IDLE, &[]);
+    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
     let mut plan = plan_file(dir.path());
     let a = action_for(&plan, "wkr_0000").clone();
     let receipt = send_behind_podwardens_back(&s, &a).await;
@@ -574,6 +483,6 @@ async fn a_plan_with_no_actions_still_verifies_an_earlier_runs_accepted_action()
     write_plan(dir.path(), &plan);
     let out = apply(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(latest_stages(dir.path())["wkr_0000"], Stage::Verified);
+    assert_eq!(last_stages(dir.path())["wkr_0000"], Stage::Verified);
     s.stop().await;
 }

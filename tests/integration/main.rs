@@ -4,6 +4,7 @@
 mod adversarial;
 mod apply;
 mod apply_adversarial;
+mod apply_support;
 mod audit;
 mod breakers;
 mod cli;
