@@ -57,10 +57,12 @@ pub struct Source {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The nightly job: collect, evaluate, plan and summarise spend (dry-run).
+    /// The nightly job: collect, plan, report, mail; acts only with --apply (default: dry-run).
     ///
     /// With no configuration it runs the built-in demo against an in-process sandbox.
     /// Records notice periods (policies with `notice`): starts, confirms and drops them.
+    /// Writes the spend report under `<reports>/YYYY-MM-DD/`, sends the finance mail and owner
+    /// notices when `[email]` is set, and pushes metrics when `[metrics]` is set.
     Run {
         #[command(flatten)]
         source: Source,
