@@ -170,6 +170,9 @@ pub struct Report {
     pub by_resource: Vec<(String, Amounts)>,
     pub top_pods: Vec<TopPod>,
     pub health: Vec<HealthRow>,
+    /// Whether a plan was made for this report (`podwarden report` makes none: `planned` and
+    /// `pending` are then unknown, not empty).
+    pub plan_made: bool,
     pub planned: Vec<PlannedRow>,
     pub planned_total: Amounts,
     pub pending: Vec<PendingNotice>,
@@ -198,6 +201,32 @@ fn pairs(rows: Vec<(Vec<String>, Amounts)>) -> Vec<(String, Amounts)> {
     rows.into_iter()
         .map(|(k, a)| (k.into_iter().next().unwrap_or_default(), a))
         .collect()
+}
+
+/// Sorts rows by what they cost per day, largest first, comparably across currencies: the
+/// rows whose currency has a rate first, by their amount converted into the report currency;
+/// then each currency without a rate on its own (by currency code), by its raw amount, since
+/// raw amounts of different currencies cannot be compared. Ties go by `target`.
+pub fn sort_by_daily_cost<T>(
+    rows: &mut [T],
+    conv: &Conversion,
+    money: impl Fn(&T) -> &Money,
+    target: impl Fn(&T) -> &str,
+) {
+    rows.sort_by(|a, b| {
+        let key = |r: &T| {
+            let m = money(r);
+            match conv.rate(&m.currency) {
+                Some(rate) => (None, m.amount * rate),
+                None => (Some(m.currency.clone()), m.amount),
+            }
+        };
+        let ((ca, xa), (cb, xb)) = (key(a), key(b));
+        // `None` (converted) sorts before every unconverted currency.
+        ca.cmp(&cb)
+            .then(xb.cmp(&xa))
+            .then_with(|| target(a).cmp(target(b)))
+    });
 }
 
 /// Builds the report.
@@ -308,12 +337,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             }
         })
         .collect();
-    idle_pods.sort_by(|a, b| {
-        b.per_day
-            .amount
-            .cmp(&a.per_day.amount)
-            .then(a.target.cmp(&b.target))
-    });
+    sort_by_daily_cost(&mut idle_pods, conv, |p| &p.per_day, |p| &p.target);
     let total_per_day = per_day_of(idle_pods.iter().map(|p| p.per_day.clone()), conv);
     let mut by_project: BTreeMap<String, Amounts> = BTreeMap::new();
     for p in &idle_pods {
@@ -440,12 +464,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
                 .unwrap_or_else(|| Amounts::zero(conv.report.clone())),
         })
         .collect();
-    orphans.sort_by(|a, b| {
-        b.per_day
-            .amount
-            .cmp(&a.per_day.amount)
-            .then(a.target.cmp(&b.target))
-    });
+    sort_by_daily_cost(&mut orphans, conv, |o| &o.per_day, |o| &o.target);
 
     // Breakdowns: month to date, tracked.
     let tracked_mtd = mtd.clone().and(tracked.clone());
@@ -594,6 +613,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         by_resource,
         top_pods,
         health,
+        plan_made: input.plan.is_some(),
         planned,
         planned_total,
         pending: input.pending.to_vec(),
@@ -604,4 +624,54 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         daily_by_project: daily("project")?,
         spend: df,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(items: &[(&str, &str, i64)]) -> Vec<(String, Money)> {
+        items
+            .iter()
+            .map(|(t, c, a)| {
+                (
+                    t.to_string(),
+                    Money::new(Decimal::new(*a, 2), Currency::new(c)),
+                )
+            })
+            .collect()
+    }
+
+    fn order(mut r: Vec<(String, Money)>, conv: &Conversion) -> Vec<String> {
+        sort_by_daily_cost(&mut r, conv, |x| &x.1, |x| &x.0);
+        r.into_iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn daily_costs_sort_by_converted_amount_then_per_unconverted_currency() {
+        // ₹4,968.00 a day is $59.52 at 0.01198: less than $59.76, though the raw number is larger.
+        let pods = rows(&[
+            ("inr_small", "INR", 496_800),
+            ("usd_mid", "USD", 5_976),
+            ("usd_big", "USD", 8_400),
+            ("eur", "EUR", 9_000),
+            ("inr_big", "INR", 720_000),
+        ]);
+        let with_rate = Conversion {
+            report: Currency::usd(),
+            rates: [(Currency::new("INR"), Decimal::new(1198, 5))].into(),
+            rates_set: None,
+        };
+        // INR converted: inr_big $86.256 > usd_big $84 > usd_mid $59.76 > inr_small $59.52;
+        // EUR has no rate: after every converted row.
+        assert_eq!(
+            order(pods.clone(), &with_rate),
+            ["inr_big", "usd_big", "usd_mid", "inr_small", "eur"]
+        );
+        // No INR rate: USD first, then each unconverted currency apart (EUR, INR), raw amounts.
+        assert_eq!(
+            order(pods, &Conversion::default()),
+            ["usd_big", "usd_mid", "eur", "inr_big", "inr_small"]
+        );
+    }
 }

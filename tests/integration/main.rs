@@ -16,5 +16,6 @@ mod policy_rules;
 mod providers_http;
 mod reads;
 mod report;
+mod report_sections;
 mod support;
 mod wire_contract;
