@@ -235,12 +235,18 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let fleet = input.fleet;
     let window = Window::at(input.now.date_naive());
     let df = spend::frame(fleet, input.plan, conv)?;
-    let mtd = dates_between(window.month_start, window.today);
+    // Month-to-date rows, filtered once: most figures read only them (a quarter of a 90-day
+    // table), so each of their group-bys scans the small frame, not the whole table.
+    let mtd_df = df
+        .clone()
+        .lazy()
+        .filter(dates_between(window.month_start, window.today))
+        .collect()?;
     let tracked = col("tracked");
     let orphan = col("kind").eq(lit("orphan"));
 
     // Headline.
-    let mtd_tracked = total(&df, mtd.clone().and(tracked.clone()), "amount_micros", conv)?;
+    let mtd_tracked = total(&mtd_df, tracked.clone(), "amount_micros", conv)?;
     let (lm_from, lm_to) = window.last_month_same_period();
     let last_month_same_period = total(
         &df,
@@ -265,7 +271,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let mut forecast = mtd_tracked.clone();
     forecast.merge(&burn_per_day.times(Decimal::from(window.days_left())));
     let headline = Headline {
-        mtd_orphans: total(&df, mtd.clone().and(orphan.clone()), "amount_micros", conv)?,
+        mtd_orphans: total(&mtd_df, orphan.clone(), "amount_micros", conv)?,
         running_orphans: running(ResourceKind::Orphan).count(),
         orphan_burn_per_day: per_day_of(
             running(ResourceKind::Orphan).map(|p| p.daily_rate()),
@@ -280,16 +286,17 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     };
 
     // Currencies without a rate, wherever they appear.
-    let seen: BTreeSet<Currency> = fleet
+    let seen: BTreeSet<&Currency> = fleet
         .costs
         .iter()
-        .map(|c| c.amount.currency.clone())
-        .chain(fleet.pods.iter().map(|p| p.hourly_rate.currency.clone()))
-        .chain(fleet.wallets.iter().map(|w| w.balance.currency.clone()))
+        .map(|c| &c.amount.currency)
+        .chain(fleet.pods.iter().map(|p| &p.hourly_rate.currency))
+        .chain(fleet.wallets.iter().map(|w| &w.balance.currency))
         .collect();
     let missing_rates: Vec<Currency> = seen
         .into_iter()
         .filter(|c| conv.rate(c).is_none())
+        .cloned()
         .collect();
 
     let mut warnings = Vec::new();
@@ -433,8 +440,8 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
 
     // Orphans.
     let orphan_mtd: BTreeMap<String, Amounts> = sum_by(
-        &df,
-        mtd.clone().and(orphan.clone()),
+        &mtd_df,
+        orphan.clone(),
         &["provider", "pod_id"],
         "amount_micros",
         conv,
@@ -467,10 +474,10 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     sort_by_daily_cost(&mut orphans, conv, |o| &o.per_day, |o| &o.target);
 
     // Breakdowns: month to date, tracked.
-    let tracked_mtd = mtd.clone().and(tracked.clone());
+    let tracked_mtd = tracked.clone();
     let by = |k: &str| -> PolarsResult<Vec<(String, Amounts)>> {
         Ok(pairs(sum_by(
-            &df,
+            &mtd_df,
             tracked_mtd.clone(),
             &[k],
             "amount_micros",
@@ -491,7 +498,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         ("storage", "storage_micros"),
     ] {
         let filter = tracked_mtd.clone().and(col(column).is_not_null());
-        by_resource.push((name.to_string(), total(&df, filter, column, conv)?));
+        by_resource.push((name.to_string(), total(&mtd_df, filter, column, conv)?));
     }
     if by_resource.iter().all(|(_, a)| a.is_zero()) {
         by_resource.clear();
@@ -499,8 +506,8 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
 
     // Top pods: month to date, every pod (orphans marked).
     let top_pods = sum_by(
-        &df,
-        mtd.clone(),
+        &mtd_df,
+        lit(true),
         &["provider", "target", "name", "project", "kind"],
         "amount_micros",
         conv,
@@ -583,19 +590,35 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         })
         .collect();
 
-    let daily = |k: &str| -> PolarsResult<Vec<DailyPoint>> {
-        let mut out: Vec<DailyPoint> = sum_by(&df, lit(true), &["date", k], "amount_micros", conv)?
-            .into_iter()
-            .filter_map(|(key, a)| {
-                Some(DailyPoint {
-                    date: key.first()?.parse().ok()?,
-                    label: key.get(1)?.clone(),
-                    amount: a.converted,
-                })
+    // Both daily series from one group-by of the whole table (by date, provider and project),
+    // folded into each series here: the group-by result is small, the table is not.
+    let mut by_provider_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
+    let mut by_project_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
+    for (key, a) in sum_by(
+        &df,
+        lit(true),
+        &["date", "provider", "project"],
+        "amount_micros",
+        conv,
+    )? {
+        let (Some(Ok(date)), Some(provider), Some(project)) = (
+            key.first().map(|d| d.parse::<NaiveDate>()),
+            key.get(1),
+            key.get(2),
+        ) else {
+            continue;
+        };
+        *by_provider_day.entry((date, provider.clone())).or_default() += a.converted;
+        *by_project_day.entry((date, project.clone())).or_default() += a.converted;
+    }
+    let points = |m: BTreeMap<(NaiveDate, String), Decimal>| -> Vec<DailyPoint> {
+        m.into_iter()
+            .map(|((date, label), amount)| DailyPoint {
+                date,
+                label,
+                amount,
             })
-            .collect();
-        out.sort_by(|a, b| (a.date, &a.label).cmp(&(b.date, &b.label)));
-        Ok(out)
+            .collect()
     };
     Ok(Report {
         now: input.now,
@@ -620,8 +643,8 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         taken,
         realised_total,
         wallets,
-        daily_by_provider: daily("provider")?,
-        daily_by_project: daily("project")?,
+        daily_by_provider: points(by_provider_day),
+        daily_by_project: points(by_project_day),
         spend: df,
     })
 }
