@@ -286,13 +286,23 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     };
 
     // Currencies without a rate, wherever they appear.
-    let seen: BTreeSet<&Currency> = fleet
-        .costs
+    // One pass over the cost rows (millions of them) for their currencies and first day;
+    // consecutive rows mostly share a currency, so the set is rarely touched.
+    let mut seen: BTreeSet<&Currency> = fleet
+        .pods
         .iter()
-        .map(|c| &c.amount.currency)
-        .chain(fleet.pods.iter().map(|p| &p.hourly_rate.currency))
+        .map(|p| &p.hourly_rate.currency)
         .chain(fleet.wallets.iter().map(|w| &w.balance.currency))
         .collect();
+    let mut first_day: Option<NaiveDate> = None;
+    let mut last: Option<&Currency> = None;
+    for c in &fleet.costs {
+        if last != Some(&c.amount.currency) {
+            seen.insert(&c.amount.currency);
+            last = Some(&c.amount.currency);
+        }
+        first_day = Some(first_day.map_or(c.date, |d| d.min(c.date)));
+    }
     let missing_rates: Vec<Currency> = seen
         .into_iter()
         .filter(|c| conv.rate(c).is_none())
@@ -312,7 +322,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             warnings.push(format!("{}: {} data missing: {}", p.name, g.data, g.detail));
         }
     }
-    if let Some(first) = fleet.costs.iter().map(|c| c.date).min() {
+    if let Some(first) = first_day {
         if first > window.from {
             warnings.push(format!(
                 "cost rows start on {first}, after the window's first day {}: earlier days count as zero",
