@@ -547,10 +547,7 @@ async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_
         killed_at.len()
     );
     let distinct: BTreeSet<i64> = killed_at.iter().map(|(count, _)| *count).collect();
-    assert!(
-        distinct.len() >= 20,
-        "20 different kill points: {killed_at:?}"
-    );
+    assert!(distinct.len() >= 20, "20 different kill points: {killed_at:?}");
     for stage in ["planned", "sent", "accepted", "verified"] {
         assert!(
             stages.contains(stage),
