@@ -74,14 +74,27 @@ impl Money {
 
 /// Converts a decimal amount to micro-units (saturating at i64's range).
 pub fn decimal_to_micros(amount: Decimal) -> i64 {
-    (amount * Decimal::from(MICROS))
-        .round()
-        .to_i64()
-        .unwrap_or(if amount.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        })
+    // Fast and exact when the amount has at most 6 decimals (money from the providers does):
+    // mantissa × 10^(6 − scale), no rounding. Otherwise (or on overflow) the general path.
+    let scale = amount.scale();
+    if scale <= 6 {
+        let exact = amount
+            .mantissa()
+            .checked_mul(10i128.pow(6 - scale))
+            .and_then(|v| i64::try_from(v).ok());
+        if let Some(v) = exact {
+            return v;
+        }
+    }
+    let saturated = if amount.is_sign_negative() {
+        i64::MIN
+    } else {
+        i64::MAX
+    };
+    amount
+        .checked_mul(Decimal::from(MICROS))
+        .and_then(|m| m.round().to_i64())
+        .unwrap_or(saturated)
 }
 
 /// Converts micro-units back to a decimal amount.
@@ -110,6 +123,29 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn micros_are_exact_rounded_past_six_places_and_saturated() {
+        for (text, micros) in [
+            ("0", 0),
+            ("2.49", 2_490_000),
+            ("2.4900", 2_490_000),
+            ("-3.5", -3_500_000),
+            ("0.000001", 1),
+            ("123456789.123456", 123_456_789_123_456),
+            ("1.23456789", 1_234_568),
+            ("0.0000015", 2),
+            ("-0.0000015", -2),
+            ("9223372036854.775807", i64::MAX),
+            ("9223372036854.775808", i64::MAX),
+            ("-9223372036854.775809", i64::MIN),
+            ("79228162514264337593543950335", i64::MAX),
+            ("-79228162514264337593543950335", i64::MIN),
+        ] {
+            let d: Decimal = text.parse().expect("decimal");
+            assert_eq!(decimal_to_micros(d), micros, "{text}");
+        }
+    }
 
     #[test]
     fn micros_round_trip_is_exact() {

@@ -170,6 +170,9 @@ pub struct Report {
     pub by_resource: Vec<(String, Amounts)>,
     pub top_pods: Vec<TopPod>,
     pub health: Vec<HealthRow>,
+    /// Whether a plan was made for this report (`podwarden report` makes none: `planned` and
+    /// `pending` are then unknown, not empty).
+    pub plan_made: bool,
     pub planned: Vec<PlannedRow>,
     pub planned_total: Amounts,
     pub pending: Vec<PendingNotice>,
@@ -200,18 +203,50 @@ fn pairs(rows: Vec<(Vec<String>, Amounts)>) -> Vec<(String, Amounts)> {
         .collect()
 }
 
+/// Sorts rows by what they cost per day, largest first, comparably across currencies: the
+/// rows whose currency has a rate first, by their amount converted into the report currency;
+/// then each currency without a rate on its own (by currency code), by its raw amount, since
+/// raw amounts of different currencies cannot be compared. Ties go by `target`.
+pub fn sort_by_daily_cost<T>(
+    rows: &mut [T],
+    conv: &Conversion,
+    money: impl Fn(&T) -> &Money,
+    target: impl Fn(&T) -> &str,
+) {
+    rows.sort_by(|a, b| {
+        let key = |r: &T| {
+            let m = money(r);
+            match conv.rate(&m.currency) {
+                Some(rate) => (None, m.amount * rate),
+                None => (Some(m.currency.clone()), m.amount),
+            }
+        };
+        let ((ca, xa), (cb, xb)) = (key(a), key(b));
+        // `None` (converted) sorts before every unconverted currency.
+        ca.cmp(&cb)
+            .then(xb.cmp(&xa))
+            .then_with(|| target(a).cmp(target(b)))
+    });
+}
+
 /// Builds the report.
 pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let conv = input.conversion;
     let fleet = input.fleet;
     let window = Window::at(input.now.date_naive());
     let df = spend::frame(fleet, input.plan, conv)?;
-    let mtd = dates_between(window.month_start, window.today);
+    // Month-to-date rows, filtered once: most figures read only them (a quarter of a 90-day
+    // table), so each of their group-bys scans the small frame, not the whole table.
+    let mtd_df = df
+        .clone()
+        .lazy()
+        .filter(dates_between(window.month_start, window.today))
+        .collect()?;
     let tracked = col("tracked");
     let orphan = col("kind").eq(lit("orphan"));
 
     // Headline.
-    let mtd_tracked = total(&df, mtd.clone().and(tracked.clone()), "amount_micros", conv)?;
+    let mtd_tracked = total(&mtd_df, tracked.clone(), "amount_micros", conv)?;
     let (lm_from, lm_to) = window.last_month_same_period();
     let last_month_same_period = total(
         &df,
@@ -236,7 +271,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let mut forecast = mtd_tracked.clone();
     forecast.merge(&burn_per_day.times(Decimal::from(window.days_left())));
     let headline = Headline {
-        mtd_orphans: total(&df, mtd.clone().and(orphan.clone()), "amount_micros", conv)?,
+        mtd_orphans: total(&mtd_df, orphan.clone(), "amount_micros", conv)?,
         running_orphans: running(ResourceKind::Orphan).count(),
         orphan_burn_per_day: per_day_of(
             running(ResourceKind::Orphan).map(|p| p.daily_rate()),
@@ -251,16 +286,27 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     };
 
     // Currencies without a rate, wherever they appear.
-    let seen: BTreeSet<Currency> = fleet
-        .costs
+    // One pass over the cost rows (millions of them) for their currencies and first day;
+    // consecutive rows mostly share a currency, so the set is rarely touched.
+    let mut seen: BTreeSet<&Currency> = fleet
+        .pods
         .iter()
-        .map(|c| c.amount.currency.clone())
-        .chain(fleet.pods.iter().map(|p| p.hourly_rate.currency.clone()))
-        .chain(fleet.wallets.iter().map(|w| w.balance.currency.clone()))
+        .map(|p| &p.hourly_rate.currency)
+        .chain(fleet.wallets.iter().map(|w| &w.balance.currency))
         .collect();
+    let mut first_day: Option<NaiveDate> = None;
+    let mut last: Option<&Currency> = None;
+    for c in &fleet.costs {
+        if last != Some(&c.amount.currency) {
+            seen.insert(&c.amount.currency);
+            last = Some(&c.amount.currency);
+        }
+        first_day = Some(first_day.map_or(c.date, |d| d.min(c.date)));
+    }
     let missing_rates: Vec<Currency> = seen
         .into_iter()
         .filter(|c| conv.rate(c).is_none())
+        .cloned()
         .collect();
 
     let mut warnings = Vec::new();
@@ -276,7 +322,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             warnings.push(format!("{}: {} data missing: {}", p.name, g.data, g.detail));
         }
     }
-    if let Some(first) = fleet.costs.iter().map(|c| c.date).min() {
+    if let Some(first) = first_day {
         if first > window.from {
             warnings.push(format!(
                 "cost rows start on {first}, after the window's first day {}: earlier days count as zero",
@@ -308,12 +354,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             }
         })
         .collect();
-    idle_pods.sort_by(|a, b| {
-        b.per_day
-            .amount
-            .cmp(&a.per_day.amount)
-            .then(a.target.cmp(&b.target))
-    });
+    sort_by_daily_cost(&mut idle_pods, conv, |p| &p.per_day, |p| &p.target);
     let total_per_day = per_day_of(idle_pods.iter().map(|p| p.per_day.clone()), conv);
     let mut by_project: BTreeMap<String, Amounts> = BTreeMap::new();
     for p in &idle_pods {
@@ -409,8 +450,8 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
 
     // Orphans.
     let orphan_mtd: BTreeMap<String, Amounts> = sum_by(
-        &df,
-        mtd.clone().and(orphan.clone()),
+        &mtd_df,
+        orphan.clone(),
         &["provider", "pod_id"],
         "amount_micros",
         conv,
@@ -440,18 +481,13 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
                 .unwrap_or_else(|| Amounts::zero(conv.report.clone())),
         })
         .collect();
-    orphans.sort_by(|a, b| {
-        b.per_day
-            .amount
-            .cmp(&a.per_day.amount)
-            .then(a.target.cmp(&b.target))
-    });
+    sort_by_daily_cost(&mut orphans, conv, |o| &o.per_day, |o| &o.target);
 
     // Breakdowns: month to date, tracked.
-    let tracked_mtd = mtd.clone().and(tracked.clone());
+    let tracked_mtd = tracked.clone();
     let by = |k: &str| -> PolarsResult<Vec<(String, Amounts)>> {
         Ok(pairs(sum_by(
-            &df,
+            &mtd_df,
             tracked_mtd.clone(),
             &[k],
             "amount_micros",
@@ -472,7 +508,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         ("storage", "storage_micros"),
     ] {
         let filter = tracked_mtd.clone().and(col(column).is_not_null());
-        by_resource.push((name.to_string(), total(&df, filter, column, conv)?));
+        by_resource.push((name.to_string(), total(&mtd_df, filter, column, conv)?));
     }
     if by_resource.iter().all(|(_, a)| a.is_zero()) {
         by_resource.clear();
@@ -480,8 +516,8 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
 
     // Top pods: month to date, every pod (orphans marked).
     let top_pods = sum_by(
-        &df,
-        mtd.clone(),
+        &mtd_df,
+        lit(true),
         &["provider", "target", "name", "project", "kind"],
         "amount_micros",
         conv,
@@ -564,19 +600,35 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         })
         .collect();
 
-    let daily = |k: &str| -> PolarsResult<Vec<DailyPoint>> {
-        let mut out: Vec<DailyPoint> = sum_by(&df, lit(true), &["date", k], "amount_micros", conv)?
-            .into_iter()
-            .filter_map(|(key, a)| {
-                Some(DailyPoint {
-                    date: key.first()?.parse().ok()?,
-                    label: key.get(1)?.clone(),
-                    amount: a.converted,
-                })
+    // Both daily series from one group-by of the whole table (by date, provider and project),
+    // folded into each series here: the group-by result is small, the table is not.
+    let mut by_provider_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
+    let mut by_project_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
+    for (key, a) in sum_by(
+        &df,
+        lit(true),
+        &["date", "provider", "project"],
+        "amount_micros",
+        conv,
+    )? {
+        let (Some(Ok(date)), Some(provider), Some(project)) = (
+            key.first().map(|d| d.parse::<NaiveDate>()),
+            key.get(1),
+            key.get(2),
+        ) else {
+            continue;
+        };
+        *by_provider_day.entry((date, provider.clone())).or_default() += a.converted;
+        *by_project_day.entry((date, project.clone())).or_default() += a.converted;
+    }
+    let points = |m: BTreeMap<(NaiveDate, String), Decimal>| -> Vec<DailyPoint> {
+        m.into_iter()
+            .map(|((date, label), amount)| DailyPoint {
+                date,
+                label,
+                amount,
             })
-            .collect();
-        out.sort_by(|a, b| (a.date, &a.label).cmp(&(b.date, &b.label)));
-        Ok(out)
+            .collect()
     };
     Ok(Report {
         now: input.now,
@@ -594,14 +646,65 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         by_resource,
         top_pods,
         health,
+        plan_made: input.plan.is_some(),
         planned,
         planned_total,
         pending: input.pending.to_vec(),
         taken,
         realised_total,
         wallets,
-        daily_by_provider: daily("provider")?,
-        daily_by_project: daily("project")?,
+        daily_by_provider: points(by_provider_day),
+        daily_by_project: points(by_project_day),
         spend: df,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(items: &[(&str, &str, i64)]) -> Vec<(String, Money)> {
+        items
+            .iter()
+            .map(|(t, c, a)| {
+                (
+                    t.to_string(),
+                    Money::new(Decimal::new(*a, 2), Currency::new(c)),
+                )
+            })
+            .collect()
+    }
+
+    fn order(mut r: Vec<(String, Money)>, conv: &Conversion) -> Vec<String> {
+        sort_by_daily_cost(&mut r, conv, |x| &x.1, |x| &x.0);
+        r.into_iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn daily_costs_sort_by_converted_amount_then_per_unconverted_currency() {
+        // ₹4,968.00 a day is $59.52 at 0.01198: less than $59.76, though the raw number is larger.
+        let pods = rows(&[
+            ("inr_small", "INR", 496_800),
+            ("usd_mid", "USD", 5_976),
+            ("usd_big", "USD", 8_400),
+            ("eur", "EUR", 9_000),
+            ("inr_big", "INR", 720_000),
+        ]);
+        let with_rate = Conversion {
+            report: Currency::usd(),
+            rates: [(Currency::new("INR"), Decimal::new(1198, 5))].into(),
+            rates_set: None,
+        };
+        // INR converted: inr_big $86.256 > usd_big $84 > usd_mid $59.76 > inr_small $59.52;
+        // EUR has no rate: after every converted row.
+        assert_eq!(
+            order(pods.clone(), &with_rate),
+            ["inr_big", "usd_big", "usd_mid", "inr_small", "eur"]
+        );
+        // No INR rate: USD first, then each unconverted currency apart (EUR, INR), raw amounts.
+        assert_eq!(
+            order(pods, &Conversion::default()),
+            ["usd_big", "usd_mid", "eur", "inr_big", "inr_small"]
+        );
+    }
 }

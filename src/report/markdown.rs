@@ -8,6 +8,12 @@ use crate::money::{fixed, Money};
 use crate::report::build::Report;
 use crate::report::currency::{grouped, Amounts};
 
+/// What "Planned this run" says when no plan was made (`podwarden report`).
+pub const NO_PLAN: &str = "No plan was made (podwarden report does not plan; see podwarden run).";
+/// What "Pending notices" says when no plan was made: notices are listed with the plan.
+pub const NO_PLAN_NOTICES: &str =
+    "Not listed: pending notices come with a plan (podwarden report does not plan; see podwarden run).";
+
 /// A piece of the report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
@@ -335,49 +341,56 @@ pub fn doc(r: &Report) -> Doc {
     }
 
     d.h(2, "Actions".into());
-    d.h(
-        3,
-        format!("Planned this run: {} saved per day", r.planned_total),
-    );
-    if r.planned.is_empty() {
-        d.p("None.".into());
+    if !r.plan_made {
+        d.h(3, "Planned this run".into());
+        d.p(NO_PLAN.into());
+        d.h(3, "Pending notices".into());
+        d.p(NO_PLAN_NOTICES.into());
     } else {
-        d.table(
-            &["provider", "target", "action", "policy", "saves per day"],
-            r.planned
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.provider.clone(),
-                        p.target.clone(),
-                        p.action.clone(),
-                        p.policy.clone(),
-                        grouped(&p.per_day),
-                    ]
-                })
-                .collect(),
+        d.h(
+            3,
+            format!("Planned this run: {} saved per day", r.planned_total),
         );
-    }
-    d.h(3, format!("Pending notices ({})", r.pending.len()));
-    if r.pending.is_empty() {
-        d.p("None.".into());
-    } else {
-        d.table(
-            &["provider", "target", "action", "policy", "due", "reason"],
-            r.pending
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.provider.clone(),
-                        p.target.clone(),
-                        p.action.clone(),
-                        p.policy.clone(),
-                        p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                        p.reason.clone(),
-                    ]
-                })
-                .collect(),
-        );
+        if r.planned.is_empty() {
+            d.p("None.".into());
+        } else {
+            d.table(
+                &["provider", "target", "action", "policy", "saves per day"],
+                r.planned
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.provider.clone(),
+                            p.target.clone(),
+                            p.action.clone(),
+                            p.policy.clone(),
+                            grouped(&p.per_day),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        d.h(3, format!("Pending notices ({})", r.pending.len()));
+        if r.pending.is_empty() {
+            d.p("None.".into());
+        } else {
+            d.table(
+                &["provider", "target", "action", "policy", "due", "reason"],
+                r.pending
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.provider.clone(),
+                            p.target.clone(),
+                            p.action.clone(),
+                            p.policy.clone(),
+                            p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                            p.reason.clone(),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
     }
     d.h(
         3,

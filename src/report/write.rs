@@ -38,6 +38,20 @@ fn put(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .map_err(io(path))
 }
 
+/// Like [`put`], streaming through a buffered writer (files too big to build in memory).
+fn put_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    let tmp = path.with_extension("tmp");
+    let file = std::fs::File::create(&tmp).map_err(io(path))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    fill(&mut out)
+        .and_then(|_| std::io::Write::flush(&mut out))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(io(path))
+}
+
 fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteError> {
     let tmp = path.with_extension("tmp");
     let file = std::fs::File::create(&tmp).map_err(io(path))?;
@@ -78,10 +92,9 @@ pub fn write(
     table(&parquet, &mut df, true)?;
     written.push(parquet);
     let focus = dir.join("focus.csv");
-    put(
-        &focus,
-        crate::report::focus::csv(fleet, plan, &report.conversion, report.now).as_bytes(),
-    )?;
+    put_with(&focus, |out| {
+        crate::report::focus::write(out, fleet, plan, &report.conversion, report.now)
+    })?;
     written.push(focus);
     let png = dir.join("daily-spend.png");
     put(

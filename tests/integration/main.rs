@@ -19,6 +19,7 @@ mod policy_rules;
 mod providers_http;
 mod reads;
 mod report;
+mod report_sections;
 mod schedule;
 mod support;
 mod wire_contract;
