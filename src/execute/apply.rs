@@ -731,10 +731,41 @@ async fn provider_queue(
                 }
                 continue;
             }
-            for a in &carried {
-                shared.append(record(shared.plan, a, Stage::Sent, None))?;
+            // *sent* is journalled once the budget lets the request go, right before it leaves
+            // (a retry of the same request is not journalled again). A journal that cannot
+            // record it keeps the request from leaving.
+            let mut journalled = false;
+            let mut journal_error = None;
+            let mut leaving = || -> Result<(), String> {
+                if journalled {
+                    return Ok(());
+                }
+                for a in &carried {
+                    if let Err(e) = shared.append(record(shared.plan, a, Stage::Sent, None)) {
+                        let why = e.to_string();
+                        journal_error = Some(e);
+                        return Err(why);
+                    }
+                }
+                journalled = true;
+                Ok(())
+            };
+            let answer = queue::send(provider, &request, shared.opts.deadline, &mut leaving).await;
+            if let Some(e) = journal_error {
+                return Err(e);
             }
-            let answer = queue::send(provider, &request, shared.opts.deadline).await;
+            if !journalled {
+                // Never left (the deadline came first): still as planned, for the next run.
+                for a in &carried {
+                    shared.settle(&a.target);
+                    out.lines
+                        .push(pending(a, "not sent: the run's deadline came first"));
+                }
+                if let Err(e) = answer {
+                    out.stopped_by = Some(e);
+                }
+                continue;
+            }
             settle_answer(&carried, answer, shared, &mut out)?;
         }
     }
@@ -837,7 +868,9 @@ async fn recover(
         {
             let requests = provider.requests(std::slice::from_ref(&op));
             match requests.first() {
-                Some(r) => Some(queue::send(provider, r, shared.opts.deadline).await),
+                Some(r) => {
+                    Some(queue::send(provider, r, shared.opts.deadline, &mut || Ok(())).await)
+                }
                 None => None,
             }
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 
-use crate::providers::{Provider, ProviderError, Receipt, WireRequest};
+use crate::providers::{Leaving, Provider, ProviderError, Receipt, WireRequest};
 
 /// Attempts of one request, the first included.
 pub const MAX_ATTEMPTS: usize = 6;
@@ -33,12 +33,14 @@ impl StopSignal {
     }
 }
 
-/// Sends `request`, retrying transient failures with the same key. `Err` is the last
-/// failure of the request as a whole; `Ok` has one result per operation it carries.
+/// Sends `request`, retrying transient failures with the same key. `leaving` runs right
+/// before each attempt leaves (after its wait for the rate budget). `Err` is the last failure
+/// of the request as a whole; `Ok` has one result per operation it carries.
 pub async fn send(
     provider: &dyn Provider,
     request: &WireRequest,
     deadline: Instant,
+    leaving: Leaving<'_>,
 ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError> {
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
@@ -47,7 +49,7 @@ pub async fn send(
         .with_max_times(MAX_ATTEMPTS - 1)
         .build();
     loop {
-        let e = match provider.send(request).await {
+        let e = match provider.send(request, &mut *leaving).await {
             Ok(results) => return Ok(results),
             Err(e) if e.is_transient() => e,
             Err(e) => return Err(e),

@@ -89,6 +89,12 @@ pub enum ProviderError {
         /// What the request was waiting for ("the rate-limit window to reset in 42s", …).
         waiting_for: String,
     },
+    #[error("{provider}: {endpoint}: not sent: {why}")]
+    NotSent {
+        provider: String,
+        endpoint: String,
+        why: String,
+    },
     #[error("{provider}: {endpoint}: cannot reach the provider: {detail}")]
     Transport {
         provider: String,

@@ -128,8 +128,15 @@ impl Api {
         }
     }
 
-    /// Sends one [`super::WireRequest`] (one attempt; the queue retries).
-    pub async fn send_wire(&self, r: &super::WireRequest) -> Result<Answer, ProviderError> {
+    /// Sends one [`super::WireRequest`] (one attempt; the queue retries). `leaving` runs
+    /// once the rate budget lets the request go, right before it leaves: the journal's *sent*
+    /// record is written there, so that a wait for the window is not recorded as sent. When
+    /// it fails, nothing is sent.
+    pub async fn send_wire(
+        &self,
+        r: &super::WireRequest,
+        leaving: super::Leaving<'_>,
+    ) -> Result<Answer, ProviderError> {
         let method = Method::from_bytes(r.method.as_bytes()).unwrap_or(Method::POST);
         let query: Vec<(&str, String)> = r
             .query
@@ -137,15 +144,19 @@ impl Api {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         let answer = self
-            .send(
+            .send_then(
                 method,
                 &r.path,
                 &query,
                 r.body.as_ref(),
                 Some(&r.idempotency_key),
+                Some(leaving),
             )
             .await;
-        if !matches!(answer, Err(ProviderError::DeadlineExceeded { .. })) {
+        if !matches!(
+            answer,
+            Err(ProviderError::DeadlineExceeded { .. } | ProviderError::NotSent { .. })
+        ) {
             self.writes.fetch_add(1, Ordering::Relaxed);
         }
         answer
@@ -251,11 +262,32 @@ impl Api {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Answer, ProviderError> {
+        self.send_then(method, path, query, body, idempotency_key, None)
+            .await
+    }
+
+    /// [`Api::send`], running `leaving` (if any) once the budget lets the request go.
+    async fn send_then(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+        leaving: Option<super::Leaving<'_>>,
+    ) -> Result<Answer, ProviderError> {
         let permit = self
             .budget
             .acquire(self.settings.deadline)
             .await
             .map_err(|why| self.deadline_exceeded(path, why))?;
+        if let Some(leaving) = leaving {
+            leaving().map_err(|why| ProviderError::NotSent {
+                provider: self.provider.clone(),
+                endpoint: path.into(),
+                why,
+            })?;
+        }
         let Some((timeout, cut)) = self.request_timeout() else {
             return Err(self.deadline_exceeded(path, "waiting to send the request".into()));
         };

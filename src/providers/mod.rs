@@ -114,6 +114,10 @@ pub struct WireRequest {
     pub ops: Vec<usize>,
 }
 
+/// Runs right before a write request leaves (after its wait for the rate budget); an `Err`
+/// keeps it from being sent. Apply journals *sent* here.
+pub type Leaving<'a> = &'a mut (dyn FnMut() -> Result<(), String> + Send);
+
 /// An accepted operation as the provider's own audit log shows it (Argus `/audit`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
@@ -153,12 +157,14 @@ pub trait Provider: Send + Sync {
     /// The requests that carry out `ops` (one per operation, or a bulk call where the
     /// provider has one and it saves calls).
     fn requests(&self, ops: &[Operation]) -> Vec<WireRequest>;
-    /// Sends one request from [`Provider::requests`]. `Err` when the request as a whole
-    /// failed; otherwise one result per operation it carries (a bulk call can accept some
-    /// and refuse others).
+    /// Sends one request from [`Provider::requests`], running `leaving` right before it
+    /// leaves (after the wait for the rate budget). `Err` when the request as a whole failed;
+    /// otherwise one result per operation it carries (a bulk call can accept some and refuse
+    /// others).
     async fn send(
         &self,
         request: &WireRequest,
+        leaving: Leaving<'_>,
     ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError>;
     /// Checks that the token may act (403 names the missing scope) without changing anything.
     async fn check_write(&self, sample: &Operation) -> Result<(), ProviderError>;
@@ -186,7 +192,7 @@ pub trait Provider: Send + Sync {
             code: "no_request".into(),
             message: format!("{} cannot be sent to {}", op.op.as_str(), op.target),
         })?;
-        self.send(request)
+        self.send(request, &mut || Ok(()))
             .await?
             .into_iter()
             .next()

@@ -319,20 +319,50 @@ async fn a_stale_plan_or_one_from_other_policies_is_refused() {
 
 /// The stage of the journal's last record, and how many records it holds.
 fn journal_tail(db: &Path) -> Option<(i64, String)> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .ok()?;
-    conn.query_row(
-        "SELECT COUNT(*), (SELECT stage FROM journal ORDER BY seq DESC LIMIT 1) FROM journal",
-        [],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            ))
-        },
-    )
-    .ok()
+    Tail::new(db).get()
+}
+
+/// A reader of the journal's last record that keeps its connection open, so that polling
+/// it every millisecond sees (nearly) every record a running apply writes.
+struct Tail<'a> {
+    db: &'a Path,
+    conn: Option<rusqlite::Connection>,
+}
+
+impl<'a> Tail<'a> {
+    fn new(db: &'a Path) -> Self {
+        Tail { db, conn: None }
+    }
+
+    /// The number of records and the stage of the last one.
+    fn get(&mut self) -> Option<(i64, String)> {
+        if self.conn.is_none() {
+            self.conn = rusqlite::Connection::open_with_flags(
+                self.db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .ok();
+        }
+        let answer = Self::query(self.conn.as_ref()?);
+        if answer.is_none() {
+            self.conn = None; // not created yet: open again next time
+        }
+        answer
+    }
+
+    fn query(conn: &rusqlite::Connection) -> Option<(i64, String)> {
+        conn.query_row(
+            "SELECT COUNT(*), (SELECT stage FROM journal ORDER BY seq DESC LIMIT 1) FROM journal",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            },
+        )
+        .ok()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -349,26 +379,31 @@ async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_
     );
     plan_file(dir.path());
     let db = dir.path().join("state/podwarden.db");
-    // Kill points: journal sizes spread over the whole run (planned, sent, accepted, verified:
-    // about 4 records per action), in a fixed pseudo-random order.
-    let mut seed: u64 = 0x5eed;
-    let mut points: Vec<i64> = (0..40)
-        .map(|_| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            1 + ((seed >> 33) % (4 * n as u64)) as i64
-        })
+    // Kill points, phase by phase: after a *planned* record (4 kills), after a *sent* or an
+    // *accepted* one (10 of each, alternating), after a *verified* one (4). Each kill waits for
+    // a pseudo-random number (0-3) of further records of its stage first, so the points
+    // spread over the run rather than sitting at the phase's first record.
+    let targets: Vec<&str> = std::iter::repeat_n("planned", 4)
+        .chain(std::iter::repeat_n(["sent", "accepted"], 10).flatten())
+        .chain(std::iter::repeat_n("verified", 4))
         .collect();
-    points.sort_unstable();
-    points.dedup();
+    let phase = |stage: &str| match stage {
+        "planned" => 0,
+        "verified" | "unverified" => 2,
+        _ => 1,
+    };
+    let mut seed: u64 = 0x5eed;
+    let mut next_skip = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % 4
+    };
     let mut killed_at: Vec<(i64, String)> = Vec::new();
     let mut finished = None;
-    for point in points {
-        // A point the journal has already passed would kill a process that did nothing.
-        if journal_tail(&db).is_some_and(|(count, _)| count >= point) {
-            continue;
-        }
+    let mut t = 0;
+    let mut skip = next_skip();
+    while t < targets.len() {
         let mut child = command_as(
             dir.path(),
             ADMIN,
@@ -378,22 +413,40 @@ async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_
         .stderr(Stdio::null())
         .spawn()
         .expect("apply starts");
+        let mut tail = Tail::new(&db);
+        let mut seen = tail.get().map_or(0, |(count, _)| count);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 finished = Some(status);
                 break;
             }
-            if let Some((count, stage)) = journal_tail(&db) {
-                if count >= point {
-                    child.kill().expect("SIGKILL");
-                    child.wait().expect("reaped");
-                    killed_at.push((count, stage));
-                    break;
+            match tail.get() {
+                Some((count, stage)) if count > seen => {
+                    seen = count;
+                    // The run has moved past this target's phase: on to the next target.
+                    while t < targets.len() && phase(&stage) > phase(targets[t]) {
+                        t += 1;
+                        skip = next_skip();
+                    }
+                    if t < targets.len() && stage == targets[t] {
+                        if skip == 0 {
+                            child.kill().expect("SIGKILL");
+                            child.wait().expect("reaped");
+                            // The last record as the process died (a write may have landed
+                            // between the look and the kill).
+                            killed_at.push(tail.get().expect("journal"));
+                            t += 1;
+                            skip = next_skip();
+                            break;
+                        }
+                        skip -= 1;
+                    }
                 }
+                _ => {}
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            std::thread::sleep(Duration::from_micros(200));
         }
-        if finished.is_some() {
+        if finished.is_some_and(|s| s.success()) {
             break;
         }
     }

@@ -351,6 +351,7 @@ impl Provider for Argus {
     async fn send(
         &self,
         request: &WireRequest,
+        leaving: super::Leaving<'_>,
     ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError> {
         if request.path.starts_with("/compute/ops/pods/") && !request.path.ends_with("/terminate") {
             return Err(ProviderError::Conflict {
@@ -360,7 +361,7 @@ impl Provider for Argus {
                 message: "an orphan can only be terminated".into(),
             });
         }
-        let answer = self.ops.send_wire(request).await?;
+        let answer = self.ops.send_wire(request, leaving).await?;
         let status = answer.status;
         let accepted: OpAccepted = self.ops.decode(&request.path, answer.body)?;
         Ok(vec![Ok(Receipt {
@@ -392,7 +393,7 @@ impl Provider for Argus {
             "check-{}",
             sample.idempotency_key.chars().take(50).collect::<String>()
         );
-        match self.ops.send_wire(&request).await {
+        match self.ops.send_wire(&request, &mut || Ok(())).await {
             Ok(_) => Ok(()),
             // Scope and budget are what this checks; a state the operation no longer fits is
             // the re-check's business, right before the action.

@@ -463,8 +463,9 @@ impl Provider for Podstack {
     async fn send(
         &self,
         request: &WireRequest,
+        leaving: super::Leaving<'_>,
     ) -> Result<Vec<Result<Receipt, ProviderError>>, ProviderError> {
-        let answer = self.api.send_wire(request).await?;
+        let answer = self.api.send_wire(request, leaving).await?;
         let accepted = Receipt {
             http_status: Some(answer.status.as_u16()),
             ..Receipt::default()
