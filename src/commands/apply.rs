@@ -49,16 +49,13 @@ pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, Error> {
 }
 
 /// Whether the journal holds actions of earlier runs that apply settles even under a plan
-/// with no actions: sent before a crash, or accepted and never verified.
+/// with no actions: planned and never sent (closed as superseded), sent before a crash
+/// (recovered), or accepted and never verified.
 fn unsettled(state: &Path) -> Result<bool, Error> {
     let Some(journal) = Journal::open_existing(state)? else {
         return Ok(false);
     };
-    Ok(journal
-        .unfinished()?
-        .iter()
-        .any(|r| r.new.stage == crate::execute::journal::Stage::Sent)
-        || !journal.accepted_unverified()?.is_empty())
+    Ok(!journal.unfinished()?.is_empty() || !journal.accepted_unverified()?.is_empty())
 }
 
 /// The actions the journal holds, each with its latest status, for the report.
