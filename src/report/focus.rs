@@ -25,12 +25,12 @@
 //! infer types (the validator's DuckDB) see decimals, never integers.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::fleet::{Activity, Fleet, Pod, ResourceKind};
+use crate::fleet::{Activity, Fleet, Pod};
 use crate::plan::Plan;
 use crate::report::currency::Conversion;
 
@@ -173,31 +173,14 @@ pub fn write(
     conv: &Conversion,
     now: DateTime<Utc>,
 ) -> std::io::Result<()> {
-    let pods: HashMap<(&str, &str), &Pod> = fleet
-        .pods
-        .iter()
-        .map(|p| ((p.provider.as_str(), p.pod_id.as_str()), p))
-        .collect();
-    let planned: HashMap<(&str, &str), (&str, &str)> = plan
-        .map(|p| {
-            p.actions
-                .iter()
-                .map(|a| {
-                    (
-                        (a.provider.as_str(), a.pod_id.as_str()),
-                        (a.action.as_str(), a.policy.as_str()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let crate::report::spend::Lookup { pods, planned } =
+        crate::report::spend::Lookup::new(fleet, plan);
     writeln!(out, "{}", COLUMNS.join(","))?;
     let mut line = String::with_capacity(1024);
     for c in &fleet.costs {
         let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
         let provider = title(&c.provider);
-        let orphan = pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
-            || (c.worker_id.is_none() && c.hours.is_some() && c.by_resource.is_none());
+        let orphan = crate::report::spend::is_orphan_spend(c, pod);
         let cost = dec(c.amount.amount, 2);
         let currency = c.amount.currency.as_str();
         let (quantity, unit) = match c.hours {

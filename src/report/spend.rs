@@ -78,6 +78,39 @@ impl Ints {
     }
 }
 
+/// A cost row's pod and planned action, looked up by (provider, pod id): what the spend table
+/// and the FOCUS export both join each row with.
+pub struct Lookup<'a> {
+    pub pods: HashMap<(&'a str, &'a str), &'a Pod>,
+    /// (action, policy) planned for the pod this run.
+    pub planned: HashMap<(&'a str, &'a str), (&'a str, &'a str)>,
+}
+
+impl<'a> Lookup<'a> {
+    pub fn new(fleet: &'a Fleet, plan: Option<&'a Plan>) -> Self {
+        Lookup {
+            pods: fleet
+                .pods
+                .iter()
+                .map(|p| ((p.provider.as_str(), p.pod_id.as_str()), p))
+                .collect(),
+            planned: plan
+                .map(|p| {
+                    p.actions
+                        .iter()
+                        .map(|a| {
+                            (
+                                (a.provider.as_str(), a.pod_id.as_str()),
+                                (a.action.as_str(), a.policy.as_str()),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Builds the spend table of `fleet`'s cost rows.
 ///
 /// Built for size (100 000 pods × 90 days is 9 million rows): columns are filled directly,
@@ -85,24 +118,7 @@ impl Ints {
 /// a pod's dimensions are looked up once per run of its rows, and the report currency is a
 /// scalar column.
 pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsResult<DataFrame> {
-    let pods: HashMap<(&str, &str), &Pod> = fleet
-        .pods
-        .iter()
-        .map(|p| ((p.provider.as_str(), p.pod_id.as_str()), p))
-        .collect();
-    let planned: HashMap<(&str, &str), (&str, &str)> = plan
-        .map(|p| {
-            p.actions
-                .iter()
-                .map(|a| {
-                    (
-                        (a.provider.as_str(), a.pod_id.as_str()),
-                        (a.action.as_str(), a.policy.as_str()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let Lookup { pods, planned } = Lookup::new(fleet, plan);
     let days: HashMap<NaiveDate, String> = fleet
         .costs
         .iter()
