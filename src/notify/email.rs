@@ -4,6 +4,9 @@
 //! Each send is bounded as a whole by `[email] timeout` (lettre's own timeout covers only
 //! the connection). A failed send never fails the run: the mail goes to the
 //! [outbox](crate::notify::outbox), and the next run retries it before sending its own mail.
+//! Once a send finds the server unreachable (timeout, connection or TLS failure), the run's
+//! remaining mails are not tried: they go to the outbox at once, so a silent server costs a
+//! run one timeout, not one per mail.
 
 use std::path::{Path, PathBuf};
 
@@ -46,16 +49,45 @@ impl Mailer {
     }
 
     /// Sends formatted bytes to the envelope's recipients, bounded by the timeout.
-    pub async fn send_raw(&self, envelope: &Envelope, message: &[u8]) -> Result<(), String> {
+    pub async fn send_raw(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendFailure> {
         match tokio::time::timeout(self.timeout, self.transport.send_raw(envelope, message)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "no answer within {}",
-                crate::duration::format(
-                    chrono::Duration::from_std(self.timeout).unwrap_or_default()
-                )
-            )),
+            Ok(Err(e)) => Err(SendFailure {
+                message: e.to_string(),
+                // Not an answer of the server about this mail: timeouts, connection and TLS
+                // failures, which every other mail of the run would meet as well.
+                unreachable: e.is_timeout()
+                    || !(e.is_transient() || e.is_permanent() || e.is_response() || e.is_client()),
+            }),
+            Err(_) => Err(SendFailure {
+                message: format!(
+                    "no answer within {}",
+                    crate::duration::format(
+                        chrono::Duration::from_std(self.timeout).unwrap_or_default()
+                    )
+                ),
+                unreachable: true,
+            }),
+        }
+    }
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub message: String,
+    /// The server was not reached or did not answer in time (rather than refusing this mail).
+    /// Decision: the run then tries none of its other mails, which would each wait as long
+    /// (a silent server and 50 owner notices would hold the run for 50 timeouts); they go to
+    /// (or stay in) the outbox for the next run.
+    pub unreachable: bool,
+}
+
+impl SendFailure {
+    fn no_transport() -> SendFailure {
+        SendFailure {
+            message: "no SMTP transport".into(),
+            unreachable: true,
         }
     }
 }
@@ -126,11 +158,37 @@ pub async fn deliver(
         }
         None => vec![],
     };
+    // Set by the first send that found the server unreachable: the rest are not tried.
+    let mut unreachable: Option<String> = None;
     for mail in claimed {
+        if outbox.is_none() {
+            break;
+        }
+        if let (Some(reason), Some(o)) = (&unreachable, outbox.as_ref()) {
+            report.retry_failed += 1;
+            tracing::warn!(
+                kind = mail.kind,
+                subject = mail.subject,
+                "outbox mail not tried (retried next run): {reason}"
+            );
+            if let Err(e) = o.release(mail.id) {
+                tracing::error!("{e}");
+            }
+            continue;
+        }
         let result = match &mailer {
             Some(m) => m.send_raw(&mail.envelope, &mail.message).await,
-            None => Err("no SMTP transport".to_string()),
+            None => Err(SendFailure::no_transport()),
         };
+        let result = result.map_err(|f| {
+            if f.unreachable {
+                unreachable = Some(format!(
+                    "server unreachable earlier in this run: {}",
+                    f.message
+                ));
+            }
+            f.message
+        });
         let Some(o) = outbox.as_ref() else { break };
         match result {
             Ok(()) => {
@@ -166,9 +224,18 @@ pub async fn deliver(
     for mail in mails {
         let envelope = mail.message.envelope().clone();
         let bytes = mail.message.formatted();
-        let result = match &mailer {
-            Some(m) => m.send_raw(&envelope, &bytes).await,
-            None => Err("no SMTP transport".to_string()),
+        let result = match (&unreachable, &mailer) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, Some(m)) => m.send_raw(&envelope, &bytes).await.map_err(|f| {
+                if f.unreachable {
+                    unreachable = Some(format!(
+                        "server unreachable earlier in this run: {}",
+                        f.message
+                    ));
+                }
+                f.message
+            }),
+            (None, None) => Err(SendFailure::no_transport().message),
         };
         match result {
             Ok(()) => {

@@ -192,6 +192,17 @@ impl Outbox {
         Ok(())
     }
 
+    /// Gives a claimed mail back untried (no attempt counted): the next run sends it.
+    pub fn release(&self, id: i64) -> Result<(), OutboxError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET claimed_at = NULL WHERE id = ?1 AND delivered_at IS NULL",
+                params![id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Records a failed retry; returns whether the mail was given up.
     pub fn failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<bool, OutboxError> {
         self.conn
