@@ -14,10 +14,10 @@ fn a_mistyped_password_key_is_not_echoed_in_the_config_error() {
     ] {
         let path = dir.path().join("podwarden.toml");
         std::fs::write(&path, text).expect("written");
-        let err = podwarden::config::Config::load(Path::new(&path))
-            .err()
-            .expect("an unknown key is refused")
-            .to_string();
+        let err = match podwarden::config::Config::load(Path::new(&path)) {
+            Ok(_) => panic!("an unknown key is refused"),
+            Err(e) => e.to_string(),
+        };
         assert!(!err.contains("hunter2"), "the secret is in the error: {err}");
         assert!(err.contains("password"), "the key is named: {err}");
     }
@@ -34,7 +34,7 @@ fn email_config(port: u16, timeout: &str) -> podwarden::notify::email_config::Em
     .expect("valid")
 }
 
-fn notices(n: usize) -> Vec<podwarden::notify::message::Outgoing> {
+fn notices_to(n: usize, cc: &[&str]) -> Vec<podwarden::notify::message::Outgoing> {
     let from: lettre::message::Mailbox = "podwarden <podwarden@example.com>".parse().expect("from");
     (0..n)
         .map(|i| {
@@ -54,7 +54,10 @@ fn notices(n: usize) -> Vec<podwarden::notify::message::Outgoing> {
             podwarden::notify::message::owner_notice(
                 &notice,
                 &from,
-                &podwarden::notify::email_config::Recipients::default(),
+                &podwarden::notify::email_config::Recipients {
+                    to: vec![],
+                    cc: cc.iter().map(|c| c.parse().expect("cc")).collect(),
+                },
             )
             .expect("builds")
         })
@@ -81,10 +84,10 @@ async fn a_silent_smtp_server_costs_one_timeout_not_one_per_mail() {
     let config = email_config(port, "1s");
     // An earlier run's mail in the outbox, then this run's four notices.
     let now = chrono::Utc::now();
-    let first = podwarden::notify::email::deliver(&config, &state, &notices(1), now).await;
+    let first = podwarden::notify::email::deliver(&config, &state, &notices_to(1, &[]), now).await;
     assert_eq!(first.queued, 1);
     let started = std::time::Instant::now();
-    let report = podwarden::notify::email::deliver(&config, &state, &notices(4), now).await;
+    let report = podwarden::notify::email::deliver(&config, &state, &notices_to(4, &[]), now).await;
     let took = started.elapsed();
     assert_eq!(report.sent + report.retried, 0);
     assert_eq!(report.queued, 4, "{report:?}");
@@ -101,4 +104,99 @@ async fn a_silent_smtp_server_costs_one_timeout_not_one_per_mail() {
     let third = podwarden::notify::email::deliver(&config, &state, &[], now).await;
     assert_eq!(third.retry_failed, 5, "{third:?}");
     assert_eq!(third.pending, 5, "{third:?}");
+}
+
+/// A hand-written SMTP server on loopback that refuses RCPT for `refused` (550) and accepts
+/// everything else; returns its port and the envelope recipients of each accepted message.
+fn smtp_refusing(
+    refused: &'static str,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut out) = conn else { continue };
+            let Ok(input) = out.try_clone() else { continue };
+            let mut lines = BufReader::new(input);
+            let _ = out.write_all(b"220 review ESMTP\r\n");
+            let mut rcpts = Vec::new();
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let upper = line.to_ascii_uppercase();
+                let answer: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                    b"250 review\r\n"
+                } else if upper.starts_with("MAIL FROM") {
+                    rcpts.clear();
+                    b"250 ok\r\n"
+                } else if upper.starts_with("RCPT TO") {
+                    if line.contains(refused) {
+                        b"550 5.1.1 no such user\r\n"
+                    } else {
+                        rcpts.push(line.trim().to_string());
+                        b"250 ok\r\n"
+                    }
+                } else if upper.starts_with("DATA") {
+                    let _ = out.write_all(b"354 go on\r\n");
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
+                            break;
+                        }
+                    }
+                    log.lock().expect("log").push(std::mem::take(&mut rcpts));
+                    b"250 accepted\r\n"
+                } else if upper.starts_with("QUIT") {
+                    let _ = out.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = out.write_all(answer);
+            }
+        }
+    });
+    (port, accepted)
+}
+
+/// A server that refuses one recipient (a departed colleague in `cc`) must not keep the mail
+/// from everyone else for a week and then give it up: the others get it in this run, once,
+/// and only the refused recipient stays in the outbox; later runs do not send it to the
+/// others again.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_refused_recipient_does_not_hold_back_the_others_and_nobody_gets_it_twice() {
+    let (port, accepted) = smtp_refusing("gone@example.com");
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state.db");
+    let config = email_config(port, "5s");
+    let mail = notices_to(1, &["gone@example.com", "platform@example.com"]);
+    let now = chrono::Utc::now();
+    let first = podwarden::notify::email::deliver(&config, &state, &mail, now).await;
+    let got: Vec<String> = accepted.lock().expect("log").concat();
+    for who in ["owner0@example.com", "platform@example.com"] {
+        assert_eq!(
+            got.iter().filter(|r| r.contains(who)).count(),
+            1,
+            "{who} gets it this run, once: {got:?} {first:?}"
+        );
+    }
+    assert_eq!(first.pending, 1, "the refused recipient waits: {first:?}");
+    // The next runs retry only the refused recipient.
+    for _ in 0..2 {
+        podwarden::notify::email::deliver(&config, &state, &[], now).await;
+    }
+    let all: Vec<String> = accepted.lock().expect("log").concat();
+    assert_eq!(
+        all.iter()
+            .filter(|r| r.contains("owner0@example.com"))
+            .count(),
+        1,
+        "delivered to the owner more than once: {all:?}"
+    );
 }
