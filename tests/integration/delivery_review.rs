@@ -200,3 +200,48 @@ async fn one_refused_recipient_does_not_hold_back_the_others_and_nobody_gets_it_
         "delivered to the owner more than once: {all:?}"
     );
 }
+
+/// Owners come from pod labels, which pod creators write: CR/LF in an owner, a pod name or a
+/// reason must not add a header (a `Bcc:` to an outsider) to the notice.
+#[test]
+fn cr_lf_in_owner_name_or_reason_adds_no_header() {
+    let from: lettre::message::Mailbox = "podwarden <podwarden@example.com>".parse().expect("from");
+    for owner in [
+        "bob@example.com\r\nBcc: eve@evil.example",
+        "bob\r\nBcc: eve@evil.example",
+        "bob@example.com\nBcc: eve@evil.example",
+    ] {
+        let notice = podwarden::notify::OwnerNotice {
+            owner_email: owner.into(),
+            pending: vec![podwarden::notify::NoticePod {
+                provider: "argus".into(),
+                target: "pod-1".into(),
+                name: "train\r\nBcc: eve@evil.example".into(),
+                action: "stop".into(),
+                reason: "idle\r\n\r\nX-Injected: yes".into(),
+                at: chrono::Utc::now(),
+            }],
+            acted: vec![],
+            protect_label: "podwarden.io/protect=true".into(),
+        };
+        if let Ok(mail) = podwarden::notify::message::owner_notice(
+            &notice,
+            &from,
+            &podwarden::notify::email_config::Recipients::default(),
+        ) {
+            let raw = String::from_utf8(mail.message.formatted()).expect("utf-8");
+            let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+            assert!(!head.contains("Bcc"), "{head}");
+            assert!(!raw.contains("\r\nX-Injected"), "{raw}");
+            assert!(
+                !mail
+                    .message
+                    .envelope()
+                    .to()
+                    .iter()
+                    .any(|a| a.to_string().contains("evil")),
+                "{raw}"
+            );
+        }
+    }
+}
