@@ -305,6 +305,25 @@ pub struct Config {
     pub email: Option<crate::notify::email_config::EmailConfig>,
 }
 
+/// A TOML error as `line L, column C: message`, without the snippet of the offending line
+/// that toml's own `Display` prints: that line may hold a secret typed under a wrong key
+/// (`smtp_password = "…"`), and config errors end up in logs.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
+            format!(
+                "TOML error at line {line}, column {column}: {}",
+                e.message()
+            )
+        }
+        None => format!("TOML error: {}", e.message()),
+    }
+}
+
 impl Config {
     /// Reads and checks `path`, reading tokens from the environment or files.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -314,7 +333,7 @@ impl Config {
         })?;
         let raw: ConfigToml = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
-            message: e.to_string(),
+            message: toml_error(&text, &e),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(raw, Some(path), base)

@@ -103,12 +103,28 @@ impl Outbox {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
+        self.insert(kind, subject, envelope, message, error, 1, now)
+    }
+
+    /// Queues a mail that has been sent `attempts` times (a recipient split off a mail the
+    /// others got keeps the count of its mail).
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(
+        &self,
+        kind: &str,
+        subject: &str,
+        envelope: &Envelope,
+        message: &[u8],
+        error: &str,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<i64, OutboxError> {
         let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
         self.conn
             .execute(
                 "INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at,
                                      attempts, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     kind,
                     subject,
@@ -116,6 +132,7 @@ impl Outbox {
                     to.join("\n"),
                     message,
                     now.to_rfc3339(),
+                    attempts,
                     error
                 ],
             )
@@ -187,6 +204,17 @@ impl Outbox {
                 "UPDATE outbox SET delivered_at = ?1, claimed_at = NULL
                  WHERE id = ?2 AND delivered_at IS NULL",
                 params![now.to_rfc3339(), id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Gives a claimed mail back untried (no attempt counted): the next run sends it.
+    pub fn release(&self, id: i64) -> Result<(), OutboxError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET claimed_at = NULL WHERE id = ?1 AND delivered_at IS NULL",
+                params![id],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

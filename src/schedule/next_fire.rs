@@ -281,3 +281,86 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("RFC 3339")
+            .with_timezone(&Utc)
+    }
+
+    fn next(expr: &str, tz: &str, after: &str) -> Vec<DateTime<Utc>> {
+        CronSchedule::parse(expr, tz)
+            .expect("parses")
+            .upcoming(at(after), 3)
+    }
+
+    #[test]
+    fn five_field_day_fields_sunday_seven_and_midnight() {
+        // A restricted day-of-month with a `*` weekday is that day only (not every day).
+        assert_eq!(
+            next("0 2 1 * *", "UTC", "2026-11-19T00:00:00Z"),
+            vec![
+                at("2026-12-01T02:00:00Z"),
+                at("2027-01-01T02:00:00Z"),
+                at("2027-02-01T02:00:00Z")
+            ]
+        );
+        // A restricted weekday with a `*` day is that weekday only.
+        assert_eq!(
+            next("0 2 * * 1", "UTC", "2026-11-19T00:00:00Z"),
+            vec![
+                at("2026-11-23T02:00:00Z"),
+                at("2026-11-30T02:00:00Z"),
+                at("2026-12-07T02:00:00Z")
+            ]
+        );
+        // Both restricted: either (Vixie cron), as the module doc decides.
+        assert_eq!(
+            next("0 2 1 * 1", "UTC", "2026-11-19T00:00:00Z"),
+            vec![
+                at("2026-11-23T02:00:00Z"),
+                at("2026-11-30T02:00:00Z"),
+                at("2026-12-01T02:00:00Z")
+            ]
+        );
+        // 7 is Sunday too, as in crontab.
+        assert_eq!(
+            next("0 2 * * 7", "UTC", "2026-11-19T00:00:00Z")[0],
+            at("2026-11-22T02:00:00Z")
+        );
+        // 23:59 then midnight, local, across a day and a month boundary.
+        assert_eq!(
+            next("59 23,0 * * *", "Europe/Berlin", "2026-11-30T22:00:00Z"),
+            vec![
+                at("2026-11-30T23:59:00+01:00"),
+                at("2026-12-01T00:59:00+01:00"),
+                at("2026-12-01T23:59:00+01:00")
+            ]
+        );
+        assert_eq!(
+            next("0 0 * * *", "Europe/Berlin", "2026-11-30T22:59:59Z"),
+            vec![
+                at("2026-12-01T00:00:00+01:00"),
+                at("2026-12-02T00:00:00+01:00"),
+                at("2026-12-03T00:00:00+01:00")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_zone_whose_dst_gap_is_at_midnight_runs_once_after_it() {
+        // America/Santiago 2026-09-06: 00:00 -04 jumps to 01:00 -03; midnight does not exist.
+        assert_eq!(
+            next("0 0 * * *", "America/Santiago", "2026-09-04T12:00:00Z"),
+            vec![
+                at("2026-09-05T00:00:00-04:00"),
+                at("2026-09-06T01:00:00-03:00"),
+                at("2026-09-07T00:00:00-03:00")
+            ]
+        );
+    }
+}

@@ -9,6 +9,7 @@ mod audit;
 mod breakers;
 mod cli;
 mod delivery;
+mod delivery_review;
 mod evidence;
 mod evidence_podstack;
 mod guards;
