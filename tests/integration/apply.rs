@@ -367,7 +367,7 @@ impl<'a> Tail<'a> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_once() {
-    let n = 40;
+    let n = 60;
     let s = sandbox_with(&idle_workers(n), 2, 1).await;
     let dir = apply_workspace(
         &s,
