@@ -213,7 +213,7 @@ async fn live_setup(config: Option<&Path>) -> Result<Setup, Error> {
     })?;
     let config = crate::demo::config(&sandbox, state.path())?;
     eprintln!(
-        "No configuration found: running the built-in demo against a sandbox on {} (dry-run).",
+        "No configuration found: running the built-in demo against a sandbox on {} (dry-run unless --apply).",
         sandbox.addr
     );
     Ok(Setup::Demo {

@@ -352,36 +352,7 @@ impl Journal {
         let seq = last_seq + 1;
         let row = Row::of(seq, prev_hash, &new);
         let hash = row.compute_hash();
-        tx.execute(
-            &format!(
-                "INSERT INTO journal ({COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-            ),
-            params![
-                row.seq,
-                row.prev_hash,
-                row.run_id,
-                row.action_id,
-                row.idempotency_key,
-                row.provider,
-                row.target,
-                row.pod_id,
-                row.kind,
-                row.action,
-                row.policy,
-                row.reason,
-                row.stage,
-                row.http_status,
-                row.operation_id,
-                row.audit_id,
-                row.detail,
-                row.est_savings_per_day,
-                row.currency,
-                row.at,
-                hash,
-            ],
-        )
-        .map_err(&err)?;
+        insert(&tx, &row, &hash).map_err(&err)?;
         tx.execute(
             "INSERT INTO journal_head (id, seq, hash) VALUES (1, ?1, ?2) \
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -625,6 +596,39 @@ fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> JournalError {
 /// The stored text of a time: fixed width, so that text order is time order.
 fn at_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Inserts `row` with `hash` (the journal table's one INSERT).
+fn insert(conn: &Connection, row: &Row, hash: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        &format!(
+            "INSERT INTO journal ({COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+        ),
+        params![
+            row.seq,
+            row.prev_hash,
+            row.run_id,
+            row.action_id,
+            row.idempotency_key,
+            row.provider,
+            row.target,
+            row.pod_id,
+            row.kind,
+            row.action,
+            row.policy,
+            row.reason,
+            row.stage,
+            row.http_status,
+            row.operation_id,
+            row.audit_id,
+            row.detail,
+            row.est_savings_per_day,
+            row.currency,
+            row.at,
+            hash,
+        ],
+    )
 }
 
 /// A row as stored (text as it is, so that a hash is checked against exactly what is on disk).
@@ -1108,37 +1112,7 @@ mod tests {
         j.conn
             .execute("DELETE FROM journal WHERE seq = ?1", params![row.seq])
             .expect("delete");
-        j.conn
-            .execute(
-                &format!(
-                    "INSERT INTO journal ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
-                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-                ),
-                params![
-                    row.seq,
-                    row.prev_hash,
-                    row.run_id,
-                    row.action_id,
-                    row.idempotency_key,
-                    row.provider,
-                    row.target,
-                    row.pod_id,
-                    row.kind,
-                    row.action,
-                    row.policy,
-                    row.reason,
-                    row.stage,
-                    row.http_status,
-                    row.operation_id,
-                    row.audit_id,
-                    row.detail,
-                    row.est_savings_per_day,
-                    row.currency,
-                    row.at,
-                    row.hash
-                ],
-            )
-            .expect("insert");
+        insert(&j.conn, &row, &row.hash).expect("insert");
     }
 
     fn stored(j: &Journal, seq: i64) -> Row {

@@ -42,16 +42,9 @@ fn figures(stdout: &str, provider: &str) -> (u64, f64, u64, Option<f64>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hundred_stops_use_the_configured_budget_fully_and_learn_it_with_few_429s() {
-    for (rate, expect_share) in [("\"20/2s\"", true), ("\"learn\"", false)] {
+    for (rate, expect_share) in [("20/2s", true), ("learn", false)] {
         let s = sandbox_with(&idle_workers(200), 2, 0).await;
-        let dir = apply_workspace(
-            &s,
-            STOP_IDLE,
-            &[(
-                "token_env = \"ARGUS_TOKEN\" ",
-                &format!("token_env = \"ARGUS_TOKEN\"\nops_rate = {rate} "),
-            )],
-        );
+        let dir = apply_workspace(&s, STOP_IDLE, &[(ARGUS_TOKEN_LINE, &ops_rate(rate))]);
         let plan = plan_file(dir.path());
         assert_eq!(plan["actions"].as_array().map(Vec::len), Some(200));
         let out = apply(dir.path(), &[]);
@@ -369,14 +362,7 @@ impl<'a> Tail<'a> {
 async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_once() {
     let n = 60;
     let s = sandbox_with(&idle_workers(n), 2, 1).await;
-    let dir = apply_workspace(
-        &s,
-        STOP_IDLE,
-        &[(
-            "token_env = \"ARGUS_TOKEN\" ",
-            "token_env = \"ARGUS_TOKEN\"\nops_rate = \"20/2s\" ",
-        )],
-    );
+    let dir = apply_workspace(&s, STOP_IDLE, &[(ARGUS_TOKEN_LINE, &ops_rate("20/2s"))]);
     plan_file(dir.path());
     let db = dir.path().join("state/podwarden.db");
     // Kill points, phase by phase: after a *planned* record (4 kills), after a *sent* or an
@@ -519,14 +505,7 @@ async fn killed_at_random_points_and_restarted_every_target_is_acted_on_exactly_
 async fn sigterm_finishes_the_request_in_flight_and_the_next_run_completes_the_rest() {
     let n = 60;
     let s = sandbox_with(&idle_workers(n), 2, 0).await;
-    let dir = apply_workspace(
-        &s,
-        STOP_IDLE,
-        &[(
-            "token_env = \"ARGUS_TOKEN\" ",
-            "token_env = \"ARGUS_TOKEN\"\nops_rate = \"20/2s\" ",
-        )],
-    );
+    let dir = apply_workspace(&s, STOP_IDLE, &[(ARGUS_TOKEN_LINE, &ops_rate("20/2s"))]);
     plan_file(dir.path());
     let db = dir.path().join("state/podwarden.db");
     let child = command_as(
@@ -590,10 +569,7 @@ async fn a_deadline_that_cuts_the_queue_exits_6_and_leaves_the_rest_pending() {
         STOP_IDLE,
         &[
             ("deadline = \"20m\"", "deadline = \"4s\""),
-            (
-                "token_env = \"ARGUS_TOKEN\" ",
-                "token_env = \"ARGUS_TOKEN\"\nops_rate = \"20/60s\" ",
-            ),
+            (ARGUS_TOKEN_LINE, &ops_rate("20/60s")),
         ],
     );
     plan_file(dir.path());

@@ -404,14 +404,7 @@ async fn actions_of_earlier_runs_missing_from_the_plan_are_verified_recovered_or
 async fn a_second_apply_on_the_same_state_file_is_refused_while_the_first_runs() {
     let n = 30;
     let s = sandbox_with(&idle_workers(n), 2, 0).await;
-    let dir = apply_workspace(
-        &s,
-        STOP_IDLE,
-        &[(
-            "token_env = \"ARGUS_TOKEN\" ",
-            "token_env = \"ARGUS_TOKEN\"\nops_rate = \"10/2s\" ",
-        )],
-    );
+    let dir = apply_workspace(&s, STOP_IDLE, &[(ARGUS_TOKEN_LINE, &ops_rate("10/2s"))]);
     plan_file(dir.path());
     let first = command_as(
         dir.path(),

@@ -144,3 +144,11 @@ pub fn latest_stages(dir: &Path) -> BTreeMap<String, Stage> {
 pub const TERMINATE_ORPHANS: &str =
     "[[policy]]\nname = \"terminate-orphans\"\naction = \"terminate\"\n\
     resource = \"orphan\"\nallow_terminate = true\n[policy.match]\norphaned_for = \"3d\"\n";
+
+/// The example config's Argus token line, which [`ops_rate`] extends.
+pub const ARGUS_TOKEN_LINE: &str = "token_env = \"ARGUS_TOKEN\" ";
+
+/// An [`apply_workspace`] edit giving the Argus provider `ops_rate = RATE` (`"20/2s"`, `"learn"`).
+pub fn ops_rate(rate: &str) -> String {
+    format!("token_env = \"ARGUS_TOKEN\"\nops_rate = \"{rate}\" ")
+}
