@@ -78,13 +78,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         email_to_dir: Option<PathBuf>,
     },
-    /// Carry out an approved plan file, re-checking each action's preconditions right before it.
+    /// Carry out an approved plan file: only what today's policies still plan, re-checked
+    /// right before it is sent.
     ///
     /// Refuses a plan older than `[apply] max_plan_age` (24 h) or made from other policies
-    /// than those on disk (`policies_sha256`). Each action is journalled before it is sent
-    /// (see `podwarden audit`) and never sent twice, also across crashes and re-runs.
-    /// Exit 3 when actions failed, stayed unverified or were held back (terminate without
-    /// --yes), 5 when the token may not act, 6 when the deadline left actions pending.
+    /// than those on disk (`policies_sha256`). The file is not trusted: the fleet is collected
+    /// again and every action derived afresh from the policies on disk; an action that does
+    /// not re-derive exactly as written (edited, widened, added, or the fleet moved on) is
+    /// reported as "not re-derived" and never sent, so an edited plan can only remove actions.
+    /// Each action is journalled before it is sent (see `podwarden audit`) and never sent
+    /// twice, also across crashes and re-runs.
+    /// Exit 3 when actions failed, stayed unverified, were held back (terminate without
+    /// --yes) or were refused as edited, 5 when a token may not act (every missing scope is
+    /// named), 6 when the deadline left actions pending.
     Apply {
         /// The plan file (`podwarden plan --out plan.json`).
         plan: PathBuf,

@@ -287,7 +287,11 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
             at.to_rfc3339()
         )));
     }
-    let setup = live_setup(source.config.as_deref()).await?;
+    live_inputs(live_setup(source.config.as_deref()).await?).await
+}
+
+/// A live collection with `setup`'s providers, at the real time.
+async fn live_inputs(setup: Setup) -> Result<Inputs, Error> {
     let now = Utc::now();
     let (fleet, errors) = collect(setup.config(), now).await?;
     // Notices held from earlier runs are read by every live command; only `run` records them.
@@ -513,7 +517,7 @@ async fn plan_act_report(
         };
         let deadline = started + cfg.deadline;
         let (acted, outcome) =
-            apply::act(&cfg, &plan, act, inputs.settings.clone(), deadline).await?;
+            apply::act(&cfg, &plan, &[], act, inputs.settings.clone(), deadline).await?;
         if acted != Exit::Success {
             exit = acted;
         }

@@ -175,16 +175,56 @@ pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
             short(&set.sha256)
         )));
     }
-    let cfg = setup.config();
+    let names: Vec<&str> = setup
+        .config()
+        .providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    crate::execute::plan_check::check(&plan, &names)?;
+    if args.act.print_requests {
+        return print_requests(setup.config(), &plan, args.act.yes);
+    }
+    // The file is a request, not the truth: every action is derived again from the policies
+    // on disk and the fleet as it is now, and only those that re-derive are acted on.
+    let inputs = super::live_inputs(setup).await?;
+    let fresh = super::make_plan(&inputs, &set)?;
+    let (admitted, rejected) = crate::execute::rederive::rederive(
+        &plan,
+        &fresh,
+        &inputs.fleet,
+        &set,
+        &inputs.settings,
+        inputs.now,
+    );
+    for r in &rejected {
+        tracing::warn!(
+            target = %r.action.target,
+            action = %r.action.action,
+            policy = %r.action.policy,
+            "not re-derived, not sent: {}",
+            r.why
+        );
+    }
+    let Some(super::Setup::File(cfg)) = &inputs.setup else {
+        return Err(Error::Usage("apply needs a configuration file".into()));
+    };
     let (exit, _) = act(
         cfg,
-        &plan,
+        &admitted,
+        &rejected,
         &args.act,
         settings(Some(cfg)),
         started + cfg.deadline,
     )
     .await?;
-    Ok(exit)
+    // A provider that could not be read completely: its actions did not re-derive.
+    Ok(
+        match super::collection_exit(&inputs.fleet, &inputs.errors) {
+            Some(collected) if exit == Exit::Success => collected,
+            _ => exit,
+        },
+    )
 }
 
 fn short(hash: &str) -> &str {
@@ -193,9 +233,12 @@ fn short(hash: &str) -> &str {
 
 /// Applies `plan` with `cfg`'s providers and journal (or prints its requests): the exit code,
 /// and what applying did (none when nothing was sent).
+/// `rejected`: the plan file's actions that did not re-derive (none for `run --apply`, whose
+/// plan was made in this process).
 pub async fn act(
     cfg: &Config,
     plan: &Plan,
+    rejected: &[apply::Rejected],
     act: &ActArgs,
     settings: PlanSettings,
     deadline: Instant,
@@ -203,7 +246,7 @@ pub async fn act(
     if act.print_requests {
         return Ok((print_requests(cfg, plan, act.yes)?, None));
     }
-    if plan.actions.is_empty() && !unsettled(&cfg.state)? {
+    if plan.actions.is_empty() && rejected.is_empty() && !unsettled(&cfg.state)? {
         println!("Nothing to apply: the plan has no actions.");
         return Ok((Exit::Success, None));
     }
@@ -223,8 +266,9 @@ pub async fn act(
             let conversion = cfg.currency.clone();
             Box::new(move |c: &str| conversion.rate(&crate::money::Currency::new(c)))
         },
+        clock: apply::wall_clock(),
     };
-    let outcome = apply::apply(plan, &providers, &mut journal, &options, &stop).await;
+    let outcome = apply::apply(plan, &providers, &mut journal, rejected, &options, &stop).await;
     listener.abort();
     let outcome = outcome?;
     print!("{}", render(&outcome));
@@ -294,6 +338,10 @@ fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
     if held > 0 {
         println!("# {held} terminate(s) held back: add --yes to send them");
     }
+    println!(
+        "# These are the plan file's requests as written; `apply` first derives each action again \
+         from the policies on disk and the fleet as it is then, and sends only those that do."
+    );
     Ok(Exit::Success)
 }
 
@@ -321,24 +369,38 @@ fn render(o: &Outcome) -> String {
     let _ = writeln!(
         out,
         "\nApplied in {:.1} s: {} accepted ({} verified, {} unverified), {} skipped, {} held back, \
-         {} failed, {} pending, {} done in earlier runs.",
+         {} refused, {} failed, {} pending, {} done in earlier runs.",
         o.elapsed.as_secs_f64(),
         o.count(ActionResult::Accepted),
         o.verified,
         o.unverified.len(),
         o.count(ActionResult::Skipped),
         o.count(ActionResult::HeldBack),
+        o.count(ActionResult::Refused),
         o.count(ActionResult::Failed),
         o.count(ActionResult::Pending),
         o.count(ActionResult::AlreadyDone)
     );
+    if o.not_derived > 0 {
+        let _ = writeln!(
+            out,
+            "{} action(s) of the plan file did not re-derive from the policies on disk and the \
+             fleet as it is now, and were not sent ({} refused: the file says what these policies \
+             cannot plan).",
+            o.not_derived,
+            o.count(ActionResult::Refused)
+        );
+    }
     for f in &o.figures {
         let _ = writeln!(out, "  {}", f.render());
     }
-    if let Some(e) = &o.forbidden {
+    if !o.forbidden.is_empty() {
+        let each: Vec<String> = o.forbidden.iter().map(ToString::to_string).collect();
         let _ = writeln!(
             out,
-            "Stopped: {e}. Nothing more was sent; grant the scope and run again."
+            "Stopped: {}. Nothing more was sent; grant the scope{} and run again.",
+            each.join("; "),
+            if each.len() > 1 { "s" } else { "" }
         );
     }
     if let Some(e) = &o.deadline {

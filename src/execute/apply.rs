@@ -32,6 +32,7 @@ use super::journal::{Journal, JournalError, NewRecord, Stage};
 use super::preconditions::{self, Effect};
 use super::progress::Progress;
 use super::queue::{self, StopSignal};
+pub use super::rederive::{Refusal, Rejected};
 use super::verify;
 use crate::exit::Exit;
 use crate::fleet::{Pod, ResourceKind};
@@ -61,6 +62,18 @@ pub struct Options {
     pub settings: PlanSettings,
     /// Converts one unit of a currency to the report currency (`None`: no rate).
     pub rate: Box<dyn Fn(&str) -> Option<Decimal> + Send + Sync>,
+    /// The clock: journal times, the re-check's "now" (leases, new-pod grace) and the
+    /// verification's audit window all read it. [`wall_clock`] in the binary; tests pass the
+    /// sandbox's clock, so that nothing here depends on the machine's date.
+    pub clock: Clock,
+}
+
+/// A source of "now" (see [`Options::clock`]).
+pub type Clock = std::sync::Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
+
+/// The machine's clock.
+pub fn wall_clock() -> Clock {
+    std::sync::Arc::new(Utc::now)
 }
 
 /// What became of one action this run.
@@ -72,6 +85,9 @@ pub enum ActionResult {
     Skipped,
     /// A terminate without `--yes`.
     HeldBack,
+    /// A plan-file action these policies can never plan as written (`rederive`): the file
+    /// was edited. Never sent.
+    Refused,
     Failed,
     /// Not reached: the deadline, a 403 or SIGTERM stopped the queue first.
     Pending,
@@ -85,6 +101,7 @@ impl ActionResult {
             ActionResult::AlreadyDone => "done before",
             ActionResult::Skipped => "skipped",
             ActionResult::HeldBack => "held back",
+            ActionResult::Refused => "REFUSED",
             ActionResult::Failed => "FAILED",
             ActionResult::Pending => "pending",
         }
@@ -151,14 +168,16 @@ pub struct Outcome {
     pub lines: Vec<Line>,
     pub verified: usize,
     pub unverified: Vec<(String, String)>,
-    /// A 403: the token lacks a scope (exit 5).
-    pub forbidden: Option<ProviderError>,
+    /// 403s: a token lacks a scope (exit 5); one per provider that refused.
+    pub forbidden: Vec<ProviderError>,
     /// The deadline cut a queue short (exit 6).
     pub deadline: Option<ProviderError>,
     /// SIGTERM stopped the queue.
     pub interrupted: bool,
     pub figures: Vec<Figures>,
     pub elapsed: Duration,
+    /// Plan-file actions that did not re-derive from today's policies and fleet (never sent).
+    pub not_derived: usize,
 }
 
 impl Outcome {
@@ -167,17 +186,20 @@ impl Outcome {
     }
 
     /// 5 on a 403, 6 when the deadline left actions pending, 3 when some failed, stayed
-    /// unverified, were held back (terminate without `--yes`) or left by SIGTERM, else 0.
-    /// Skips whose preconditions no longer held are the re-check working: exit 0.
+    /// unverified, were held back (terminate without `--yes`), were refused as edited (a
+    /// plan-file action these policies cannot plan) or left by SIGTERM, else 0.
+    /// Skips whose preconditions no longer held are the re-check working: exit 0; so is an
+    /// action that did not re-derive because the fleet moved on (busy now, restarted, …).
     /// SIGTERM always exits 3: even when the queue had drained, verification was skipped,
     /// so what was accepted stays unverified.
     pub fn exit(&self) -> Exit {
-        if self.forbidden.is_some() {
+        if !self.forbidden.is_empty() {
             Exit::Forbidden
         } else if self.deadline.is_some() {
             Exit::RateLimited
         } else if self.count(ActionResult::Failed) > 0
             || self.count(ActionResult::HeldBack) > 0
+            || self.count(ActionResult::Refused) > 0
             || self.count(ActionResult::Pending) > 0
             || !self.unverified.is_empty()
             || self.interrupted
@@ -189,8 +211,14 @@ impl Outcome {
     }
 }
 
-/// A journal record of `a` at `stage`.
-fn record(plan: &Plan, a: &PlannedAction, stage: Stage, detail: Option<String>) -> NewRecord {
+/// A journal record of `a` at `stage`, at `at`.
+fn record(
+    plan: &Plan,
+    a: &PlannedAction,
+    stage: Stage,
+    detail: Option<String>,
+    at: chrono::DateTime<Utc>,
+) -> NewRecord {
     NewRecord {
         run_id: plan.run_id.clone(),
         action_id: a.id.clone(),
@@ -209,7 +237,7 @@ fn record(plan: &Plan, a: &PlannedAction, stage: Stage, detail: Option<String>) 
         detail,
         est_savings_per_day: Some(a.est_savings_per_day.clone()),
         currency: Some(a.currency.clone()),
-        at: Utc::now(),
+        at,
     }
 }
 
@@ -254,6 +282,13 @@ impl Shared<'_> {
     fn append(&self, r: NewRecord) -> Result<crate::execute::journal::Record, JournalError> {
         let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         j.append(r)
+    }
+    /// A journal record of `a` at `stage`, now.
+    fn record(&self, a: &PlannedAction, stage: Stage, detail: Option<String>) -> NewRecord {
+        record(self.plan, a, stage, detail, self.now())
+    }
+    fn now(&self) -> chrono::DateTime<Utc> {
+        (self.opts.clock)()
     }
     fn settle(&self, what: &str) {
         self.progress
@@ -315,18 +350,27 @@ fn after_failure(
     }
 }
 
-/// The receipt of an action's last *accepted* record (what verification looks up).
-fn receipt_of(history: &[super::journal::Record]) -> Receipt {
+/// The receipt of an action's last *accepted* record (what verification looks up), and when
+/// it was journalled (`fallback` when no record is accepted).
+fn receipt_of(
+    history: &[super::journal::Record],
+    fallback: chrono::DateTime<Utc>,
+) -> (Receipt, chrono::DateTime<Utc>) {
     history
         .iter()
         .rev()
         .find(|r| r.new.stage == Stage::Accepted)
-        .map(|r| Receipt {
-            operation_id: r.new.operation_id.clone(),
-            audit_id: r.new.audit_id.clone(),
-            http_status: r.new.http_status,
-        })
-        .unwrap_or_default()
+        .map(|r| (receipt_in(r), r.new.at))
+        .unwrap_or((Receipt::default(), fallback))
+}
+
+/// The provider's answer as a record holds it.
+fn receipt_in(r: &super::journal::Record) -> Receipt {
+    Receipt {
+        operation_id: r.new.operation_id.clone(),
+        audit_id: r.new.audit_id.clone(),
+        http_status: r.new.http_status,
+    }
 }
 
 /// An action of an earlier run, rebuilt from its journal record (to recover or verify it when
@@ -362,6 +406,7 @@ pub async fn apply(
     plan: &Plan,
     providers: &[Box<dyn Provider>],
     journal: &mut Journal,
+    rejected: &[Rejected],
     opts: &Options,
     stop: &StopSignal,
 ) -> Result<Outcome, ApplyError> {
@@ -370,11 +415,64 @@ pub async fn apply(
         providers.iter().map(|p| (p.name(), p.as_ref())).collect();
     let mut outcome = Outcome::default();
     let mut todo: HashMap<&str, Vec<(&PlannedAction, Todo)>> = HashMap::new();
-    let mut to_verify: Vec<(PlannedAction, Receipt)> = Vec::new();
+    let mut to_verify: Vec<verify::Accepted> = Vec::new();
 
     // A hand-edited plan is refused before anything is journalled or sent.
     let names: Vec<&str> = by_name.keys().copied().collect();
     super::plan_check::check(plan, &names)?;
+
+    // Plan-file actions that did not re-derive from today's policies and fleet (`rederive`)
+    // are never sent. What the journal already holds under such a key is an earlier apply's:
+    // it is settled from the journal's own record (recovered, verified), never from the
+    // file's words. The others are journalled as skipped, once write access is known.
+    outcome.not_derived = rejected.len();
+    let mut refused: Vec<&Rejected> = Vec::new();
+    let mut recover_only: Vec<PlannedAction> = Vec::new();
+    for r in rejected {
+        let history = journal.history(&r.action.idempotency_key)?;
+        let Some(last) = history.last() else {
+            refused.push(r);
+            continue;
+        };
+        let done = |detail: String| Line {
+            action: from_record(last),
+            result: ActionResult::AlreadyDone,
+            detail,
+        };
+        let run = &last.new.run_id;
+        match last.new.stage {
+            // Not in this plan: the earlier-runs path below recovers it.
+            Stage::Sent => {}
+            Stage::Accepted => outcome
+                .lines
+                .push(done(format!("accepted in run {run}, verifying"))),
+            Stage::Verified => outcome.lines.push(done(format!("verified in run {run}"))),
+            Stage::Unverified => {
+                let (receipt, at) = receipt_of(&history, last.new.at);
+                to_verify.push(verify::Accepted {
+                    action: from_record(last),
+                    receipt,
+                    at,
+                });
+                outcome
+                    .lines
+                    .push(done(format!("unverified in run {run}, verifying")));
+            }
+            Stage::Failed if matches!(after_failure(&history, last, ""), Todo::Recover) => {
+                recover_only.push(from_record(last))
+            }
+            _ => refused.push(r),
+        }
+    }
+    let refused_keys: std::collections::HashSet<&str> = refused
+        .iter()
+        .map(|r| r.action.idempotency_key.as_str())
+        .collect();
+    for a in &recover_only {
+        todo.entry(a.provider.as_str())
+            .or_default()
+            .push((a, Todo::RecoverOnly));
+    }
 
     // Actions of earlier runs this plan does not carry: sent before a crash (find out whether
     // they arrived) or accepted and never verified (a run killed before verifying). Without
@@ -385,37 +483,38 @@ pub async fn apply(
         .iter()
         .map(|a| a.idempotency_key.as_str())
         .collect();
-    let mut earlier: Vec<(PlannedAction, Stage, Receipt, String)> = Vec::new();
-    for r in journal
+    let mut earlier: Vec<(PlannedAction, &super::journal::Record)> = Vec::new();
+    let records: Vec<super::journal::Record> = journal
         .unfinished()?
         .into_iter()
         .chain(journal.accepted_unverified()?)
-    {
-        let a = from_record(&r);
+        .collect();
+    for r in &records {
+        let a = from_record(r);
         if in_plan.contains(a.idempotency_key.as_str())
+            || refused_keys.contains(a.idempotency_key.as_str())
             || !by_name.contains_key(a.provider.as_str())
             || operation(&a, false).is_err()
         {
             continue;
         }
-        let receipt = Receipt {
-            operation_id: r.new.operation_id.clone(),
-            audit_id: r.new.audit_id.clone(),
-            http_status: r.new.http_status,
-        };
-        earlier.push((a, r.new.stage, receipt, r.new.run_id.clone()));
+        earlier.push((a, r));
     }
     // Planned by an earlier run and never sent (a deadline or a signal stopped its queue), and
     // not in this plan: this plan supersedes it. Closed below, once write access is known.
     let mut superseded: Vec<(&PlannedAction, &str)> = Vec::new();
-    for (a, stage, receipt, run_id) in &earlier {
-        match stage {
-            Stage::Planned => superseded.push((a, run_id)),
+    for (a, r) in &earlier {
+        match r.new.stage {
+            Stage::Planned => superseded.push((a, &r.new.run_id)),
             Stage::Sent => todo
                 .entry(a.provider.as_str())
                 .or_default()
                 .push((a, Todo::RecoverOnly)),
-            Stage::Accepted => to_verify.push((a.clone(), receipt.clone())),
+            Stage::Accepted => to_verify.push(verify::Accepted {
+                action: a.clone(),
+                receipt: receipt_in(r),
+                at: r.new.at,
+            }),
             _ => {}
         }
     }
@@ -429,7 +528,12 @@ pub async fn apply(
                 // Accepted, or verified without success (the target could not be read, the
                 // provider was down, …): verified (again) this run; verification only reads.
                 Stage::Accepted | Stage::Unverified => {
-                    to_verify.push((a.clone(), receipt_of(&history)));
+                    let (receipt, at) = receipt_of(&history, r.new.at);
+                    to_verify.push(verify::Accepted {
+                        action: a.clone(),
+                        receipt,
+                        at,
+                    });
                     Todo::Done(format!(
                         "{} in run {}, verifying",
                         r.new.stage.as_str(),
@@ -461,31 +565,38 @@ pub async fn apply(
         }
     }
 
-    // Write access, before anything is journalled: a read-only token marks nothing. The
-    // check is a write call of the budget, so each provider's figures start before it.
+    // Write access, before anything is journalled: a read-only token marks nothing. Every
+    // provider with work is asked before giving up, so that one run names every missing
+    // scope. The check is a write call of the budget, so each provider's figures start
+    // before it.
     let mut starts: HashMap<&str, (CallStats, std::time::Instant)> = HashMap::new();
-    for (name, actions) in &todo {
+    let mut names: Vec<&str> = todo.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
         let provider = by_name[name];
         starts.insert(name, (provider.stats(), std::time::Instant::now()));
-        if let Some((a, _)) = actions.first() {
+        if let Some((a, _)) = todo[name].first() {
             if let Err(e) = provider.check_write(&operation(a, opts.yes)?).await {
                 if matches!(
                     e,
                     ProviderError::Forbidden { .. } | ProviderError::Unauthorized { .. }
                 ) {
-                    outcome.forbidden = Some(e);
-                    outcome
-                        .lines
-                        .extend(todo.values().flatten().map(|(a, _)| Line {
-                            action: (*a).clone(),
-                            result: ActionResult::Pending,
-                            detail: "not sent: the token may not act".into(),
-                        }));
-                    return Ok(outcome);
+                    outcome.forbidden.push(e);
+                    continue;
                 }
                 tracing::warn!(provider = name, error = %e, "could not check write access; trying the actions");
             }
         }
+    }
+    if !outcome.forbidden.is_empty() {
+        outcome
+            .lines
+            .extend(todo.values().flatten().map(|(a, _)| Line {
+                action: (*a).clone(),
+                result: ActionResult::Pending,
+                detail: "not sent: the token may not act".into(),
+            }));
+        return Ok(outcome);
     }
 
     for (a, run_id) in superseded {
@@ -493,11 +604,38 @@ pub async fn apply(
             "planned by run {run_id} and never sent; this run's plan ({}) does not carry it",
             plan.run_id
         );
-        journal.append(record(plan, a, Stage::Skipped, Some(why)))?;
+        journal.append(record(plan, a, Stage::Skipped, Some(why), (opts.clock)()))?;
+    }
+    for r in refused {
+        let why = format!("not re-derived: {}", r.why);
+        let (stage, result) = match r.refusal {
+            Refusal::Edited => (Stage::Skipped, ActionResult::Refused),
+            Refusal::Moved => (Stage::Skipped, ActionResult::Skipped),
+            // No HTTP answer: inconclusive, so the next apply derives it again.
+            Refusal::Unreadable => (Stage::Failed, ActionResult::Failed),
+        };
+        journal.append(record(
+            plan,
+            &r.action,
+            stage,
+            Some(why.clone()),
+            (opts.clock)(),
+        ))?;
+        outcome.lines.push(Line {
+            action: r.action.clone(),
+            result,
+            detail: why,
+        });
     }
     for a in held {
         let why = "terminate needs --yes on the command line (and the policy's permission)";
-        journal.append(record(plan, a, Stage::Skipped, Some(why.into())))?;
+        journal.append(record(
+            plan,
+            a,
+            Stage::Skipped,
+            Some(why.into()),
+            (opts.clock)(),
+        ))?;
         outcome.lines.push(Line {
             action: a.clone(),
             result: ActionResult::HeldBack,
@@ -506,7 +644,7 @@ pub async fn apply(
     }
     for (a, t) in todo.values().flatten() {
         if matches!(t, Todo::Send) && journal.latest(&a.idempotency_key)?.is_none() {
-            journal.append(record(plan, a, Stage::Planned, None))?;
+            journal.append(record(plan, a, Stage::Planned, None, (opts.clock)()))?;
         }
     }
 
@@ -558,7 +696,7 @@ pub async fn apply(
         if let Some(e) = r.stopped_by {
             match e {
                 ProviderError::Forbidden { .. } | ProviderError::Unauthorized { .. } => {
-                    outcome.forbidden = Some(e)
+                    outcome.forbidden.push(e)
                 }
                 _ => outcome.deadline = Some(e),
             }
@@ -570,13 +708,13 @@ pub async fn apply(
     // Verification, unless SIGTERM asked to stop: the next run verifies what is accepted.
     if !outcome.interrupted && !to_verify.is_empty() {
         let until = (Instant::now() + opts.verify_timeout).min(opts.deadline);
-        let verdicts = verify::verify(&to_verify, providers, until).await;
+        let verdicts = verify::verify(&to_verify, providers, until, &opts.clock).await;
         for (a, verdict) in verdicts {
             let (stage, detail) = match &verdict {
                 Ok(how) => (Stage::Verified, how.clone()),
                 Err(why) => (Stage::Unverified, why.clone()),
             };
-            journal.append(record(plan, &a, stage, Some(detail)))?;
+            journal.append(record(plan, &a, stage, Some(detail), (opts.clock)()))?;
             match verdict {
                 Ok(_) => outcome.verified += 1,
                 Err(why) => outcome.unverified.push((a.target.clone(), why)),
@@ -590,7 +728,7 @@ pub async fn apply(
 /// What one provider's queue did.
 struct QueueResult {
     lines: Vec<Line>,
-    accepted: Vec<(PlannedAction, Receipt)>,
+    accepted: Vec<verify::Accepted>,
     figures: Figures,
     /// The failure that stopped the queue (403, deadline), if any.
     stopped_by: Option<ProviderError>,
@@ -624,7 +762,7 @@ async fn provider_queue(
         let batch: Vec<(&PlannedAction, Todo)> =
             rest.by_ref().take(provider.write_batch().max(1)).collect();
         let targets: Vec<String> = batch.iter().map(|(a, _)| a.target.clone()).collect();
-        let fresh = match provider.recheck(&targets, Utc::now()).await {
+        let fresh = match provider.recheck(&targets, shared.now()).await {
             Ok(pods) => pods
                 .into_iter()
                 .map(|p| (p.target.clone(), p))
@@ -644,7 +782,7 @@ async fn provider_queue(
                     };
                     let detail = format!("could not re-check the target: {e}");
                     if let Some(stage) = stage {
-                        shared.append(record(shared.plan, a, stage, Some(detail.clone())))?;
+                        shared.append(shared.record(a, stage, Some(detail.clone())))?;
                     }
                     shared.settle(&a.target);
                     out.lines.push(Line {
@@ -677,7 +815,7 @@ async fn provider_queue(
                 let why = "sent before a crash in an earlier run; it did not arrive, and this \
                            plan does not carry it"
                     .to_string();
-                shared.append(record(shared.plan, a, Stage::Skipped, Some(why.clone())))?;
+                shared.append(shared.record(a, Stage::Skipped, Some(why.clone())))?;
                 shared.settle(&a.target);
                 out.lines.push(Line {
                     action: (*a).clone(),
@@ -690,7 +828,7 @@ async fn provider_queue(
             // other without `--yes`: re-sending it would send a terminate without `--yes`.
             if a.action == "terminate" && !shared.opts.yes {
                 let why = "terminate needs --yes on the command line (and the policy's permission)";
-                shared.append(record(shared.plan, a, Stage::Skipped, Some(why.into())))?;
+                shared.append(shared.record(a, Stage::Skipped, Some(why.into())))?;
                 shared.settle(&a.target);
                 out.lines.push(Line {
                     action: (*a).clone(),
@@ -704,11 +842,11 @@ async fn provider_queue(
                 pod,
                 shared.plan.evaluated_at,
                 &shared.opts.settings,
-                Utc::now(),
+                shared.now(),
             ) {
                 Ok(()) => sendable.push(a),
                 Err(why) => {
-                    shared.append(record(shared.plan, a, Stage::Skipped, Some(why.clone())))?;
+                    shared.append(shared.record(a, Stage::Skipped, Some(why.clone())))?;
                     shared.settle(&a.target);
                     out.lines.push(Line {
                         action: (*a).clone(),
@@ -741,7 +879,7 @@ async fn provider_queue(
                     return Ok(());
                 }
                 for a in &carried {
-                    if let Err(e) = shared.append(record(shared.plan, a, Stage::Sent, None)) {
+                    if let Err(e) = shared.append(shared.record(a, Stage::Sent, None)) {
                         let why = e.to_string();
                         journal_error = Some(e);
                         return Err(why);
@@ -817,12 +955,16 @@ fn settle_answer(
     for (a, result) in carried.iter().zip(per_op) {
         let line = match result {
             Ok(receipt) => {
-                let mut r = record(shared.plan, a, Stage::Accepted, None);
+                let mut r = shared.record(a, Stage::Accepted, None);
                 r.http_status = receipt.http_status;
                 r.operation_id = receipt.operation_id.clone();
                 r.audit_id = receipt.audit_id.clone();
                 shared.append(r)?;
-                out.accepted.push(((*a).clone(), receipt.clone()));
+                out.accepted.push(verify::Accepted {
+                    action: (*a).clone(),
+                    receipt: receipt.clone(),
+                    at: shared.now(),
+                });
                 Line {
                     action: (*a).clone(),
                     result: ActionResult::Accepted,
@@ -832,7 +974,7 @@ fn settle_answer(
                 }
             }
             Err(e) => {
-                let mut r = record(shared.plan, a, Stage::Failed, Some(e.to_string()));
+                let mut r = shared.record(a, Stage::Failed, Some(e.to_string()));
                 r.http_status = e.http_status();
                 shared.append(r)?;
                 Line {
@@ -880,8 +1022,7 @@ async fn recover(
         Some(Ok(mut results)) if !results.is_empty() => results.remove(0).ok(),
         _ => None,
     };
-    let mut r = record(
-        shared.plan,
+    let mut r = shared.record(
         a,
         Stage::Accepted,
         Some(format!(
@@ -898,7 +1039,11 @@ async fn recover(
     r.audit_id = receipt.audit_id.clone();
     r.http_status = receipt.http_status;
     shared.append(r)?;
-    out.accepted.push((a.clone(), receipt));
+    out.accepted.push(verify::Accepted {
+        action: a.clone(),
+        receipt,
+        at: shared.now(),
+    });
     shared.settle(&a.target);
     out.lines.push(Line {
         action: a.clone(),

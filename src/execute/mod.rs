@@ -10,4 +10,5 @@ pub mod plan_check;
 pub mod preconditions;
 pub mod progress;
 pub mod queue;
+pub mod rederive;
 pub mod verify;

@@ -44,8 +44,12 @@ pub fn check(
         }
     }
     if let Some(started) = want("started_at") {
+        // As instants: `…Z` and `…+00:00` are the same start.
         let now_started = pod.last_started_at.map(|t| t.to_rfc3339());
-        if now_started.as_deref() != Some(started) {
+        let same = now_started
+            .as_deref()
+            .is_some_and(|now| super::rederive::same_instant(now, started));
+        if !same {
             return Err(format!(
                 "restarted since the plan (last start {}, planned on {started}): its evidence is void",
                 now_started.as_deref().unwrap_or("unknown")
@@ -237,6 +241,22 @@ mod tests {
         leased.ttl_expires_at = Some(t("2026-11-21T05:00:00Z"));
         assert!(run(&stop(), Some(&leased)).unwrap_err().contains("lease"));
         assert!(run(&stop(), None).unwrap_err().contains("no longer exists"));
+    }
+
+    /// A plan file written by another tool (or by hand) may spell UTC as `+00:00`.
+    #[test]
+    fn a_start_in_another_spelling_of_the_same_instant_is_not_a_restart() {
+        let p = pod(PodStatus::Running, idle("2026-11-20T12:00:00Z"));
+        let mut plan = stop();
+        plan.preconditions
+            .insert("started_at".into(), "2026-11-20T00:00:00+00:00".into());
+        assert_eq!(run(&plan, Some(&p)), Ok(()));
+        plan.preconditions
+            .insert("started_at".into(), "2026-11-20T01:00:00+01:00".into());
+        assert_eq!(run(&plan, Some(&p)), Ok(()));
+        plan.preconditions
+            .insert("started_at".into(), "2026-11-20T00:00:01Z".into());
+        assert!(run(&plan, Some(&p)).unwrap_err().contains("restarted"));
     }
 
     #[test]

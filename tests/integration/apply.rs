@@ -97,6 +97,47 @@ async fn a_read_only_token_exits_5_naming_the_scope_and_marks_nothing() {
     s.stop().await;
 }
 
+/// Both providers have work and the token may act on neither: one apply names both missing
+/// scopes (it used to name whichever provider answered 403 first), still journalling nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_token_on_two_providers_names_every_missing_scope_at_once() {
+    let scenario = format!(
+        "{}[[podstack]]\nid = \"pd_quiet\"\nstarted = \"-3h\"\nactivity = {{ idle_since = \"-3h\" }}\n",
+        idle_workers(1)
+    );
+    let s = sandbox_with(&scenario, 60, 0).await;
+    let dir = apply_workspace(&s, STOP_IDLE, &[]);
+    let plan = plan_file(dir.path());
+    let providers: BTreeSet<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["provider"].as_str())
+        .collect();
+    assert_eq!(providers, BTreeSet::from(["argus", "podstack"]));
+    let out = podwarden_as(
+        dir.path(),
+        READER,
+        &["apply", "plan.json", "--config", "podwarden.toml"],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{stdout}{}", text(&out.stderr));
+    let stopped = stdout
+        .lines()
+        .find(|l| l.starts_with("Stopped:"))
+        .unwrap_or_else(|| panic!("a Stopped line in:\n{stdout}"));
+    assert!(
+        stopped.contains("compute:write") && stopped.contains("pods:write"),
+        "{stopped}"
+    );
+    let records = journal(dir.path()).map_or(0, |j| {
+        j.query(&Filter::default()).expect("journal reads").len()
+    });
+    assert_eq!(records, 0, "nothing journalled");
+    assert!(audit_by_target(&s).await.is_empty());
+    s.stop().await;
+}
+
 /// A worker busy by day (from `busy_from`, UTC) and one idle for 9 hours, a Podstack pod idle
 /// since its start, and a worker that will be restarted between plan and apply.
 fn changing_scenario(busy_from: DateTime<Utc>) -> String {

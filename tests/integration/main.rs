@@ -15,6 +15,7 @@ mod evidence_podstack;
 mod guards;
 mod nights;
 mod notices;
+mod plan_edits;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;

@@ -169,11 +169,17 @@ async fn a_notice_policy_acts_only_on_a_pod_that_matched_on_every_run_through_it
         verify_timeout: std::time::Duration::from_secs(10),
         settings: PlanSettings::default(),
         rate: Box::new(|_| None),
+        // The sandbox's clock, not the machine's: journal times and the audit window follow it.
+        clock: {
+            let sandbox = s.sandbox.clone();
+            std::sync::Arc::new(move || sandbox.clock.now())
+        },
     };
     let outcome = podwarden::execute::apply::apply(
         &run3,
         &providers,
         &mut journal,
+        &[],
         &options,
         &Default::default(),
     )
