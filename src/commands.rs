@@ -745,6 +745,11 @@ fn validate(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Exit, Error
     let providers = config
         .as_ref()
         .map_or_else(ProviderTypes::builtin, ProviderTypes::of);
+    if let Some(email) = config.as_ref().and_then(|c| c.email.as_ref()) {
+        for w in email.warnings() {
+            println!("warning: {w}");
+        }
+    }
     match crate::policy::load::load_dir_for(&dir, &providers) {
         Ok(set) => {
             let against = providers.source.as_ref().map_or_else(

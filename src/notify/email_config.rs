@@ -201,6 +201,25 @@ impl EmailToml {
 }
 
 impl EmailConfig {
+    /// What is legal but will not do what a reader of the section expects (`validate
+    /// --config` prints these; the run does what the section says).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.owner_domain.is_none() {
+            out.push(
+                "[email.owners] has no domain: owner notices reach only owners whose name is a \
+                 full address (maria.k@example.com); a pod owned by `maria.k` gets none, and its \
+                 notice is not copied to [email.owners] cc either. Set domain = \"example.com\" \
+                 to mail owners named without one"
+                    .to_string(),
+            );
+        }
+        if self.finance.to.is_empty() {
+            out.push("[email.finance] has no to: the finance mail is not sent".to_string());
+        }
+        out
+    }
+
     /// Reads the password (when one is configured) from its variable or file.
     pub fn password(&self) -> Result<Option<Secret>, String> {
         match &self.password {

@@ -376,9 +376,14 @@ pub fn build(
                     let inc = notice::incarnation(pod, policy.action);
                     let key = notice::key_of(&action);
                     if notice::held(&settings.notices, &key, inc, now).is_some() {
-                        if let Some(n) =
-                            notice::judge(&settings.notices, &action, inc, policy.notice, now)
-                        {
+                        if let Some(n) = notice::judge(
+                            &settings.notices,
+                            &action,
+                            inc,
+                            policy.notice,
+                            policy.schedule.as_ref(),
+                            now,
+                        ) {
                             tally.pending += 1;
                             pending.push(notice::pending(&action, &n));
                         }
@@ -461,7 +466,14 @@ pub fn build(
             .map(|&i| set.policies[i].name.clone())
             .collect();
         let inc = notice::incarnation(&pods[row], policy.action);
-        match notice::judge(&settings.notices, &action, inc, policy.notice, now) {
+        match notice::judge(
+            &settings.notices,
+            &action,
+            inc,
+            policy.notice,
+            policy.schedule.as_ref(),
+            now,
+        ) {
             Some(n) if !notice::is_due(&n, now) => {
                 tallies[winner].pending += 1;
                 pending.push(notice::pending(&action, &n));

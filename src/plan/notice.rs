@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PlannedAction;
 use crate::fleet::Pod;
+use crate::policy::schedule::Schedule;
 use crate::policy::Action;
 
 /// What a notice is about: one policy's action on one target.
@@ -116,21 +117,27 @@ pub fn held<'a>(
 
 /// The notice of an action its policy plans at `now`: the one held (else one starting now),
 /// due at its first match plus the policy's *current* notice (so lengthening a policy's
-/// notice delays what it holds, and shortening it hastens them). `None` for a policy without
+/// notice delays what it holds, and shortening it hastens them) — or, for a policy with a
+/// schedule, at the first instant after that inside its window: the due time is when the
+/// policy can really act, which owners and reviewers are told. `None` for a policy without
 /// a notice.
 pub fn judge(
     notices: &Notices,
     action: &PlannedAction,
     incarnation: DateTime<Utc>,
     notice: Option<Duration>,
+    schedule: Option<&Schedule>,
     now: DateTime<Utc>,
 ) -> Option<NoticeServed> {
     let notice = notice?;
     let first_matched =
         held(notices, &key_of(action), incarnation, now).map_or(now, |n| n.first_matched);
+    let served = first_matched + notice;
     Some(NoticeServed {
         first_matched,
-        due_at: first_matched + notice,
+        due_at: schedule
+            .and_then(|s| s.first_open_from(served))
+            .unwrap_or(served),
         incarnation,
     })
 }
@@ -216,7 +223,10 @@ mod tests {
 
     #[test]
     fn no_notice_policy_no_notice() {
-        assert_eq!(judge(&Notices::new(), &action(), at(0), None, at(0)), None);
+        assert_eq!(
+            judge(&Notices::new(), &action(), at(0), None, None, at(0)),
+            None
+        );
     }
 
     #[test]
@@ -226,6 +236,7 @@ mod tests {
             &action(),
             at(-5),
             Some(Duration::hours(24)),
+            None,
             at(0),
         )
         .expect("a notice");
@@ -237,10 +248,10 @@ mod tests {
     fn a_held_notice_keeps_its_first_match_and_is_due_once_the_period_has_passed() {
         let held = holding(at(-5), at(0));
         let day = Some(Duration::hours(24));
-        let n = judge(&held, &action(), at(-5), day, at(12)).expect("a notice");
+        let n = judge(&held, &action(), at(-5), day, None, at(12)).expect("a notice");
         assert_eq!((n.first_matched, n.due_at), (at(0), at(24)));
         assert!(!is_due(&n, at(12)));
-        let n = judge(&held, &action(), at(-5), day, at(24)).expect("a notice");
+        let n = judge(&held, &action(), at(-5), day, None, at(24)).expect("a notice");
         assert!(is_due(&n, at(24)), "due exactly at first match + notice");
     }
 
@@ -249,10 +260,10 @@ mod tests {
         let held = holding(at(-5), at(0));
         let day = Some(Duration::hours(24));
         let early = at(24) - Duration::seconds(2);
-        let n = judge(&held, &action(), at(-5), day, early).expect("a notice");
+        let n = judge(&held, &action(), at(-5), day, None, early).expect("a notice");
         assert!(is_due(&n, early), "2 s of start-time jitter");
         let too_early = at(23) - Duration::seconds(1);
-        let n = judge(&held, &action(), at(-5), day, too_early).expect("a notice");
+        let n = judge(&held, &action(), at(-5), day, None, too_early).expect("a notice");
         assert!(!is_due(&n, too_early), "more than an hour early");
         assert_eq!(slack(Duration::hours(2)), Duration::minutes(5));
         assert_eq!(slack(Duration::days(7)), Duration::hours(1));
@@ -261,10 +272,62 @@ mod tests {
     #[test]
     fn a_restart_or_a_notice_from_the_future_starts_afresh() {
         let day = Some(Duration::hours(24));
-        let restarted = judge(&holding(at(-5), at(0)), &action(), at(3), day, at(30));
+        let restarted = judge(&holding(at(-5), at(0)), &action(), at(3), day, None, at(30));
         assert_eq!(restarted.map(|n| n.first_matched), Some(at(30)));
-        let future = judge(&holding(at(-5), at(40)), &action(), at(-5), day, at(30));
+        let future = judge(
+            &holding(at(-5), at(40)),
+            &action(),
+            at(-5),
+            day,
+            None,
+            at(30),
+        );
         assert_eq!(future.map(|n| n.first_matched), Some(at(30)));
+    }
+
+    /// A notice served outside the policy's window is due when the window next opens: the
+    /// first time the policy can really act, which the owner notice and the plan show.
+    #[test]
+    fn a_notice_of_a_scheduled_policy_is_due_when_its_window_opens() {
+        use chrono::Weekday;
+        let clock = |s: &str| crate::policy::schedule::ClockTime::parse(s).expect("time");
+        // 2026-11-01 is a Sunday; weekday evenings from 19:00 to 07:00 UTC.
+        let evenings = Schedule {
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+            from: clock("19:00"),
+            to: clock("07:00"),
+            timezone: chrono_tz::UTC,
+        };
+        let day = Some(Duration::hours(24));
+        let n = judge(
+            &Notices::new(),
+            &action(),
+            at(-5),
+            day,
+            Some(&evenings),
+            at(0),
+        )
+        .expect("a notice");
+        assert_eq!(n.due_at, at(24 + 19), "Monday 19:00, not Monday 00:00");
+        assert!(!is_due(&n, at(24 + 17)));
+        assert!(is_due(&n, at(24 + 19)));
+        // Served inside a window (first matched Monday 20:00): due a day later, as usual.
+        let n = judge(
+            &Notices::new(),
+            &action(),
+            at(-5),
+            day,
+            Some(&evenings),
+            at(24 + 20),
+        )
+        .expect("a notice");
+        assert_eq!(n.due_at, at(48 + 20));
     }
 
     #[test]
@@ -274,6 +337,7 @@ mod tests {
             &action(),
             at(-5),
             Some(Duration::hours(48)),
+            None,
             at(30),
         )
         .expect("a notice");

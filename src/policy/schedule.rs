@@ -104,6 +104,25 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The first instant at or after `t` inside a window: `t` itself when a window holds it,
+    /// else the next opening (within the next eight local days). When a policy with a notice
+    /// can first really act.
+    pub fn first_open_from(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.contains(t) {
+            return Some(t);
+        }
+        let today = t.with_timezone(&self.timezone).date_naive();
+        (0..=8)
+            .filter_map(|i| today.checked_add_days(chrono::Days::new(i)))
+            .filter(|day| self.days.contains(&day.weekday()))
+            .filter_map(|day| self.window(day))
+            .filter(|(open, close)| open < close && *open >= t)
+            .map(|(open, _)| open)
+            .min()
+    }
+}
+
 impl fmt::Display for Schedule {
     /// e.g. `Mon,Tue 19:00–07:00 Europe/Berlin`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

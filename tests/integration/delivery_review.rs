@@ -245,3 +245,33 @@ fn cr_lf_in_owner_name_or_reason_adds_no_header() {
         }
     }
 }
+
+/// Owner notices without `[email.owners] domain` reach only owners named by full address:
+/// `validate --config` says so (the sandbox's owners are bare names), and is quiet once the
+/// domain is set.
+#[test]
+fn validate_warns_when_owner_notices_cannot_reach_owners_named_without_a_domain() {
+    let dir = crate::support::workspace("http://127.0.0.1:9", crate::apply_support::STOP_IDLE);
+    let path = dir.path().join("podwarden.toml");
+    let base = std::fs::read_to_string(&path).expect("config");
+    let email = "[email]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\n\
+                 from = \"podwarden <podwarden@example.com>\"\n\
+                 [email.finance]\nto = [\"finance@example.com\"]\n\
+                 [email.owners]\ncc = [\"platform@example.com\"]\n";
+    for (extra, warns) in [("", true), ("domain = \"example.com\"\n", false)] {
+        std::fs::write(&path, format!("{base}\n{email}{extra}")).expect("config");
+        let out =
+            crate::support::podwarden_in(dir.path(), &["validate", "--config", "podwarden.toml"]);
+        let stdout = crate::support::text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a warning, not an error: {stdout}"
+        );
+        assert_eq!(
+            stdout.contains("warning: [email.owners] has no domain"),
+            warns,
+            "{stdout}"
+        );
+    }
+}
