@@ -38,6 +38,8 @@ pub enum Error {
     #[error(transparent)]
     Apply(#[from] crate::execute::apply::ApplyError),
     #[error(transparent)]
+    Plan(#[from] crate::execute::operation::PlanError),
+    #[error(transparent)]
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
     Report(#[from] polars::error::PolarsError),
@@ -67,11 +69,9 @@ impl Error {
                 | crate::execute::journal::JournalError::HeadMissing { .. },
             ) => Exit::JournalBroken,
             // A plan that cannot be applied as written (a hand-edited file): the user's input.
-            Error::Apply(
-                crate::execute::apply::ApplyError::UnknownProvider(_)
-                | crate::execute::apply::ApplyError::BadAction { .. }
-                | crate::execute::apply::ApplyError::BadPlan { .. },
-            ) => Exit::Usage,
+            Error::Apply(crate::execute::apply::ApplyError::Plan(_)) | Error::Plan(_) => {
+                Exit::Usage
+            }
             _ => Exit::Internal,
         }
     }
@@ -226,7 +226,7 @@ async fn live_setup(config: Option<&Path>) -> Result<Setup, Error> {
 /// The provider names and types policies are checked against: the configuration's (also
 /// the demo's), else the built-in names.
 fn provider_types(setup: Option<&Setup>) -> ProviderTypes {
-    setup.map_or_else(ProviderTypes::builtin, |s| ProviderTypes::of(s.config()))
+    setup.map_or_else(ProviderTypes::builtin, |s| s.config().provider_types())
 }
 
 /// Policies from `--policies`, else the config's folder, else ./policies, else the shipped
@@ -744,7 +744,7 @@ fn validate(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Exit, Error
         .unwrap_or_else(|| PathBuf::from("policies"));
     let providers = config
         .as_ref()
-        .map_or_else(ProviderTypes::builtin, ProviderTypes::of);
+        .map_or_else(ProviderTypes::builtin, Config::provider_types);
     if let Some(email) = config.as_ref().and_then(|c| c.email.as_ref()) {
         for w in email.warnings() {
             println!("warning: {w}");

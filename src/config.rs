@@ -30,73 +30,19 @@ pub enum ConfigError {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderType {
-    Argus,
-    Podstack,
-}
+pub use crate::providers::registry::{ProviderType, ProviderTypes};
 
-impl ProviderType {
-    /// Product name, for messages.
-    pub fn title(self) -> &'static str {
-        match self {
-            ProviderType::Argus => "Argus",
-            ProviderType::Podstack => "Podstack",
-        }
-    }
-
-    /// Whether a resume can carry a TTL (`ttl_hours`) that the provider enforces: the one
-    /// place this capability is recorded (Argus: yes; Podstack: no, see provider-api.md).
-    pub fn supports_resume_ttl(self) -> bool {
-        match self {
-            ProviderType::Argus => true,
-            ProviderType::Podstack => false,
-        }
-    }
-
-    /// The documented write rate limit (provider-api.md): Argus operations 20 per 60 s per
-    /// token; Podstack 120 per 60 s per token, shared by reads and writes.
-    pub fn documented_ops_rate(self) -> &'static str {
-        match self {
-            ProviderType::Argus => "20/60s",
-            ProviderType::Podstack => "120/60s",
-        }
-    }
-}
-
-/// Provider names and their types, as policies are checked against them. Policies name
-/// providers by configured name; with a config the names are its `[providers.NAME]`
-/// tables, without one the built-in names ("argus" is Argus, "podstack" is Podstack).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderTypes {
-    pub names: BTreeMap<String, ProviderType>,
-    /// The config file they come from; `None` for the built-in names.
-    pub source: Option<PathBuf>,
-}
-
-impl ProviderTypes {
-    /// The built-in names, used when no configuration is known.
-    pub fn builtin() -> Self {
+impl Config {
+    /// The provider names and types this configuration sets up (what policies are checked
+    /// against).
+    pub fn provider_types(&self) -> ProviderTypes {
         ProviderTypes {
-            names: [
-                ("argus".to_string(), ProviderType::Argus),
-                ("podstack".to_string(), ProviderType::Podstack),
-            ]
-            .into(),
-            source: None,
-        }
-    }
-
-    /// The providers `config` configures.
-    pub fn of(config: &Config) -> Self {
-        ProviderTypes {
-            names: config
+            names: self
                 .providers
                 .iter()
                 .map(|p| (p.name.clone(), p.kind))
                 .collect(),
-            source: config.source.clone(),
+            source: self.source.clone(),
         }
     }
 }
@@ -172,7 +118,7 @@ pub struct ConfigToml {
     pub cost_days: Option<u32>,
     /// The report currency and the rates that convert other currencies into it.
     #[serde(default)]
-    pub currency: CurrencyToml,
+    pub currency: crate::report::currency::CurrencyToml,
     /// The whole run must finish within this; rate-limit waits past it fail with exit 6.
     #[serde(default = "default_deadline")]
     pub deadline: String,
@@ -203,16 +149,6 @@ fn default_reports() -> PathBuf {
 }
 fn default_policies() -> PathBuf {
     "policies".into()
-}
-/// `[currency]` as written: `report = "USD"`, `rates = { INR = "0.01198" }` (one unit of
-/// INR in the report currency, a string decimal), `rates_set = "2026-11-01"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CurrencyToml {
-    pub report: Option<String>,
-    #[serde(default)]
-    pub rates: BTreeMap<String, String>,
-    pub rates_set: Option<String>,
 }
 fn default_deadline() -> String {
     "20m".into()

@@ -29,13 +29,15 @@ use rust_decimal::Decimal;
 use tokio::time::Instant;
 
 use super::journal::{Journal, JournalError, NewRecord, Stage};
+pub use super::operation::{operation, PlanError};
 use super::preconditions::{self, Effect};
 use super::progress::Progress;
 use super::queue::{self, StopSignal};
 pub use super::rederive::{Refusal, Rejected};
 use super::verify;
+pub use super::{wall_clock, Clock};
 use crate::exit::Exit;
-use crate::fleet::{Pod, ResourceKind};
+use crate::fleet::Pod;
 use crate::plan::{Plan, PlanSettings, PlannedAction};
 use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Receipt};
 
@@ -43,12 +45,9 @@ use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Re
 pub enum ApplyError {
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("the plan names provider {0:?}, which is not configured")]
-    UnknownProvider(String),
-    #[error("the plan's action {id} has an unknown action or kind ({what:?})")]
-    BadAction { id: String, what: String },
-    #[error("the plan's action {id} cannot be applied: {why}")]
-    BadPlan { id: String, why: String },
+    /// A plan that cannot be applied as written (a hand-edited file).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// How to apply.
@@ -66,14 +65,6 @@ pub struct Options {
     /// verification's audit window all read it. [`wall_clock`] in the binary; tests pass the
     /// sandbox's clock, so that nothing here depends on the machine's date.
     pub clock: Clock,
-}
-
-/// A source of "now" (see [`Options::clock`]).
-pub type Clock = std::sync::Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
-
-/// The machine's clock.
-pub fn wall_clock() -> Clock {
-    std::sync::Arc::new(Utc::now)
 }
 
 /// What became of one action this run.
@@ -239,34 +230,6 @@ fn record(
         currency: Some(a.currency.clone()),
         at,
     }
-}
-
-/// The operation that carries out `a`.
-pub fn operation(a: &PlannedAction, yes: bool) -> Result<Operation, ApplyError> {
-    let bad = || ApplyError::BadAction {
-        id: a.id.clone(),
-        what: format!("{} {}", a.action, a.kind),
-    };
-    let op = match a.action.as_str() {
-        "stop" => OpKind::Stop,
-        "resume" => OpKind::Resume,
-        "terminate" => OpKind::Terminate,
-        _ => return Err(bad()),
-    };
-    let kind = match a.kind.as_str() {
-        "pod" => ResourceKind::Pod,
-        "orphan" => ResourceKind::Orphan,
-        _ => return Err(bad()),
-    };
-    Ok(Operation {
-        kind,
-        target: a.target.clone(),
-        op,
-        reason: a.reason.clone(),
-        ttl_hours: a.ttl_hours,
-        idempotency_key: a.idempotency_key.clone(),
-        confirm: op == OpKind::Terminate && yes,
-    })
 }
 
 /// Shared by the providers' queues.

@@ -13,26 +13,26 @@
 
 use std::collections::HashSet;
 
-use super::apply::ApplyError;
+use super::operation::{operation, PlanError};
 use crate::plan::Plan;
 
 /// The providers' longest `Idempotency-Key`.
 pub const MAX_KEY: usize = 64;
 
 /// `Ok` when every action of `plan` can be applied; else the first problem, naming the action.
-pub fn check(plan: &Plan, providers: &[&str]) -> Result<(), ApplyError> {
+pub fn check(plan: &Plan, providers: &[&str]) -> Result<(), PlanError> {
     let mut ids = HashSet::new();
     let mut keys = HashSet::new();
     let mut targets = HashSet::new();
     for a in &plan.actions {
-        let bad = |why: String| ApplyError::BadPlan {
+        let bad = |why: String| PlanError::BadPlan {
             id: a.id.clone(),
             why,
         };
         if !providers.contains(&a.provider.as_str()) {
-            return Err(ApplyError::UnknownProvider(a.provider.clone()));
+            return Err(PlanError::UnknownProvider(a.provider.clone()));
         }
-        super::apply::operation(a, false)?;
+        operation(a, false)?;
         if !ids.insert(a.id.as_str()) {
             return Err(bad("its id is used by another action".into()));
         }

@@ -48,7 +48,7 @@ pub fn check(
         let now_started = pod.last_started_at.map(|t| t.to_rfc3339());
         let same = now_started
             .as_deref()
-            .is_some_and(|now| super::rederive::same_instant(now, started));
+            .is_some_and(|now| same_instant(now, started));
         if !same {
             return Err(format!(
                 "restarted since the plan (last start {}, planned on {started}): its evidence is void",
@@ -84,6 +84,27 @@ pub fn check(
         return Err(why);
     }
     Ok(())
+}
+
+/// Two precondition values are the same when equal as text or, for times, as instants
+/// (`2026-11-22T23:13:00Z` is `2026-11-22T23:13:00+00:00`).
+pub fn same_value(a: Option<&String>, b: Option<&String>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a == b || same_instant(a, b),
+        _ => false,
+    }
+}
+
+/// Whether both are RFC 3339 times of the same instant.
+pub fn same_instant(a: &str, b: &str) -> bool {
+    match (
+        DateTime::parse_from_rfc3339(a),
+        DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Whether `pod` shows that `action` took effect (or is taking effect): what a verification
@@ -257,6 +278,30 @@ mod tests {
         plan.preconditions
             .insert("started_at".into(), "2026-11-20T00:00:01Z".into());
         assert!(run(&plan, Some(&p)).unwrap_err().contains("restarted"));
+    }
+
+    #[test]
+    fn times_compare_as_instants() {
+        assert!(same_instant(
+            "2026-11-22T23:13:00Z",
+            "2026-11-22T23:13:00+00:00"
+        ));
+        assert!(same_instant(
+            "2026-11-23T00:43:00+01:30",
+            "2026-11-22T23:13:00Z"
+        ));
+        assert!(!same_instant(
+            "2026-11-22T23:13:00Z",
+            "2026-11-22T23:13:01Z"
+        ));
+        let (z, plus) = (
+            "2026-11-22T23:13:00Z".to_string(),
+            "2026-11-22T23:13:00+00:00".to_string(),
+        );
+        assert!(same_value(Some(&z), Some(&plus)));
+        assert!(!same_value(Some(&z), None));
+        assert!(same_value(Some(&"idle".into()), Some(&"idle".into())));
+        assert!(!same_value(Some(&"idle".into()), Some(&"busy".into())));
     }
 
     #[test]

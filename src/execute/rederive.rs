@@ -19,7 +19,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::preconditions;
+use super::preconditions::{self, same_value};
 use crate::fleet::{Fleet, Pod};
 use crate::plan::{Plan, PlanSettings, PlannedAction};
 use crate::policy::{Action, PolicySet};
@@ -232,27 +232,6 @@ fn show(ttl: Option<u32>) -> String {
     ttl.map_or_else(|| "none".into(), |h| h.to_string())
 }
 
-/// Two precondition values are the same when equal as text or, for times, as instants
-/// (`2026-11-22T23:13:00Z` is `2026-11-22T23:13:00+00:00`).
-pub fn same_value(a: Option<&String>, b: Option<&String>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => a == b || same_instant(a, b),
-        _ => false,
-    }
-}
-
-/// Whether both are RFC 3339 times of the same instant.
-pub fn same_instant(a: &str, b: &str) -> bool {
-    match (
-        DateTime::parse_from_rfc3339(a),
-        DateTime::parse_from_rfc3339(b),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// Why the fresh plan has no such action for the target: another action wins it, it waits for
 /// a notice, a guard or breaker holds it (the fresh plan's `blocked`), or the policy's
 /// conditions no longer hold.
@@ -291,33 +270,4 @@ fn why_not_planned(a: &PlannedAction, fresh: &Plan, pod: &Pod) -> String {
         "policy {}'s conditions do not hold for {} now (status {}; see `podwarden explain {}`)",
         a.policy, a.target, pod.status, a.target
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_compare_as_instants() {
-        assert!(same_instant(
-            "2026-11-22T23:13:00Z",
-            "2026-11-22T23:13:00+00:00"
-        ));
-        assert!(same_instant(
-            "2026-11-23T00:43:00+01:30",
-            "2026-11-22T23:13:00Z"
-        ));
-        assert!(!same_instant(
-            "2026-11-22T23:13:00Z",
-            "2026-11-22T23:13:01Z"
-        ));
-        let (z, plus) = (
-            "2026-11-22T23:13:00Z".to_string(),
-            "2026-11-22T23:13:00+00:00".to_string(),
-        );
-        assert!(same_value(Some(&z), Some(&plus)));
-        assert!(!same_value(Some(&z), None));
-        assert!(same_value(Some(&"idle".into()), Some(&"idle".into())));
-        assert!(!same_value(Some(&"idle".into()), Some(&"busy".into())));
-    }
 }

@@ -52,7 +52,7 @@ pub async fn verify(
     accepted: &[Accepted],
     providers: &[Box<dyn Provider>],
     until: Instant,
-    clock: &super::apply::Clock,
+    clock: &super::Clock,
 ) -> Vec<(PlannedAction, Verdict)> {
     let per_provider = providers.iter().map(|p| {
         let mine: Vec<&Accepted> = accepted
@@ -86,7 +86,7 @@ async fn verify_provider(
     provider: &dyn Provider,
     accepted: Vec<&Accepted>,
     until: Instant,
-    clock: &super::apply::Clock,
+    clock: &super::Clock,
 ) -> Vec<(PlannedAction, Verdict)> {
     let Some(since) = audit_since(accepted.iter().copied()) else {
         return Vec::new();

@@ -21,12 +21,12 @@ pub const BUILTIN: &[(&str, &str)] = &[
 
 /// The shipped policies, checked against the built-in provider names.
 pub fn load() -> Result<super::PolicySet, Vec<super::Diagnostic>> {
-    load_for(&crate::config::ProviderTypes::builtin())
+    load_for(&crate::providers::registry::ProviderTypes::builtin())
 }
 
 /// The shipped policies, checked against `providers`.
 pub fn load_for(
-    providers: &crate::config::ProviderTypes,
+    providers: &crate::providers::registry::ProviderTypes,
 ) -> Result<super::PolicySet, Vec<super::Diagnostic>> {
     let sources: Vec<_> = BUILTIN
         .iter()

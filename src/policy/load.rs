@@ -16,8 +16,8 @@ use super::limits::{self, LimitsToml};
 use super::reason;
 use super::schedule::ClockTime;
 use super::{Action, Limits, Policy, Schedule};
-use crate::config::ProviderTypes;
 use crate::fleet::ResourceKind;
+use crate::providers::registry::ProviderTypes;
 
 /// All policies of a directory, in file order, with a hash of their source.
 #[derive(Debug, Clone, Default)]

@@ -9,6 +9,7 @@ pub mod budget;
 pub mod error;
 pub mod http;
 pub mod podstack;
+pub mod registry;
 pub mod retry_after;
 pub mod wire_fields;
 

@@ -13,8 +13,20 @@ use std::fmt;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::config::CurrencyToml;
+use serde::Deserialize;
+
 use crate::money::{fixed, Currency, Money};
+
+/// `[currency]` as written: `report = "USD"`, `rates = { INR = "0.01198" }` (one unit of
+/// INR in the report currency, a string decimal), `rates_set = "2026-11-01"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyToml {
+    pub report: Option<String>,
+    #[serde(default)]
+    pub rates: BTreeMap<String, String>,
+    pub rates_set: Option<String>,
+}
 
 /// The report currency and the configured rates into it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,66 @@
+//! The providers podwarden knows and the facts each one declares once: what the rest of the
+//! program (policy validation, the demo, collection) reads instead of naming a provider.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderType {
+    Argus,
+    Podstack,
+}
+
+impl ProviderType {
+    /// Product name, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProviderType::Argus => "Argus",
+            ProviderType::Podstack => "Podstack",
+        }
+    }
+
+    /// Whether a resume can carry a TTL (`ttl_hours`) that the provider enforces: the one
+    /// place this capability is recorded (Argus: yes; Podstack: no, see provider-api.md).
+    pub fn supports_resume_ttl(self) -> bool {
+        match self {
+            ProviderType::Argus => true,
+            ProviderType::Podstack => false,
+        }
+    }
+
+    /// The documented write rate limit (provider-api.md): Argus operations 20 per 60 s per
+    /// token; Podstack 120 per 60 s per token, shared by reads and writes.
+    pub fn documented_ops_rate(self) -> &'static str {
+        match self {
+            ProviderType::Argus => "20/60s",
+            ProviderType::Podstack => "120/60s",
+        }
+    }
+}
+
+/// Provider names and their types, as policies are checked against them. Policies name
+/// providers by configured name; with a config the names are its `[providers.NAME]`
+/// tables, without one the built-in names ("argus" is Argus, "podstack" is Podstack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderTypes {
+    pub names: BTreeMap<String, ProviderType>,
+    /// The config file they come from; `None` for the built-in names.
+    pub source: Option<PathBuf>,
+}
+
+impl ProviderTypes {
+    /// The built-in names, used when no configuration is known.
+    pub fn builtin() -> Self {
+        ProviderTypes {
+            names: [
+                ("argus".to_string(), ProviderType::Argus),
+                ("podstack".to_string(), ProviderType::Podstack),
+            ]
+            .into(),
+            source: None,
+        }
+    }
+}
