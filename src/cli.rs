@@ -301,8 +301,10 @@ pub struct ActArgs {
     /// Also send terminates (the policy must allow them too); without it they are held back.
     #[arg(long)]
     pub yes: bool,
-    /// Print the exact HTTP requests (method, URL, Idempotency-Key, body; never the token)
-    /// that would be sent, and send nothing.
+    /// Print the plan's HTTP requests (method, URL, Idempotency-Key, body; never the token)
+    /// and send nothing. Offline: for a plan file, actions these policies can never plan are
+    /// marked REFUSED (exit 3); `apply` re-derives the rest against the fleet, and sends them
+    /// with the reason it derives.
     #[arg(long)]
     pub print_requests: bool,
 }

@@ -183,11 +183,23 @@ pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
         .collect();
     crate::execute::plan_check::check(&plan, &names)?;
     if args.act.print_requests {
-        return print_requests(setup.config(), &plan, args.act.yes);
+        return print_requests(setup.config(), &plan, Some(&set), args.act.yes);
     }
     // The file is a request, not the truth: every action is derived again from the policies
     // on disk and the fleet as it is now, and only those that re-derive are acted on.
     let inputs = super::live_inputs(setup).await?;
+    // A token the provider rejects (401) or that may not read (403): nothing can be derived
+    // and nothing is marked, as the write-access check would stop it.
+    if let Some(e) = inputs.errors.iter().find(|e| {
+        matches!(
+            e,
+            crate::providers::ProviderError::Unauthorized { .. }
+                | crate::providers::ProviderError::Forbidden { .. }
+        )
+    }) {
+        eprintln!("error: {e}; nothing was sent or journalled");
+        return Ok(Exit::for_provider(e));
+    }
     let fresh = super::make_plan(&inputs, &set)?;
     let (admitted, rejected) = crate::execute::rederive::rederive(
         &plan,
@@ -228,7 +240,9 @@ pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
 }
 
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(i, _)| &hash[..i])
 }
 
 /// Applies `plan` with `cfg`'s providers and journal (or prints its requests): the exit code,
@@ -244,7 +258,7 @@ pub async fn act(
     deadline: Instant,
 ) -> Result<(Exit, Option<Outcome>), Error> {
     if act.print_requests {
-        return Ok((print_requests(cfg, plan, act.yes)?, None));
+        return Ok((print_requests(cfg, plan, None, act.yes)?, None));
     }
     if plan.actions.is_empty() && rejected.is_empty() && !unsettled(&cfg.state)? {
         println!("Nothing to apply: the plan has no actions.");
@@ -296,8 +310,16 @@ async fn stop_on_signals(stop: StopSignal) {
 }
 
 /// `--print-requests`: the requests, exactly as they would be sent, and nothing sent. No
-/// token is needed or shown; terminates appear only with `--yes`.
-fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
+/// token is needed or shown; terminates appear only with `--yes`. For a plan file (`set`:
+/// the policies on disk), actions whose claims no fleet can make true under these policies
+/// (`rederive::claims`) are listed as refused instead; the rest still has to re-derive
+/// against the fleet when applied.
+fn print_requests(
+    cfg: &Config,
+    plan: &Plan,
+    set: Option<&crate::policy::PolicySet>,
+    yes: bool,
+) -> Result<Exit, Error> {
     let mut offline = cfg.clone();
     for p in &mut offline.providers {
         p.token = TokenSource::Value(Secret::new("not-used"));
@@ -306,11 +328,25 @@ fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
     let names: Vec<&str> = providers.iter().map(|p| p.name()).collect();
     crate::execute::plan_check::check(plan, &names)?;
     let mut held = 0;
+    let mut refused = 0;
     for provider in &providers {
         let mine: Vec<_> = plan
             .actions
             .iter()
             .filter(|a| a.provider == provider.name())
+            .filter(
+                |a| match set.map(|set| crate::execute::rederive::claims(a, set)) {
+                    Some(Err(why)) => {
+                        println!(
+                            "# REFUSED {} {} ({}): not re-derived: {why}\n",
+                            a.action, a.target, a.policy
+                        );
+                        refused += 1;
+                        false
+                    }
+                    _ => true,
+                },
+            )
             .filter(|a| {
                 let send = yes || a.action != "terminate";
                 held += usize::from(!send);
@@ -338,11 +374,18 @@ fn print_requests(cfg: &Config, plan: &Plan, yes: bool) -> Result<Exit, Error> {
     if held > 0 {
         println!("# {held} terminate(s) held back: add --yes to send them");
     }
-    println!(
-        "# These are the plan file's requests as written; `apply` first derives each action again \
-         from the policies on disk and the fleet as it is then, and sends only those that do."
-    );
-    Ok(Exit::Success)
+    if set.is_some() {
+        println!(
+            "# These are the plan file's requests as written; `apply` first derives each action \
+             again from the policies on disk and the fleet as it is then, and sends only those \
+             that do, in the words it derives (reason included)."
+        );
+    }
+    Ok(if refused > 0 {
+        Exit::ActionsFailed
+    } else {
+        Exit::Success
+    })
 }
 
 fn render(o: &Outcome) -> String {

@@ -169,6 +169,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Plan-file actions that did not re-derive from today's policies and fleet (never sent).
     pub not_derived: usize,
+    /// Of those, the ones a circuit breaker refuses now (exit 4).
+    pub breaker_refused: usize,
 }
 
 impl Outcome {
@@ -196,6 +198,8 @@ impl Outcome {
             || self.interrupted
         {
             Exit::ActionsFailed
+        } else if self.breaker_refused > 0 {
+            Exit::CircuitBreaker
         } else {
             Exit::Success
         }
@@ -252,6 +256,11 @@ impl Shared<'_> {
     }
     fn now(&self) -> chrono::DateTime<Utc> {
         (self.opts.clock)()
+    }
+    /// When the journal first recorded the action with `key`.
+    fn first_recorded(&self, key: &str) -> Option<chrono::DateTime<Utc>> {
+        let j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        j.history(key).ok()?.first().map(|r| r.new.at)
     }
     fn settle(&self, what: &str) {
         self.progress
@@ -336,6 +345,15 @@ fn receipt_in(r: &super::journal::Record) -> Receipt {
     }
 }
 
+/// Whether two actions are the same operation on the same target by the same policy.
+fn same_action(a: &PlannedAction, b: &PlannedAction) -> bool {
+    a.provider == b.provider
+        && a.target == b.target
+        && a.kind == b.kind
+        && a.action == b.action
+        && a.policy == b.policy
+}
+
 /// An action of an earlier run, rebuilt from its journal record (to recover or verify it when
 /// the current plan does not carry it). Its TTL is not journalled: a resume is verified as
 /// running.
@@ -390,15 +408,28 @@ pub async fn apply(
     // file's words. The others are journalled as skipped, once write access is known.
     outcome.not_derived = rejected.len();
     let mut refused: Vec<&Rejected> = Vec::new();
-    let mut recover_only: Vec<PlannedAction> = Vec::new();
     for r in rejected {
         let history = journal.history(&r.action.idempotency_key)?;
         let Some(last) = history.last() else {
             refused.push(r);
             continue;
         };
+        // The journal's action under this key must be the file's: a key copied from another
+        // action is refused, and that action's records are left alone.
+        let known = from_record(last);
+        if !same_action(&known, &r.action) {
+            outcome.lines.push(Line {
+                action: r.action.clone(),
+                result: ActionResult::Refused,
+                detail: format!(
+                    "not re-derived: its idempotency key is the journal's {} of {} by {}",
+                    known.action, known.target, known.policy
+                ),
+            });
+            continue;
+        }
         let done = |detail: String| Line {
-            action: from_record(last),
+            action: known.clone(),
             result: ActionResult::AlreadyDone,
             detail,
         };
@@ -413,7 +444,7 @@ pub async fn apply(
             Stage::Unverified => {
                 let (receipt, at) = receipt_of(&history, last.new.at);
                 to_verify.push(verify::Accepted {
-                    action: from_record(last),
+                    action: known.clone(),
                     receipt,
                     at,
                 });
@@ -421,21 +452,17 @@ pub async fn apply(
                     .lines
                     .push(done(format!("unverified in run {run}, verifying")));
             }
-            Stage::Failed if matches!(after_failure(&history, last, ""), Todo::Recover) => {
-                recover_only.push(from_record(last))
-            }
+            // Sent, then no conclusive answer: the earlier-runs path recovers it too.
+            Stage::Failed if matches!(after_failure(&history, last, ""), Todo::Recover) => {}
             _ => refused.push(r),
         }
     }
+    // Those journalled here as skipped or failed; the earlier-runs path leaves them alone.
     let refused_keys: std::collections::HashSet<&str> = refused
         .iter()
+        .filter(|r| r.refusal != Refusal::Edited && r.own_key)
         .map(|r| r.action.idempotency_key.as_str())
         .collect();
-    for a in &recover_only {
-        todo.entry(a.provider.as_str())
-            .or_default()
-            .push((a, Todo::RecoverOnly));
-    }
 
     // Actions of earlier runs this plan does not carry: sent before a crash (find out whether
     // they arrived) or accepted and never verified (a run killed before verifying). Without
@@ -451,6 +478,7 @@ pub async fn apply(
         .unfinished()?
         .into_iter()
         .chain(journal.accepted_unverified()?)
+        .chain(journal.sent_then_inconclusive()?)
         .collect();
     for r in &records {
         let a = from_record(r);
@@ -469,7 +497,8 @@ pub async fn apply(
     for (a, r) in &earlier {
         match r.new.stage {
             Stage::Planned => superseded.push((a, &r.new.run_id)),
-            Stage::Sent => todo
+            // Sent, and perhaps arrived (a crash, or a failure with no conclusive answer).
+            Stage::Sent | Stage::Failed => todo
                 .entry(a.provider.as_str())
                 .or_default()
                 .push((a, Todo::RecoverOnly)),
@@ -572,8 +601,27 @@ pub async fn apply(
     for r in refused {
         let why = format!("not re-derived: {}", r.why);
         let (stage, result) = match r.refusal {
-            Refusal::Edited => (Stage::Skipped, ActionResult::Refused),
-            Refusal::Moved => (Stage::Skipped, ActionResult::Skipped),
+            // Not journalled: the file's key may be forged, and nothing was done.
+            _ if r.refusal == Refusal::Edited || !r.own_key => {
+                if r.refusal == Refusal::Breaker {
+                    outcome.breaker_refused += 1;
+                }
+                outcome.lines.push(Line {
+                    action: r.action.clone(),
+                    result: match r.refusal {
+                        Refusal::Edited => ActionResult::Refused,
+                        Refusal::Unreadable => ActionResult::Failed,
+                        Refusal::Moved | Refusal::Breaker => ActionResult::Skipped,
+                    },
+                    detail: why,
+                });
+                continue;
+            }
+            Refusal::Edited | Refusal::Moved => (Stage::Skipped, ActionResult::Skipped),
+            Refusal::Breaker => {
+                outcome.breaker_refused += 1;
+                (Stage::Skipped, ActionResult::Skipped)
+            }
             // No HTTP answer: inconclusive, so the next apply derives it again.
             Refusal::Unreadable => (Stage::Failed, ActionResult::Failed),
         };
@@ -1002,10 +1050,12 @@ async fn recover(
     r.audit_id = receipt.audit_id.clone();
     r.http_status = receipt.http_status;
     shared.append(r)?;
+    // It was accepted when it was first sent, perhaps hours ago: the audit is read from then.
+    let at = shared.first_recorded(&a.idempotency_key);
     out.accepted.push(verify::Accepted {
         action: a.clone(),
         receipt,
-        at: shared.now(),
+        at: at.unwrap_or_else(|| shared.now()),
     });
     shared.settle(&a.target);
     out.lines.push(Line {

@@ -417,6 +417,24 @@ impl Journal {
         rows.into_iter().map(|r| self.record(r)).collect()
     }
 
+    /// The latest record of every action whose last stage is a failure that leaves open
+    /// whether its request arrived (no HTTP answer, a 5xx or a 429) after it had been sent:
+    /// like a `sent` one, it may have taken effect.
+    pub fn sent_then_inconclusive(&self) -> Result<Vec<Record>, JournalError> {
+        let rows = self.rows(
+            &format!(
+                "SELECT {COLUMNS} FROM journal WHERE seq IN \
+                 (SELECT MAX(seq) FROM journal GROUP BY idempotency_key) \
+                 AND stage = 'failed' \
+                 AND (http_status IS NULL OR http_status >= 500 OR http_status = 429) \
+                 AND idempotency_key IN (SELECT idempotency_key FROM journal WHERE stage = 'sent') \
+                 ORDER BY seq"
+            ),
+            [],
+        )?;
+        rows.into_iter().map(|r| self.record(r)).collect()
+    }
+
     /// Records matching `filter` (see [`Filter`]), in `seq` order.
     pub fn query(&self, filter: &Filter) -> Result<Vec<Record>, JournalError> {
         let sql = if filter.latest_only {

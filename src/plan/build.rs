@@ -179,13 +179,15 @@ pub fn idempotency_key(pod: &Pod, action: Action, now: DateTime<Utc>) -> String 
         ),
         _ => pod.incarnation().to_rfc3339(),
     };
+    key_of(&pod.provider, &pod.target, action, &incarnation)
+}
+
+/// The SHA-256 behind [`idempotency_key`]: provider, target, action and incarnation.
+pub fn key_of(provider: &str, target: &str, action: Action, incarnation: &str) -> String {
     let mut h = Sha256::new();
     h.update(format!(
-        "{}\n{}\n{}\n{}",
-        pod.provider,
-        pod.target,
-        action.as_str(),
-        incarnation
+        "{provider}\n{target}\n{}\n{incarnation}",
+        action.as_str()
     ));
     hex::encode(h.finalize())
 }

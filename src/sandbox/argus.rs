@@ -326,6 +326,10 @@ async fn worker_op(
         Err(e) => return e.into_response(),
     };
     let dry_run = is_dry_run(&q);
+    if !dry_run && s.has_fault(Fault::RefuseOps) {
+        return ApiError::bad_request("invalid_request", "refused (sandbox fault refuse-ops)")
+            .into_response();
+    }
     let transition = Duration::seconds(s.config.transition_secs as i64);
     idempotent(&s, &c, &headers, !dry_run, |world, now| {
         if world

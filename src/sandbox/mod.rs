@@ -55,6 +55,9 @@ pub enum Fault {
     ListChanges,
     /// Every Podstack stats history answer takes 3 s longer.
     SlowStats,
+    /// Every Argus operation that would act answers 400 `invalid_request` (a dry run still
+    /// passes): a provider's definitive refusal.
+    RefuseOps,
 }
 
 /// Everything the sandbox can be configured with (the `podwarden sandbox` flags).

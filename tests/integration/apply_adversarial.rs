@@ -276,11 +276,18 @@ async fn a_re_apply_after_a_provider_was_down_sends_what_failed_and_exits_by_the
 /// as "done before" and exited 0; it must still say failed (exit 3), without re-sending.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_re_apply_of_a_plan_whose_action_was_refused_still_exits_3() {
-    let s = sandbox_with(&idle_workers(1), 60, 0).await;
+    // The provider refuses every operation for good (400). (A hand-edited reason no longer
+    // provokes one: apply sends the reason it derives itself.)
+    let s = crate::support::sandbox(podwarden::sandbox::SandboxConfig {
+        pods: 0,
+        now: Some(chrono::Utc::now()),
+        faults: vec![podwarden::sandbox::Fault::RefuseOps],
+        scenario: Some(podwarden::sandbox::Scenario::parse(&idle_workers(1)).expect("scenario")),
+        ..podwarden::sandbox::SandboxConfig::default()
+    })
+    .await;
     let dir = apply_workspace(&s, STOP_IDLE, &[]);
-    let mut plan = plan_file(dir.path());
-    plan["actions"][0]["reason"] = "no".into(); // under 3 characters: 400 invalid_reason
-    write_plan(dir.path(), &plan);
+    plan_file(dir.path());
     let first = apply(dir.path(), &[]);
     assert_eq!(first.status.code(), Some(3), "{}", all_output(&first));
     let sent_before = records(dir.path())

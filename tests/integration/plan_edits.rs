@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use podwarden::execute::journal::Stage;
+use podwarden::execute::journal::Filter;
 use serde_json::Value;
 
 use crate::apply_support::*;
@@ -111,8 +111,8 @@ async fn edited_plan_actions_are_not_re_derived_and_never_sent() {
         "the target swapped for a busy pod",
         vec![swapped.clone()],
         "wkr_busy",
-        0,
-        "busy now",
+        3,
+        "idempotency key does not belong to a stop of wkr_busy",
     ));
 
     let mut rewritten = swapped;
@@ -144,8 +144,8 @@ async fn edited_plan_actions_are_not_re_derived_and_never_sent() {
         "an added action",
         vec![added],
         "wkr_protected",
-        0,
-        "protected",
+        3,
+        "idempotency key does not belong",
     ));
 
     let mut renamed = idle_a.clone();
@@ -166,10 +166,14 @@ async fn edited_plan_actions_are_not_re_derived_and_never_sent() {
         vec![rekeyed],
         "wkr_idle_a",
         3,
-        "idempotency key",
+        "idempotency key does not belong",
     ));
 
     for (edit, actions, target, exit, words) in cases {
+        let key = actions[0]["idempotency_key"]
+            .as_str()
+            .expect("a key")
+            .to_string();
         let out = apply_with(dir.path(), &plan, actions);
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(exit), "{edit}:\n{all}");
@@ -182,10 +186,23 @@ async fn edited_plan_actions_are_not_re_derived_and_never_sent() {
             text(&out.stdout).contains("did not re-derive"),
             "{edit}: counted\n{all}"
         );
-        assert_eq!(
-            latest_stages(dir.path()).get(target),
-            Some(&Stage::Skipped),
-            "{edit}: journalled as skipped"
+        // Refused edits are not journalled (their key may be forged); a skip is, only under
+        // a key that is provably the target's own.
+        let records = journal(dir.path()).map_or_else(Vec::new, |j| {
+            j.query(&Filter::default()).expect("journal reads")
+        });
+        let under_key: Vec<_> = records
+            .iter()
+            .filter(|r| r.new.idempotency_key == key)
+            .collect();
+        if exit == 3 {
+            assert!(under_key.is_empty(), "{edit}: journalled {under_key:?}");
+        }
+        assert!(
+            records
+                .iter()
+                .all(|r| r.new.target != "wkr_busy" && r.new.target != "wkr_protected"),
+            "{edit}: no record under another target's key"
         );
     }
     // Nothing any edit asked for reached the provider.
@@ -217,5 +234,55 @@ async fn a_plan_with_only_deletions_applies_the_rest() {
     let acted: Vec<&str> = audit.keys().map(String::as_str).collect();
     assert_eq!(acted, ["wkr_idle_a", "wkr_ttl"], "deleted ones untouched");
     assert!(audit.values().all(|ops| ops.len() == 1));
+    s.stop().await;
+}
+
+/// A token the provider rejects at apply time: nothing can be derived, so nothing is sent
+/// or journalled, and the exit is the configuration error's (2), not "actions failed".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_at_apply_exits_2_and_journals_nothing() {
+    let s = sandbox_with(SCENARIO, 60, 0).await;
+    let dir = apply_workspace(&s, &policies(), &[]);
+    plan_file(dir.path());
+    let out = podwarden_as(
+        dir.path(),
+        "not-a-token",
+        &["apply", "plan.json", "--config", "podwarden.toml"],
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("nothing was sent or journalled"), "{all}");
+    let records = journal(dir.path()).map_or(0, |j| {
+        j.query(&Filter::default()).expect("journal reads").len()
+    });
+    assert_eq!(records, 0);
+    assert!(audit_by_target(&s).await.is_empty());
+    s.stop().await;
+}
+
+/// The global breaker would refuse the plan now (`[limits] max_actions` lowered after the
+/// review): nothing is sent, each action says why, and the exit is the breaker's (4).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_breaker_that_refuses_the_plan_at_apply_time_exits_4_and_sends_nothing() {
+    let s = sandbox_with(SCENARIO, 60, 0).await;
+    let dir = apply_workspace(&s, &policies(), &[]);
+    let plan = plan_file(dir.path());
+    assert!(plan["actions"].as_array().expect("actions").len() >= 3);
+    let config = dir.path().join("podwarden.toml");
+    let text_of = std::fs::read_to_string(&config).expect("config");
+    assert!(text_of.contains("max_actions = 1000"));
+    std::fs::write(
+        &config,
+        text_of.replacen("max_actions = 1000", "max_actions = 1", 1),
+    )
+    .expect("config");
+    let out = apply(dir.path(), &["--yes"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("not re-derived: global circuit breaker"),
+        "{stdout}"
+    );
+    assert!(audit_by_target(&s).await.is_empty());
     s.stop().await;
 }
