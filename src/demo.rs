@@ -56,17 +56,15 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
                 domain: Some("example.com".into()),
             },
         }),
-        providers: [
-            (
-                "argus".to_string(),
-                provider(ProviderType::Argus, sandbox.argus_url()),
-            ),
-            (
-                "podstack".to_string(),
-                provider(ProviderType::Podstack, sandbox.podstack_url()),
-            ),
-        ]
-        .into(),
+        providers: ProviderType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.builtin_name().to_string(),
+                    provider(*t, sandbox.url_for(*t)),
+                )
+            })
+            .collect(),
     };
     let mut config = Config::from_toml(raw, None, Path::new("."))?;
     for p in &mut config.providers {

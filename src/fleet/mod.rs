@@ -123,7 +123,7 @@ pub enum Activity {
 /// One pod of the fleet, normalized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pod {
-    /// The configured provider name ("argus", "podstack").
+    /// The configured provider name (the `[providers.NAME]` key).
     pub provider: String,
     pub kind: ResourceKind,
     /// The id an action addresses: Argus worker id, orphan pod id, or Podstack pod id.

@@ -653,25 +653,26 @@ impl Cx<'_> {
             names.to_vec()
         };
         // (name, why it cannot keep a lease)
-        let lacking: Vec<(&str, String)> =
-            scope
-                .iter()
-                .filter_map(|name| match known.get(*name) {
-                    Some(t) if t.supports_resume_ttl() => None,
-                    Some(t) => Some((*name, format!("{} has no resume TTL", t.title()))),
-                    None => Some((
-                        *name,
-                        format!(
+        let lacking: Vec<(&str, String)> = scope
+            .iter()
+            .filter_map(|name| match known.get(*name) {
+                Some(t) if t.supports_resume_ttl() => None,
+                Some(t) => Some((*name, format!("{} has no resume TTL", t.title()))),
+                None => Some((
+                    *name,
+                    format!(
                         "`{name}` is not a provider {} knows, so podwarden cannot promise a lease",
                         match &self.providers.source {
                             Some(p) => p.display().to_string(),
-                            None => "podwarden (no config; built-in names: argus, podstack)"
-                                .to_string(),
+                            None => format!(
+                                "podwarden (no config; built-in names: {})",
+                                crate::providers::registry::builtin_names()
+                            ),
                         }
                     ),
-                    )),
-                })
-                .collect();
+                )),
+            })
+            .collect();
         let Some((_, why)) = lacking.first() else {
             return;
         };

@@ -14,6 +14,18 @@ pub enum ProviderType {
 }
 
 impl ProviderType {
+    /// Every provider podwarden has a client for: the one list to extend with a new one.
+    pub const ALL: [ProviderType; 2] = [ProviderType::Argus, ProviderType::Podstack];
+
+    /// The name it goes by without a configuration: the built-in names policies are checked
+    /// against, the demo's providers, the default of a policy test case.
+    pub fn builtin_name(self) -> &'static str {
+        match self {
+            ProviderType::Argus => "argus",
+            ProviderType::Podstack => "podstack",
+        }
+    }
+
     /// Product name, for messages.
     pub fn title(self) -> &'static str {
         match self {
@@ -55,12 +67,20 @@ impl ProviderTypes {
     /// The built-in names, used when no configuration is known.
     pub fn builtin() -> Self {
         ProviderTypes {
-            names: [
-                ("argus".to_string(), ProviderType::Argus),
-                ("podstack".to_string(), ProviderType::Podstack),
-            ]
-            .into(),
+            names: ProviderType::ALL
+                .iter()
+                .map(|t| (t.builtin_name().to_string(), *t))
+                .collect(),
             source: None,
         }
     }
+}
+
+/// The built-in names, for messages ("argus, podstack").
+pub fn builtin_names() -> String {
+    ProviderType::ALL
+        .iter()
+        .map(|t| t.builtin_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -134,8 +134,11 @@ struct PodFixture {
     gpu_count: u32,
 }
 
+/// The first registered provider's built-in name.
 fn default_provider() -> String {
-    "argus".into()
+    crate::providers::registry::ProviderType::ALL[0]
+        .builtin_name()
+        .into()
 }
 fn default_kind() -> String {
     "pod".into()

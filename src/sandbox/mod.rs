@@ -185,6 +185,15 @@ pub struct RunningSandbox {
 }
 
 impl RunningSandbox {
+    /// The base URL the sandbox serves provider `kind`'s API at (its registration of the
+    /// providers it simulates).
+    pub fn url_for(&self, kind: crate::providers::registry::ProviderType) -> String {
+        match kind {
+            crate::providers::registry::ProviderType::Argus => self.argus_url(),
+            crate::providers::registry::ProviderType::Podstack => self.podstack_url(),
+        }
+    }
+
     pub fn argus_url(&self) -> String {
         format!("http://{}/argus/v1", self.addr)
     }
