@@ -156,7 +156,7 @@ pub enum Command {
         policies: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
         format: PlanFormat,
-        /// Write the plan file (JSON, the contract of design.md) here.
+        /// Write the plan file (JSON, the contract of docs/design.md) here.
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -1,4 +1,4 @@
-//! The documented exit codes (design.md); scripts and CronJobs depend on them.
+//! The documented exit codes (docs/design.md); scripts and CronJobs depend on them.
 
 /// Process exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,4 +1,4 @@
-//! Guard and plan: the plan file contract of design.md, built from evaluation results.
+//! Guard and plan: the plan file contract of docs/design.md, built from evaluation results.
 //!
 //! Fields of [`Plan`] and [`PlannedAction`] may be added but never removed or renamed:
 //! other tools read the plan file.

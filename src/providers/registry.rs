@@ -35,7 +35,7 @@ impl ProviderType {
     }
 
     /// Whether a resume can carry a TTL (`ttl_hours`) that the provider enforces: the one
-    /// place this capability is recorded (Argus: yes; Podstack: no, see provider-api.md).
+    /// place this capability is recorded (Argus: yes; Podstack: no, see docs/provider-api.md).
     pub fn supports_resume_ttl(self) -> bool {
         match self {
             ProviderType::Argus => true,
@@ -43,7 +43,7 @@ impl ProviderType {
         }
     }
 
-    /// The documented write rate limit (provider-api.md): Argus operations 20 per 60 s per
+    /// The documented write rate limit (docs/provider-api.md): Argus operations 20 per 60 s per
     /// token; Podstack 120 per 60 s per token, shared by reads and writes.
     pub fn documented_ops_rate(self) -> &'static str {
         match self {

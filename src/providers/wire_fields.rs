@@ -1,4 +1,4 @@
-//! Field decoders for the provider wire contract (shared/docs/provider-api.md): what a
+//! Field decoders for the provider wire contract (docs/provider-api.md): what a
 //! response may legally send, and the messages that name what it sent instead.
 //!
 //! Both providers' wire types use these through `#[serde(deserialize_with = "…")]`; the

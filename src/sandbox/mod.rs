@@ -1,7 +1,7 @@
 //! `podwarden sandbox`: both provider APIs simulated in one process on loopback.
 //!
 //! It serves `/argus/v1/...` and `/podstack/v1/...` as fixed in
-//! shared/docs/provider-api.md over a fleet generated from a seed, and enforces the
+//! docs/provider-api.md over a fleet generated from a seed, and enforces the
 //! contract: auth and scopes, rate limits, reason length, 428/409, idempotency keys,
 //! asynchronous state changes, orphans and the audit log. Test-only knobs (a shorter
 //! rate window, faults, a fixed seed and clock) are flags here, never cases in clients.

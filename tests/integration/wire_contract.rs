@@ -1,5 +1,5 @@
 //! An independent check of the wire contract: hand-written JSON fixtures
-//! (tests/fixtures/wire/, written from shared/docs/provider-api.md, not serialised from the
+//! (tests/fixtures/wire/, written from docs/provider-api.md, not serialised from the
 //! shared wire types) served over real HTTP by a small fixture server, read by the real
 //! clients. Legal variants must decode and map exactly; each illegal variant must be refused
 //! with an error that names the provider, the endpoint and the field.

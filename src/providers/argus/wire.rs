@@ -1,4 +1,4 @@
-//! Argus Operations API wire format (shared/docs/provider-api.md), as JSON types.
+//! Argus Operations API wire format (docs/provider-api.md), as JSON types.
 //!
 //! The client decodes these and the sandbox encodes them, so the contract is written once.
 //! Unknown extra fields are ignored when decoding. Field rules (string decimals, instants in

@@ -1,4 +1,4 @@
-//! Podstack API wire format (shared/docs/provider-api.md), as JSON types.
+//! Podstack API wire format (docs/provider-api.md), as JSON types.
 //!
 //! The client decodes these and the sandbox encodes them. Network counters in stats
 //! samples are cumulative since the pod started (as `docker stats` reports them);
