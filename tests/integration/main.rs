@@ -8,6 +8,7 @@ mod apply_support;
 mod audit;
 mod breakers;
 mod cli;
+mod config_diagnostics;
 mod delivery;
 mod delivery_review;
 mod evidence;

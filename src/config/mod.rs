@@ -13,8 +13,16 @@ use crate::policy::Limits;
 use crate::providers::podstack::IdleThresholds;
 use crate::secret::Secret;
 
+pub mod diagnose;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Every problem of the file, each at its line and column (`diagnose`).
+    #[error("{} problem(s) in {}:\n{}", .diagnostics.len(), .path.display(), .diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
+    Diagnostics {
+        path: PathBuf,
+        diagnostics: Vec<crate::policy::Diagnostic>,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -267,6 +275,13 @@ impl Config {
             path: path.into(),
             source,
         })?;
+        let diagnostics = diagnose::diagnose(path, &text);
+        if !diagnostics.is_empty() {
+            return Err(ConfigError::Diagnostics {
+                path: path.into(),
+                diagnostics,
+            });
+        }
         let raw: ConfigToml = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
             message: toml_error(&text, &e),
