@@ -288,3 +288,185 @@ async fn without_a_rate_inr_stays_apart_and_the_report_says_so() {
     }
     s.stop().await;
 }
+
+/// One policy, for the commands that plan.
+const STOP_IDLE: &str = r#"
+[[policy]]
+name = "stop-idle"
+action = "stop"
+[policy.match]
+status = ["running"]
+idle_for = "6h"
+"#;
+
+/// Every file under `dir` (recursively) with its bytes' SHA-256 and modification time.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime)> {
+    use sha2::Digest;
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("folder") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).expect("file");
+                let modified = std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .expect("mtime");
+                out.insert(p, (hex::encode(sha2::Sha256::digest(&bytes)), modified));
+            }
+        }
+    }
+    out
+}
+
+/// Only `run` and `report` write the dated report folder. A live `plan`, one with a provider
+/// unreachable, `plan --snapshot` of an older fleet and `run --snapshot` leave an existing
+/// `reports/DATE/` byte for byte as it was (and write no other day); `--reports DIR` is how
+/// a review or a replay writes one, elsewhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_and_replays_leave_the_dated_report_folder_untouched() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, STOP_IDLE);
+    let saved = podwarden_in(
+        dir.path(),
+        &["snapshot", "save", "old.json", "--config", "podwarden.toml"],
+    );
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    let day = report_in(dir.path());
+    let reports = dir.path().join("reports");
+    let before = tree(&reports);
+    assert!(before.len() >= 6, "{before:?}");
+
+    // The config with Podstack unreachable (a closed port): the plan is partial (exit 7).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = std::fs::read_to_string(dir.path().join("podwarden.toml")).expect("config");
+    let podstack_url = format!("{base}/podstack/v1");
+    assert!(config.contains(&podstack_url), "{config}");
+    std::fs::write(
+        dir.path().join("unreachable.toml"),
+        config.replace(
+            &podstack_url,
+            &format!("http://127.0.0.1:{closed}/podstack/v1"),
+        ),
+    )
+    .expect("config written");
+
+    let earlier = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    let reviews: [&[&str]; 5] = [
+        &["plan", "--config", "podwarden.toml"],
+        &["plan", "--config", "unreachable.toml"],
+        &[
+            "plan",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "old.json",
+        ],
+        &[
+            "plan",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "old.json",
+            "--now",
+            &earlier,
+        ],
+        &[
+            "run",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "old.json",
+        ],
+    ];
+    for args in reviews {
+        let out = podwarden_in(dir.path(), args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 4 | 7)),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stdout).contains("Report written")
+                && !text(&out.stderr).contains("Report written"),
+            "{args:?} wrote a report:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_eq!(
+            tree(&reports),
+            before,
+            "{args:?} changed {}",
+            reports.display()
+        );
+    }
+
+    // `report --snapshot` writes nothing without --reports, and says so on stderr.
+    let out = podwarden_in(
+        dir.path(),
+        &[
+            "report",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "old.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--reports DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(tree(&reports), before);
+
+    // With --reports DIR a review writes its report there, and only there.
+    for (args, folder) in [
+        (
+            &[
+                "plan",
+                "--config",
+                "podwarden.toml",
+                "--snapshot",
+                "old.json",
+                "--reports",
+                "review",
+            ][..],
+            "review",
+        ),
+        (
+            &[
+                "run",
+                "--config",
+                "podwarden.toml",
+                "--snapshot",
+                "old.json",
+                "--reports",
+                "replay",
+            ][..],
+            "replay",
+        ),
+    ] {
+        let out = podwarden_in(dir.path(), args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 4)),
+            "{}",
+            text(&out.stderr)
+        );
+        let written = dir.path().join(folder);
+        assert!(
+            tree(&written).keys().any(|p| p.ends_with("summary.md")),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(tree(&reports), before);
+    assert!(day.join("summary.md").is_file());
+    s.stop().await;
+}
