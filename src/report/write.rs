@@ -67,8 +67,9 @@ fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteErro
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// Writes every file of `report` (and the FOCUS export of `fleet`) under `reports`; returns
-/// the paths written, in a stable order.
+/// Writes every file of `report` (and the FOCUS export of `fleet`'s cost rows inside the
+/// report's window, the rows the report itself holds) under `reports`; returns the paths
+/// written, in a stable order.
 pub fn write(
     report: &Report,
     fleet: &Fleet,
@@ -93,7 +94,14 @@ pub fn write(
     written.push(parquet);
     let focus = dir.join("focus.csv");
     put_with(&focus, |out| {
-        crate::report::focus::write(out, fleet, plan, &report.conversion, report.now)
+        crate::report::focus::write(
+            out,
+            crate::report::build::cost_rows(fleet, &report.window),
+            fleet,
+            plan,
+            &report.conversion,
+            report.now,
+        )
     })?;
     written.push(focus);
     let png = dir.join("daily-spend.png");

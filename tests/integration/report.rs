@@ -470,3 +470,173 @@ async fn plan_and_replays_leave_the_dated_report_folder_untouched() {
     assert!(day.join("summary.md").is_file());
     s.stop().await;
 }
+
+/// A minimal CSV line splitter (quotes, doubled quotes): the files are read without the code
+/// that wrote them.
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The rows of a CSV file as maps from column name to field.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut lines = text.lines();
+    let head = split_csv(lines.next().expect("header"));
+    lines
+        .map(|l| {
+            let fields = split_csv(l);
+            assert_eq!(fields.len(), head.len(), "{l}");
+            head.iter().cloned().zip(fields).collect()
+        })
+        .collect()
+}
+
+/// A replay at an earlier instant T from a snapshot whose cost rows reach past T and, with
+/// `cost_days = 90`, before the window: every data file (spend.parquet, spend.csv, focus.csv)
+/// holds only dates from the window's first day to T's day, and the month-to-date headline is
+/// the sum of the file's tracked rows of T's month. For `report --snapshot` and `plan
+/// --snapshot` alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_holds_only_the_rows_of_its_window_in_every_file() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, STOP_IDLE);
+    let config = dir.path().join("podwarden.toml");
+    let text_cfg = std::fs::read_to_string(&config).expect("config");
+    assert!(text_cfg.contains("# cost_days = 30"));
+    std::fs::write(
+        &config,
+        text_cfg.replace("# cost_days = 30", "cost_days = 90"),
+    )
+    .expect("write");
+    let saved = podwarden_in(
+        dir.path(),
+        &[
+            "snapshot",
+            "save",
+            "fleet.json",
+            "--config",
+            "podwarden.toml",
+        ],
+    );
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    let fleet = podwarden::snapshot::load(&dir.path().join("fleet.json")).expect("snapshot");
+    let t = fleet.taken_at - chrono::Duration::days(3);
+    let window = podwarden::report::window::Window::at(t.date_naive());
+    let (from, today) = (window.from.to_string(), t.date_naive().to_string());
+    // The snapshot really reaches past T and before the window: the filter has work to do.
+    assert!(
+        fleet.costs.iter().any(|c| c.date > t.date_naive()),
+        "rows after T"
+    );
+    assert!(
+        fleet.costs.iter().any(|c| c.date < window.from),
+        "rows before the window"
+    );
+    let inside = |d: &str| from.as_str() <= d && d <= today.as_str();
+    let month = &today[..7];
+    let inr_rate: Decimal = "0.01198".parse().expect("rate");
+    let convert = |currency: &str, amount: Decimal| match currency {
+        "USD" => amount,
+        "INR" => amount * inr_rate,
+        other => panic!("unexpected currency {other}"),
+    };
+    let now = t.to_rfc3339();
+    for (command, folder) in [("report", "replay-report"), ("plan", "replay-plan")] {
+        let out = podwarden_in(
+            dir.path(),
+            &[
+                command,
+                "--config",
+                "podwarden.toml",
+                "--snapshot",
+                "fleet.json",
+                "--now",
+                &now,
+                "--reports",
+                folder,
+            ],
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 4)),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        let day = dir.path().join(folder).join(&today);
+
+        let parquet = rows(&day.join("spend.parquet"));
+        assert!(!parquet.is_empty());
+        for r in &parquet {
+            assert!(
+                inside(&r.date),
+                "{command}: spend.parquet row dated {} outside {from}..{today}",
+                r.date
+            );
+        }
+        assert!(
+            parquet.iter().any(|r| r.date == from),
+            "the window's first day is kept"
+        );
+        let csv = csv_rows(&day.join("spend.csv"));
+        assert_eq!(csv.len(), parquet.len());
+        for r in &csv {
+            assert!(
+                inside(&r["date"]),
+                "{command}: spend.csv row dated {}",
+                r["date"]
+            );
+        }
+        let focus = csv_rows(&day.join("focus.csv"));
+        assert_eq!(
+            focus.len(),
+            parquet.len(),
+            "focus.csv holds the report's rows"
+        );
+        for r in &focus {
+            let d = &r["ChargePeriodStart"][..10];
+            assert!(inside(d), "{command}: focus.csv row charged {d}");
+        }
+
+        // The headline is the sum of the file's tracked rows of T's month, per currency
+        // exactly, converted once.
+        let md = std::fs::read_to_string(day.join("summary.md")).expect("summary");
+        let (headline, dates, _) = summary_figures(&md);
+        assert_eq!(dates, format!("{month}-01 to {today}"), "{md}");
+        let mut sums = BTreeMap::<String, Decimal>::new();
+        for r in parquet
+            .iter()
+            .filter(|r| r.tracked && r.date.starts_with(month))
+        {
+            *sums.entry(r.currency.clone()).or_default() += r.amount;
+        }
+        let expected: Decimal = sums.iter().map(|(c, a)| convert(c, *a)).sum();
+        assert_eq!(cents(headline), cents(expected), "{command}: {md}");
+        let mut from_csv = BTreeMap::<String, Decimal>::new();
+        for r in csv
+            .iter()
+            .filter(|r| r["tracked"] == "true" && r["date"].starts_with(month))
+        {
+            *from_csv.entry(r["currency"].clone()).or_default() +=
+                r["amount"].parse::<Decimal>().expect("amount");
+        }
+        assert_eq!(
+            from_csv, sums,
+            "spend.csv and spend.parquet hold the same rows"
+        );
+    }
+    s.stop().await;
+}
