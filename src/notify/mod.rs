@@ -93,6 +93,7 @@ pub fn finance_mail(report: &ReportInput) -> Result<FinanceMail, ReportFileError
         }
     }
     Ok(FinanceMail {
+        date,
         subject,
         html,
         text: report.text.clone(),
@@ -123,6 +124,11 @@ pub fn month_to_date(fleet: &Fleet, today: NaiveDate) -> String {
 
 /// Builds a run's mails and delivers them: as `.eml` files into `to_dir`, else over SMTP
 /// (outbox first). Never fails: problems are logged.
+///
+/// Each mail gets its outbox key: the finance mail `finance DAY` (the report's day), an owner
+/// notice `owner-notice DAY ADDRESS` (the day of `now`). While the server is down, a later
+/// run's mail for the same day replaces the one waiting, so the day's finance mail (and each
+/// owner's notice of the day) is delivered once, in its newest version.
 pub async fn send_run_mail(
     config: &EmailConfig,
     state: &Path,
@@ -136,15 +142,25 @@ pub async fn send_run_mail(
         if config.finance.to.is_empty() {
             tracing::info!("no [email.finance] to: the finance mail is not sent");
         } else {
-            match message::finance(f, &config.from, &config.finance, now.date_naive()) {
-                Ok(m) => mails.push(m),
+            match message::finance(f, &config.from, &config.finance, f.date) {
+                Ok(mut m) => {
+                    m.key = Some(format!("finance {}", f.date));
+                    mails.push(m);
+                }
                 Err(e) => tracing::error!("{e}"),
             }
         }
     }
     for n in notices {
         match message::owner_notice(n, &config.from, &config.owners) {
-            Ok(m) => mails.push(m),
+            Ok(mut m) => {
+                m.key = Some(format!(
+                    "owner-notice {} {}",
+                    now.date_naive(),
+                    n.owner_email.to_lowercase()
+                ));
+                mails.push(m);
+            }
             Err(e) => tracing::error!("{e}"),
         }
     }

@@ -299,62 +299,183 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
         .contains("<code>podwarden/protect=true</code>"));
 }
 
-fn outbox_rows(state: &Path) -> Vec<(String, Option<String>, u32)> {
+/// The mails waiting in the outbox (neither delivered nor given up): kind, key, Message-ID.
+fn waiting(state: &Path) -> Vec<(String, Option<String>, String)> {
     let conn = rusqlite::Connection::open(state).expect("state db");
     let mut stmt = conn
-        .prepare("SELECT kind, delivered_at, attempts FROM outbox ORDER BY id")
+        .prepare(
+            "SELECT kind, dedupe_key, message FROM outbox
+             WHERE delivered_at IS NULL AND abandoned_at IS NULL ORDER BY id",
+        )
         .expect("outbox table");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, message_id(&r.get::<_, Vec<u8>>(2)?)))
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("rows")
 }
 
 fn message_id(raw: &[u8]) -> String {
     header(&mailparse::parse_mail(raw).expect("parses"), "Message-ID")
 }
 
+/// An SMTP server on `port` that refuses every session (`421` in its greeting) until dropped.
+struct RefusingSmtp {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RefusingSmtp {
+    fn start(port: u16) -> RefusingSmtp {
+        use std::io::Write;
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("binds");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.write_all(b"421 4.3.2 service not available, try later\r\n");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        RefusingSmtp {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RefusingSmtp {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Idle Argus workers get a 24 h notice: every run lists them as pending and mails their
+/// owners a notice.
+const NOTICE_STOP_IDLE: &str = r#"
+[[policy]]
+name = "stop-idle-after-notice"
+providers = ["argus"]
+action = "stop"
+notice = "24h"
+[policy.match]
+status = ["running"]
+idle_for = "6h"
+"#;
+
+/// The finance mail of a day is one mail. SMTP down for three runs of the real binary
+/// (nothing listening twice, then a server refusing every session): after each run the
+/// outbox holds exactly one finance mail for the day — a new version each time, the older one
+/// removed — and one notice per owner. With the server up the next run delivers the day's
+/// finance mail exactly once, in its newest version (that run's own), and each owner's notice
+/// once; a later run sends only its own mail again.
 #[test]
-fn server_down_queues_the_mail_and_the_next_run_delivers_it_exactly_once() {
+fn smtp_down_for_three_runs_keeps_one_finance_mail_per_day_and_delivers_the_newest_once() {
     let Some(python) = python_with_aiosmtpd() else {
         return missing("python3-aiosmtpd");
     };
     let sandbox = SandboxProcess::start(&["--pods", "20"]);
     let port = free_port();
-    let dir = quiet_workspace(&sandbox.base, &email_section(port));
+    let dir = quiet_workspace(
+        &sandbox.base,
+        &email_section(port).replace(
+            "[email.owners]\n",
+            "[email.owners]\ndomain = \"example.com\"\n",
+        ),
+    );
+    std::fs::write(dir.path().join("policies/p.toml"), NOTICE_STOP_IDLE).expect("policy");
     let state = dir.path().join("state/podwarden.db");
     let run = || podwarden_in(dir.path(), &["run", "--config", "podwarden.toml"]);
+    let day = Utc::now().date_naive();
+    let finance_key = format!("finance {day}");
 
-    // Nobody listens on the port: the run still succeeds, with its report, and queues the mail.
-    let first = run();
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("Spend summary"));
-    assert_eq!(outbox_rows(&state), [("finance".to_string(), None, 1)]);
+    let mut versions: Vec<String> = Vec::new();
+    let mut owners = Vec::new();
+    for n in 1..=3 {
+        let refusing = (n == 3).then(|| RefusingSmtp::start(port));
+        let out = run();
+        assert_eq!(out.status.code(), Some(0), "run {n}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Spend summary"));
+        drop(refusing);
+        let rows = waiting(&state);
+        let finance: Vec<_> = rows.iter().filter(|r| r.0 == "finance").collect();
+        assert_eq!(
+            finance.len(),
+            1,
+            "run {n}: one finance mail waits: {rows:?}"
+        );
+        assert_eq!(finance[0].1.as_deref(), Some(finance_key.as_str()));
+        assert!(
+            !versions.contains(&finance[0].2),
+            "run {n}: the waiting finance mail is this run's version: {rows:?}"
+        );
+        versions.push(finance[0].2.clone());
+        let notices: Vec<&String> = rows
+            .iter()
+            .filter(|r| r.0 == "owner-notice")
+            .filter_map(|r| r.1.as_ref())
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = notices.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            notices.len(),
+            "one notice per owner and day: {notices:?}"
+        );
+        assert!(!notices.is_empty(), "the idle workers' owners are noticed");
+        owners = distinct.into_iter().cloned().collect::<Vec<_>>();
+    }
+    if Utc::now().date_naive() != day {
+        eprintln!("the UTC day changed during the test: the next run's mail is another day's");
+        return;
+    }
 
-    // Server up: the queued mail and this run's mail are delivered.
     let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
-    let second = run();
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let fourth = run();
+    assert_eq!(fourth.status.code(), Some(0), "{}", text(&fourth.stderr));
     let received = sink.messages();
-    assert_eq!(received.len(), 2, "the retried mail and the new one");
-    let rows = outbox_rows(&state);
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].1.is_some(), "marked delivered: {rows:?}");
-
-    // A third run sends only its own mail: the queued one is never sent again.
-    let third = run();
-    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
-    let received = sink.messages();
-    assert_eq!(received.len(), 3);
-    let ids: Vec<String> = received.iter().map(|m| message_id(m)).collect();
-    let queued = &ids[0];
-    assert_eq!(ids.iter().filter(|id| *id == queued).count(), 1, "{ids:?}");
-    assert_eq!(
-        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
-        3,
-        "three different mails: {ids:?}"
+    let subject_of = |m: &Vec<u8>| header(&mailparse::parse_mail(m).expect("parses"), "Subject");
+    let finance: Vec<&Vec<u8>> = received
+        .iter()
+        .filter(|m| subject_of(m).starts_with(&format!("podwarden spend report {day}")))
+        .collect();
+    assert_eq!(finance.len(), 1, "the day's finance mail is delivered once");
+    let delivered = message_id(finance[0]);
+    assert!(
+        !versions.contains(&delivered),
+        "the delivered finance mail is the newest version, not one of {versions:?}"
     );
-    assert_eq!(outbox_rows(&state).len(), 1, "nothing new queued");
+    let notices = received.len() - 1;
+    assert_eq!(
+        notices,
+        owners.len(),
+        "each owner's notice once: {owners:?}"
+    );
+    assert!(
+        waiting(&state).is_empty(),
+        "nothing waits: {:?}",
+        waiting(&state)
+    );
+
+    // A later run sends only its own mail: nothing delivered is ever sent again.
+    let fifth = run();
+    assert_eq!(fifth.status.code(), Some(0), "{}", text(&fifth.stderr));
+    let again = sink.messages();
+    assert_eq!(
+        again.len(),
+        2 * received.len(),
+        "this run's finance mail and notices"
+    );
+    let ids: std::collections::BTreeSet<String> = again.iter().map(|m| message_id(m)).collect();
+    assert_eq!(ids.len(), again.len(), "no message sent twice");
 }
 
 #[test]
