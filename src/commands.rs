@@ -591,23 +591,12 @@ async fn notify(
         if demo && options.email_to_dir.is_none() {
             eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
         } else {
-            let file = |name: &str| o.written.iter().find(|p| p.ends_with(name)).cloned();
-            let report = crate::notify::ReportInput {
-                date: Some(inputs.now.date_naive()),
-                month_to_date: o.report.headline.mtd_tracked.to_string(),
-                text: format!(
-                    "{}\n{}",
-                    crate::report::markdown::render(&o.report),
-                    o.summary
-                ),
-                html: Some(crate::report::html::for_mail(
-                    &o.report,
-                    crate::notify::CHART_CID,
-                )),
-                spend_csv: file("spend.csv"),
-                focus_csv: file("focus.csv"),
-                chart_png: file("daily-spend.png"),
-            };
+            let report = crate::notify::report_input(
+                &o.report,
+                &o.summary,
+                &o.written,
+                email.max_attachment_bytes,
+            );
             let acted = apply::acted_in(&config.state, &o.plan.run_id).unwrap_or_default();
             let notices = crate::notify::owner_notices(
                 &inputs.fleet,
@@ -616,22 +605,18 @@ async fn notify(
                 email.owner_domain.as_deref(),
                 &config.protect_label,
             );
-            match crate::notify::finance_mail(&report) {
-                Ok(finance) => {
-                    let delivery = crate::notify::send_run_mail(
-                        email,
-                        &config.state,
-                        options.email_to_dir.as_deref(),
-                        Some(&finance),
-                        &notices,
-                        Utc::now(),
-                    )
-                    .await;
-                    for path in &delivery.written {
-                        eprintln!("Mail written to {}", path.display());
-                    }
-                }
-                Err(e) => tracing::error!("{e}"),
+            let finance = crate::notify::finance_mail(&report);
+            let delivery = crate::notify::send_run_mail(
+                email,
+                &config.state,
+                options.email_to_dir.as_deref(),
+                Some(&finance),
+                &notices,
+                Utc::now(),
+            )
+            .await;
+            for path in &delivery.written {
+                eprintln!("Mail written to {}", path.display());
             }
         }
     } else if options.email_to_dir.is_some() && config.email.is_none() {

@@ -2,7 +2,7 @@
 //!
 //! The finance summary is `multipart/mixed` ⊃ (`multipart/related` ⊃ (`multipart/alternative`
 //! ⊃ text, HTML) + the chart as an inline PNG the HTML shows with `<img src="cid:…">`) +
-//! attachments (`spend.csv`, `focus.csv`). Owner notices are `multipart/alternative` (text,
+//! attachments (`summary-by-project.csv`, within `[email] max_attachment_bytes`). Owner notices are `multipart/alternative` (text,
 //! HTML). Each message gets its own `Message-ID`, kept in the outbox, so a retried send is
 //! the same message.
 
@@ -22,7 +22,7 @@ pub struct FinanceMail {
     pub subject: String,
     pub html: String,
     pub text: String,
-    /// File name, MIME type, bytes (e.g. `("spend.csv", "text/csv", …)`).
+    /// File name, MIME type, bytes (e.g. `("summary-by-project.csv", "text/csv", …)`).
     pub attachments: Vec<(String, String, Vec<u8>)>,
     /// Content-ID (without `<>`) and PNG bytes of the chart the HTML shows as `cid:<id>`.
     pub inline_png: Option<(String, Vec<u8>)>,

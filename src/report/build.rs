@@ -182,6 +182,8 @@ pub struct Report {
     pub wallets: Vec<WalletRow>,
     pub daily_by_provider: Vec<DailyPoint>,
     pub daily_by_project: Vec<DailyPoint>,
+    /// Spend per provider, project, owner, kind and currency (`summary-by-project.csv`).
+    pub breakdown: Vec<crate::report::breakdown::Row>,
 }
 
 fn dates_between(from: NaiveDate, to: NaiveDate) -> Expr {
@@ -668,6 +670,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         wallets,
         daily_by_provider: points(by_provider_day),
         daily_by_project: points(by_project_day),
+        breakdown: crate::report::breakdown::rows(&df, &window, conv)?,
         spend: df,
     })
 }

@@ -1,5 +1,5 @@
 //! Writes a built report into `<reports>/YYYY-MM-DD/`: `summary.md`, `report.html`,
-//! `spend.csv`, `spend.parquet`, `focus.csv` and `daily-spend.png`. Each file is written to a
+//! `spend.csv`, `spend.parquet`, `focus.csv`, `daily-spend.png` and `summary-by-project.csv`. Each file is written to a
 //! temporary name and renamed, so a reader never sees half a file; a second run on the same
 //! day replaces the day's files.
 
@@ -105,15 +105,23 @@ pub fn write(
     })?;
     written.push(focus);
     let png = dir.join("daily-spend.png");
-    put(
-        &png,
-        &crate::report::charts::daily_spend_png(
-            &report.daily_by_provider,
-            &report.window.dates(),
-            "Daily spend by provider",
-            report.conversion.report.as_str(),
-        )?,
-    )?;
+    put(&png, &chart_png(report)?)?;
     written.push(png);
+    let breakdown = dir.join(crate::report::breakdown::FILE);
+    put(
+        &breakdown,
+        crate::report::breakdown::csv(&report.breakdown, &report.conversion).as_bytes(),
+    )?;
+    written.push(breakdown);
     Ok(written)
+}
+
+/// `daily-spend.png`: the daily-spend chart (also the finance mail's inline chart).
+pub fn chart_png(report: &Report) -> Result<Vec<u8>, crate::report::charts::ChartError> {
+    crate::report::charts::daily_spend_png(
+        &report.daily_by_provider,
+        &report.window.dates(),
+        "Daily spend by provider",
+        report.conversion.report.as_str(),
+    )
 }

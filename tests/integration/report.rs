@@ -72,6 +72,7 @@ fn report_in(dir: &Path) -> PathBuf {
         "spend.parquet",
         "focus.csv",
         "daily-spend.png",
+        "summary-by-project.csv",
     ] {
         assert!(days[0].join(f).is_file(), "{f} missing");
         assert!(stdout.contains(f), "{f} not printed: {stdout}");
@@ -638,5 +639,66 @@ async fn a_replay_holds_only_the_rows_of_its_window_in_every_file() {
             "spend.csv and spend.parquet hold the same rows"
         );
     }
+    s.stop().await;
+}
+
+/// `summary-by-project.csv` (what the finance mail attaches) holds the report's figures: its
+/// tracked (`pod`) rows' converted month to date add up to the headline, and per currency its
+/// month to date and last month are exactly the spend table's tracked rows of those periods.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_summary_csv_adds_up_to_the_headline_and_the_spend_table() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, "");
+    let day = report_in(dir.path());
+    let md = std::fs::read_to_string(day.join("summary.md")).expect("summary");
+    let (headline, dates, _) = summary_figures(&md);
+    let (month_start, _) = dates.split_once(" to ").expect("range");
+    let summary = csv_rows(&day.join("summary-by-project.csv"));
+    assert!(summary.len() > 1, "{summary:?}");
+    let tracked: Vec<_> = summary.iter().filter(|r| r["kind"] == "pod").collect();
+    let converted: Decimal = tracked
+        .iter()
+        .map(|r| {
+            r["month_to_date_converted"]
+                .parse::<Decimal>()
+                .expect("converted")
+        })
+        .sum();
+    assert_eq!(cents(converted), cents(headline), "{md}");
+    assert!(
+        summary.iter().any(|r| r["kind"] == "orphan"),
+        "the orphan is apart"
+    );
+    let (mut mtd, mut last) = (
+        BTreeMap::<String, Decimal>::new(),
+        BTreeMap::<String, Decimal>::new(),
+    );
+    for r in &tracked {
+        let amount = |k: &str| r[k].parse::<Decimal>().expect("amount");
+        *mtd.entry(r["currency"].clone()).or_default() += amount("month_to_date");
+        *last.entry(r["currency"].clone()).or_default() += amount("last_month");
+    }
+    let (mut want_mtd, mut want_last) = (
+        BTreeMap::<String, Decimal>::new(),
+        BTreeMap::<String, Decimal>::new(),
+    );
+    for r in rows(&day.join("spend.parquet"))
+        .into_iter()
+        .filter(|r| r.tracked)
+    {
+        let into = if r.date.as_str() >= month_start {
+            &mut want_mtd
+        } else {
+            &mut want_last
+        };
+        *into.entry(r.currency.clone()).or_default() += r.amount;
+    }
+    for m in [&mut mtd, &mut last, &mut want_mtd, &mut want_last] {
+        m.retain(|_, v| !v.is_zero());
+    }
+    assert!(!mtd.is_empty() && !last.is_empty());
+    assert_eq!(mtd, want_mtd);
+    assert_eq!(last, want_last);
     s.stop().await;
 }
