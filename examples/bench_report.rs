@@ -161,7 +161,9 @@ fn main() {
         rates_set: None,
     };
     let t = Instant::now();
-    let frame = podwarden::report::spend::frame(&fleet, None, &conversion)
+    let window = podwarden::report::window::Window::at(fleet.taken_at.date_naive());
+    let rows = podwarden::report::build::cost_rows(&fleet, &window);
+    let frame = podwarden::report::spend::frame(rows.clone(), &fleet, None, &conversion)
         .unwrap_or_else(|e| panic!("{e}"));
     println!(
         "spend table alone: {:.2} s ({} rows; peak so far {})",
@@ -201,7 +203,7 @@ fn main() {
     // counting sink here, so the figure is the export's own cost, not the disk's.
     let t = Instant::now();
     let mut sink = Counting(0);
-    podwarden::report::focus::write(&mut sink, &fleet, None, &conversion, fleet.taken_at)
+    podwarden::report::focus::write(&mut sink, rows, &fleet, None, &conversion, fleet.taken_at)
         .unwrap_or_else(|e| panic!("{e}"));
     println!(
         "FOCUS export (focus.csv, {} bytes, streamed): {:.2} s; peak memory (VmHWM) {}",

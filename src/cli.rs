@@ -61,14 +61,20 @@ pub enum Command {
     ///
     /// With no configuration it runs the built-in demo against an in-process sandbox.
     /// Records notice periods (policies with `notice`): starts, confirms and drops them.
-    /// Writes the spend report under `<reports>/YYYY-MM-DD/`, sends the finance mail and owner
-    /// notices when `[email]` is set, and pushes metrics when `[metrics]` is set.
+    /// Writes the spend report under `<reports>/YYYY-MM-DD/` (the config's `reports`, or
+    /// --reports DIR), sends the finance mail and owner notices when `[email]` is set, and pushes
+    /// metrics when `[metrics]` is set. With --snapshot (a replay) it writes a report only with
+    /// --reports DIR, never into the config's folder.
     Run {
         #[command(flatten)]
         source: Source,
         /// Also write the plan file here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write the spend report under DIR/YYYY-MM-DD/ instead of the config's `reports` (with
+        /// --snapshot: the only way a replay writes one).
+        #[arg(long, value_name = "DIR")]
+        reports: Option<PathBuf>,
         /// Carry out the plan's actions (default: dry-run, nothing is changed).
         #[arg(long)]
         apply: bool,
@@ -110,12 +116,15 @@ pub enum Command {
         act: ActArgs,
     },
     /// Build the spend report only: Markdown, HTML, CSV, Parquet and FOCUS files under
-    /// `<reports>/YYYY-MM-DD/` (the config's `reports`, else ./reports).
+    /// `<reports>/YYYY-MM-DD/` (the config's `reports`, or --reports DIR).
+    ///
+    /// With --snapshot (a replay) the files are written only with --reports DIR: a replay never
+    /// replaces the report of a live run. Without it the headline is printed and nothing written.
     Report {
         #[command(flatten)]
         source: Source,
-        /// Write under this folder instead of the config's `reports`.
-        #[arg(long)]
+        /// Write under DIR/YYYY-MM-DD/ instead of the config's `reports`.
+        #[arg(long, value_name = "DIR")]
         reports: Option<PathBuf>,
     },
     /// Long-running: run the nightly job at `[schedule] cron` in `[schedule] timezone`.
@@ -147,7 +156,8 @@ pub enum Command {
     ///
     /// With --snapshot the plan is deterministic: the same snapshot, policies and --now give
     /// byte-identical JSON apart from run_id and generated_at. Notice periods recorded by
-    /// `run` are read (never started or dropped; none from a snapshot).
+    /// `run` are read (never started or dropped; none from a snapshot). Writes no spend report
+    /// unless --reports DIR is given (the dated report folder is `run`'s and `report`'s).
     Plan {
         #[command(flatten)]
         source: Source,
@@ -159,6 +169,9 @@ pub enum Command {
         /// Write the plan file (JSON, the contract of docs/design.md) here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write this plan's spend report under DIR/YYYY-MM-DD/ (paths on stderr).
+        #[arg(long, value_name = "DIR")]
+        reports: Option<PathBuf>,
     },
     /// For one pod: every policy and each condition's verdict with the values it saw.
     Explain {

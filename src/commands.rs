@@ -92,6 +92,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
         Command::Run {
             source,
             out,
+            reports,
             email_to_dir,
             apply,
             act,
@@ -99,6 +100,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             run(&RunOptions {
                 source,
                 out,
+                reports,
                 email_to_dir,
                 act: apply.then_some(act),
             })
@@ -136,7 +138,8 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             policies,
             format,
             out,
-        } => plan(source, policies, format, out).await,
+            reports,
+        } => plan(source, policies, format, out, reports).await,
         Command::Explain {
             target,
             source,
@@ -378,9 +381,25 @@ fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Builds the spend report of `inputs` (and `plan`) and writes its files under `reports`
-/// (else the config's folder, else ./reports). Actions taken come from the state file's audit
-/// journal, pending notices from the plan.
+/// Where a command writes the dated report folder: `--reports DIR` when given, else, for a
+/// live collection by `run` or `report` (`config_default`), the config's `reports`. A replay
+/// from a snapshot and `plan` write none unless told where: a review must never replace the
+/// report of the live run that made it.
+fn report_folder(
+    inputs: &Inputs,
+    explicit: Option<&Path>,
+    config_default: bool,
+) -> Option<PathBuf> {
+    explicit.map(Path::to_path_buf).or_else(|| {
+        (config_default && !inputs.from_snapshot)
+            .then(|| inputs.setup.as_ref().map(|s| s.config().reports.clone()))
+            .flatten()
+    })
+}
+
+/// Builds the spend report of `inputs` (and `plan`) and, given a folder (see
+/// [`report_folder`]), writes its files under it. Actions taken come from the state file's
+/// audit journal, pending notices from the plan.
 fn write_report(
     inputs: &Inputs,
     plan: Option<&Plan>,
@@ -416,15 +435,17 @@ fn write_report(
         conversion,
         now: inputs.now,
     })?;
-    let folder = reports
-        .map(Path::to_path_buf)
-        .or_else(|| config.map(|c| c.reports.clone()))
-        .unwrap_or_else(|| PathBuf::from("reports"));
-    let written = crate::report::write::write(&report, &inputs.fleet, plan, &folder)?;
+    let written = match reports {
+        Some(folder) => crate::report::write::write(&report, &inputs.fleet, plan, folder)?,
+        None => Vec::new(),
+    };
     Ok((report, written))
 }
 
 fn print_written(written: &[PathBuf], to_stderr: bool) {
+    if written.is_empty() {
+        return;
+    }
     let text: String = std::iter::once("Report written:".to_string())
         .chain(written.iter().map(|p| format!("  {}", p.display())))
         .collect::<Vec<_>>()
@@ -438,13 +459,22 @@ fn print_written(written: &[PathBuf], to_stderr: bool) {
 
 async fn report(source: Source, reports: Option<PathBuf>) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
-    let (report, written) = write_report(&inputs, None, reports.as_deref())?;
+    let folder = report_folder(&inputs, reports.as_deref(), true);
+    let (report, written) = write_report(&inputs, None, folder.as_deref())?;
     print!("{}", crate::report::markdown::headline(&report));
     print_written(&written, false);
+    if folder.is_none() {
+        eprintln!("{REPLAY_WRITES_NO_REPORT}");
+    }
     let exit = collection_exit(&inputs.fleet, &inputs.errors).unwrap_or(Exit::Success);
     finish(inputs.setup).await;
     Ok(exit)
 }
+
+/// What `report` and `run` say on stderr when a replay writes no report files.
+const REPLAY_WRITES_NO_REPORT: &str =
+    "From a snapshot no report files are written (a replay never \
+    replaces a live run's report); --reports DIR writes them under DIR.";
 
 /// What `podwarden run` (and each scheduled run) is asked to do.
 #[derive(Debug, Clone)]
@@ -452,6 +482,9 @@ pub struct RunOptions {
     pub source: Source,
     /// Also write the plan file here.
     pub out: Option<PathBuf>,
+    /// `--reports DIR`: write the report there (a live run defaults to the config's folder,
+    /// a replay from a snapshot writes none without it).
+    pub reports: Option<PathBuf>,
     /// Write the mails as `.eml` files here instead of sending them.
     pub email_to_dir: Option<PathBuf>,
     /// `--apply`: act on the plan (with `--yes`: terminates too).
@@ -528,10 +561,14 @@ async fn plan_act_report(
         ));
     }
     // After acting, so that the report's actions include this run's.
-    let (report, written) = write_report(inputs, Some(&plan), None)?;
+    let folder = report_folder(inputs, options.reports.as_deref(), true);
+    let (report, written) = write_report(inputs, Some(&plan), folder.as_deref())?;
     println!();
     print!("{}", crate::report::markdown::headline(&report));
     print_written(&written, false);
+    if folder.is_none() {
+        eprintln!("{REPLAY_WRITES_NO_REPORT}");
+    }
     Ok(RunOutcome {
         summary: format!("{summary}\n{table}"),
         plan,
@@ -558,23 +595,12 @@ async fn notify(
         if demo && options.email_to_dir.is_none() {
             eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
         } else {
-            let file = |name: &str| o.written.iter().find(|p| p.ends_with(name)).cloned();
-            let report = crate::notify::ReportInput {
-                date: Some(inputs.now.date_naive()),
-                month_to_date: o.report.headline.mtd_tracked.to_string(),
-                text: format!(
-                    "{}\n{}",
-                    crate::report::markdown::render(&o.report),
-                    o.summary
-                ),
-                html: Some(crate::report::html::for_mail(
-                    &o.report,
-                    crate::notify::CHART_CID,
-                )),
-                spend_csv: file("spend.csv"),
-                focus_csv: file("focus.csv"),
-                chart_png: file("daily-spend.png"),
-            };
+            let report = crate::notify::report_input(
+                &o.report,
+                &o.summary,
+                &o.written,
+                email.max_attachment_bytes,
+            );
             let acted = apply::acted_in(&config.state, &o.plan.run_id).unwrap_or_default();
             let notices = crate::notify::owner_notices(
                 &inputs.fleet,
@@ -583,22 +609,18 @@ async fn notify(
                 email.owner_domain.as_deref(),
                 &config.protect_label,
             );
-            match crate::notify::finance_mail(&report) {
-                Ok(finance) => {
-                    let delivery = crate::notify::send_run_mail(
-                        email,
-                        &config.state,
-                        options.email_to_dir.as_deref(),
-                        Some(&finance),
-                        &notices,
-                        Utc::now(),
-                    )
-                    .await;
-                    for path in &delivery.written {
-                        eprintln!("Mail written to {}", path.display());
-                    }
-                }
-                Err(e) => tracing::error!("{e}"),
+            let finance = crate::notify::finance_mail(&report);
+            let delivery = crate::notify::send_run_mail(
+                email,
+                &config.state,
+                options.email_to_dir.as_deref(),
+                Some(&finance),
+                &notices,
+                Utc::now(),
+            )
+            .await;
+            for path in &delivery.written {
+                eprintln!("Mail written to {}", path.display());
             }
         }
     } else if options.email_to_dir.is_some() && config.email.is_none() {
@@ -657,6 +679,7 @@ async fn schedule(
             now: None,
         },
         out,
+        reports: None,
         email_to_dir,
         act,
     };
@@ -683,6 +706,7 @@ async fn plan(
     policies: Option<PathBuf>,
     format: PlanFormat,
     out: Option<PathBuf>,
+    reports: Option<PathBuf>,
 ) -> Result<Exit, Error> {
     let inputs = inputs(&source).await?;
     let set = load_policies(policies.as_deref(), inputs.setup.as_ref())?;
@@ -696,9 +720,12 @@ async fn plan(
         ),
     }
     write_plan(&plan, out.as_deref())?;
+    // A review writes a report only where it is told to (the dated folder is the live run's);
     // stdout holds the plan (JSON for tools): the report's paths go to stderr.
-    let (_, written) = write_report(&inputs, Some(&plan), None)?;
-    print_written(&written, true);
+    if let Some(folder) = &reports {
+        let (_, written) = write_report(&inputs, Some(&plan), Some(folder))?;
+        print_written(&written, true);
+    }
     let exit = exit_of(&plan, &inputs.fleet, &inputs.errors);
     finish(inputs.setup).await;
     Ok(exit)

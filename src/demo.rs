@@ -45,6 +45,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
             password: None,
             from: "podwarden demo <podwarden@example.com>".into(),
             timeout: "30s".into(),
+            max_attachment_bytes: None,
             finance: crate::notify::email_config::RecipientsToml {
                 to: vec!["finance@example.com".into()],
                 cc: vec!["platform-team@example.com".into()],

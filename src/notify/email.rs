@@ -2,8 +2,10 @@
 //! review (`--email-to-dir DIR`).
 //!
 //! Each send is bounded as a whole by `[email] timeout` (lettre's own timeout covers only
-//! the connection). A failed send never fails the run: the mail goes to the
-//! [outbox](crate::notify::outbox), and the next run retries it before sending its own mail.
+//! the connection). A failed send never fails the run: a run's mails enter the
+//! [outbox](crate::notify::outbox) before they are sent (replacing an older waiting version of
+//! the same mail), the run sends earlier runs' waiting mail first, then its own, and what
+//! fails waits for the next run.
 //! Once a send finds the server unreachable (timeout, connection or TLS failure), the run's
 //! remaining mails are not tried: they go to the outbox at once, so a silent server costs a
 //! run one timeout, not one per mail.
@@ -17,7 +19,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::notify::email_config::{EmailConfig, TlsMode};
 use crate::notify::message::Outgoing;
-use crate::notify::outbox::Outbox;
+use crate::notify::outbox::{NewMail, Outbox};
 
 /// An SMTP connection setup, built once per run.
 pub struct Mailer {
@@ -198,8 +200,24 @@ pub fn write_dir(dir: &Path, mails: &[Outgoing]) -> Result<Vec<PathBuf>, std::io
     Ok(written)
 }
 
-/// Retries the outbox, then sends `mails`; failures go to the outbox of `state`.
-/// Problems are logged, never returned: mail never fails the run.
+/// One mail this run tries to send: an earlier run's from the outbox, or its own (which,
+/// with an outbox, is in it already; `id` is its row).
+struct Job {
+    id: Option<i64>,
+    own: bool,
+    kind: String,
+    subject: String,
+    key: Option<String>,
+    envelope: Envelope,
+    message: Vec<u8>,
+    attempts: u32,
+}
+
+/// Puts this run's `mails` into the outbox (replacing older waiting versions with the same
+/// key: see [`crate::notify::outbox`]), then sends what the outbox holds, earlier runs' mail
+/// first; what fails waits there for the next run. Without a usable outbox the run's mails
+/// are sent once and a failure is lost (logged). Problems are logged, never returned: mail
+/// never fails the run.
 pub async fn deliver(
     config: &EmailConfig,
     state: &Path,
@@ -221,6 +239,61 @@ pub async fn deliver(
             None
         }
     };
+    let formatted: Vec<(Envelope, Vec<u8>)> = mails
+        .iter()
+        .map(|m| (m.message.envelope().clone(), m.message.formatted()))
+        .collect();
+    let own_job = |m: &Outgoing, (envelope, message): &(Envelope, Vec<u8>), id| Job {
+        id,
+        own: true,
+        kind: m.kind.as_str().to_string(),
+        subject: m.subject.clone(),
+        key: m.key.clone(),
+        envelope: envelope.clone(),
+        message: message.clone(),
+        attempts: 0,
+    };
+    // This run's mails enter the outbox first (claimed by this run), so that an older waiting
+    // version of the same mail is replaced, not sent as well.
+    let own: Vec<Job> = match outbox.as_mut().map(|o| {
+        let new: Vec<NewMail<'_>> = mails
+            .iter()
+            .zip(&formatted)
+            .map(|(m, (envelope, message))| NewMail {
+                kind: m.kind.as_str(),
+                subject: &m.subject,
+                key: m.key.as_deref(),
+                envelope,
+                message,
+            })
+            .collect();
+        o.enqueue(&new, now)
+    }) {
+        Some(Ok((rows, replaced))) => {
+            if replaced > 0 {
+                tracing::info!(
+                    replaced,
+                    "older waiting versions of this run's mails replaced in the outbox"
+                );
+            }
+            mails
+                .iter()
+                .zip(&formatted)
+                .zip(rows)
+                .map(|((m, f), row)| own_job(m, f, Some(row.id)))
+                .collect()
+        }
+        other => {
+            if let Some(Err(e)) = other {
+                tracing::error!("{e}; this run's mail is sent without a retry");
+            }
+            mails
+                .iter()
+                .zip(&formatted)
+                .map(|(m, f)| own_job(m, f, None))
+                .collect()
+        }
+    };
     // Earlier runs' mail first: it is older.
     let claimed = match outbox.as_mut().map(|o| o.claim(now)) {
         Some(Ok(c)) => c,
@@ -230,45 +303,70 @@ pub async fn deliver(
         }
         None => vec![],
     };
+    let jobs = claimed
+        .into_iter()
+        .map(|p| Job {
+            id: Some(p.id),
+            own: false,
+            kind: p.kind,
+            subject: p.subject,
+            key: p.key,
+            envelope: p.envelope,
+            message: p.message,
+            attempts: p.attempts,
+        })
+        .chain(own);
     // Set by the first send that found the server unreachable: the rest are not tried.
     let mut unreachable: Option<String> = None;
-    for mail in claimed {
-        if outbox.is_none() {
-            break;
-        }
-        if let (Some(reason), Some(o)) = (&unreachable, outbox.as_ref()) {
-            report.retry_failed += 1;
-            tracing::warn!(
-                kind = mail.kind,
-                subject = mail.subject,
-                "outbox mail not tried (retried next run): {reason}"
-            );
-            if let Err(e) = o.release(mail.id) {
-                tracing::error!("{e}");
+    for job in jobs {
+        if let Some(reason) = &unreachable {
+            let row = row_of(&outbox, job.id);
+            if job.own {
+                report.queued += 1;
+            } else {
+                report.retry_failed += 1;
+            }
+            match row {
+                Some((o, id)) => {
+                    tracing::warn!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "mail not tried, kept in the outbox for the next run: {reason}"
+                    );
+                    if let Err(e) = o.release(id, reason) {
+                        tracing::error!("{e}");
+                    }
+                }
+                None => tracing::error!(
+                    kind = job.kind,
+                    subject = job.subject,
+                    "mail not sent and lost (no outbox): {reason}"
+                ),
             }
             continue;
         }
         let result = match &mailer {
-            Some(m) => m.send_split(&mail.envelope, &mail.message).await,
+            Some(m) => m.send_split(&job.envelope, &job.message).await,
             None => Err(SendFailure::no_transport()),
         };
-        let result = result.map_err(|f| {
-            if f.unreachable {
-                unreachable = Some(unreachable_reason(&f.message));
-            }
-            f.message
-        });
-        let Some(o) = outbox.as_ref() else { break };
+        let row = row_of(&outbox, job.id);
         match result {
             Ok(sent) => {
-                report.retried += 1;
-                tracing::info!(
-                    kind = mail.kind,
-                    subject = mail.subject,
-                    "outbox mail delivered"
-                );
-                if let Err(e) = o.delivered(mail.id, Utc::now()) {
-                    tracing::error!("{e}");
+                if job.own {
+                    report.sent += 1;
+                    tracing::info!(kind = job.kind, subject = job.subject, "mail sent");
+                } else {
+                    report.retried += 1;
+                    tracing::info!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "outbox mail delivered"
+                    );
+                }
+                if let Some((o, id)) = row {
+                    if let Err(e) = o.delivered(id, Utc::now()) {
+                        tracing::error!("{e}");
+                    }
                 }
                 if let Sent::Partly {
                     failed,
@@ -279,101 +377,46 @@ pub async fn deliver(
                         unreachable = Some(unreachable_reason("while sending to each recipient"));
                     }
                     for (envelope, err) in failed {
-                        keep_for(
-                            o,
-                            &mail.kind,
-                            &mail.subject,
-                            &envelope,
-                            &mail.message,
-                            &err,
-                            mail.attempts + 1,
-                            now,
-                        );
+                        keep_for(outbox.as_ref(), &job, &envelope, &err, now);
                     }
                 }
             }
-            Err(err) => {
-                report.retry_failed += 1;
-                match o.failed(mail.id, &err, Utc::now()) {
-                    Ok(true) => tracing::error!(
-                        kind = mail.kind,
-                        subject = mail.subject,
-                        "outbox mail given up after {} attempts: {err}",
-                        crate::notify::outbox::MAX_ATTEMPTS
-                    ),
-                    Ok(false) => tracing::warn!(
-                        kind = mail.kind,
-                        subject = mail.subject,
-                        "outbox mail failed again (retried next run): {err}"
-                    ),
-                    Err(e) => tracing::error!("{e}"),
-                }
-            }
-        }
-    }
-    for mail in mails {
-        let envelope = mail.message.envelope().clone();
-        let bytes = mail.message.formatted();
-        let result = match (&unreachable, &mailer) {
-            (Some(reason), _) => Err(reason.clone()),
-            (None, Some(m)) => m.send_split(&envelope, &bytes).await.map_err(|f| {
+            Err(f) => {
                 if f.unreachable {
                     unreachable = Some(unreachable_reason(&f.message));
                 }
-                f.message
-            }),
-            (None, None) => Err(SendFailure::no_transport().message),
-        };
-        match result {
-            Ok(sent) => {
-                report.sent += 1;
-                tracing::info!(
-                    kind = mail.kind.as_str(),
-                    subject = mail.subject,
-                    "mail sent"
-                );
-                if let Sent::Partly {
-                    failed,
-                    unreachable: u,
-                } = sent
-                {
-                    if u && unreachable.is_none() {
-                        unreachable = Some(unreachable_reason("while sending to each recipient"));
-                    }
-                    if let Some(o) = &outbox {
-                        for (envelope, err) in failed {
-                            keep_for(
-                                o,
-                                mail.kind.as_str(),
-                                &mail.subject,
-                                &envelope,
-                                &bytes,
-                                &err,
-                                1,
-                                now,
-                            );
-                        }
-                    }
+                let err = f.message;
+                if job.own {
+                    report.queued += 1;
+                } else {
+                    report.retry_failed += 1;
                 }
-            }
-            Err(err) => {
-                report.queued += 1;
-                tracing::warn!(
-                    kind = mail.kind.as_str(),
-                    subject = mail.subject,
-                    "mail not sent, kept in the outbox for the next run: {err}"
-                );
-                if let Some(o) = &outbox {
-                    if let Err(e) = o.add(
-                        mail.kind.as_str(),
-                        &mail.subject,
-                        &envelope,
-                        &bytes,
-                        &err,
-                        now,
-                    ) {
-                        tracing::error!("{e}: the mail is lost");
-                    }
+                let Some((o, id)) = row else {
+                    tracing::error!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "mail not sent and lost (no outbox): {err}"
+                    );
+                    continue;
+                };
+                match o.failed(id, &err, Utc::now()) {
+                    Ok(true) => tracing::error!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "outbox mail given up after {} attempts: {err}",
+                        crate::notify::outbox::MAX_ATTEMPTS
+                    ),
+                    Ok(false) if job.own => tracing::warn!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "mail not sent, kept in the outbox for the next run: {err}"
+                    ),
+                    Ok(false) => tracing::warn!(
+                        kind = job.kind,
+                        subject = job.subject,
+                        "outbox mail failed again (retried next run): {err}"
+                    ),
+                    Err(e) => tracing::error!("{e}"),
                 }
             }
         }
@@ -382,30 +425,52 @@ pub async fn deliver(
     report
 }
 
+/// The outbox row of a job, looked up where it is used (an `&Outbox` is not `Send` and must
+/// not be held across a send's `.await`).
+fn row_of(outbox: &Option<Outbox>, id: Option<i64>) -> Option<(&Outbox, i64)> {
+    id.and_then(|id| outbox.as_ref().map(|o| (o, id)))
+}
+
 fn unreachable_reason(message: &str) -> String {
     format!("server unreachable earlier in this run: {message}")
 }
 
-/// Keeps the mail for the recipient of `envelope` the server refused, in the outbox.
-#[allow(clippy::too_many_arguments)]
+/// Keeps the copy of `job` for the one recipient of `envelope` the server refused, in the
+/// outbox, under the job's key plus that recipient (replaced with the job's next version).
 fn keep_for(
-    outbox: &Outbox,
-    kind: &str,
-    subject: &str,
+    outbox: Option<&Outbox>,
+    job: &Job,
     envelope: &Envelope,
-    message: &[u8],
     err: &str,
-    attempts: u32,
     now: DateTime<Utc>,
 ) {
     let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+    let Some(outbox) = outbox else {
+        tracing::error!(
+            kind = job.kind,
+            subject = job.subject,
+            to = to.join(", "),
+            "mail refused for one recipient and lost (no outbox): {err}"
+        );
+        return;
+    };
     tracing::warn!(
-        kind,
-        subject,
+        kind = job.kind,
+        subject = job.subject,
         to = to.join(", "),
         "mail refused for one recipient, kept in the outbox for the next run: {err}"
     );
-    if let Err(e) = outbox.insert(kind, subject, envelope, message, err, attempts, now) {
+    let key = job.key.as_ref().map(|k| format!("{k}\t{}", to.join(",")));
+    if let Err(e) = outbox.insert(
+        &job.kind,
+        &job.subject,
+        key.as_deref(),
+        envelope,
+        &job.message,
+        err,
+        job.attempts + 1,
+        now,
+    ) {
         tracing::error!("{e}: the mail to {} is lost", to.join(", "));
     }
 }

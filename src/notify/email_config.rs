@@ -8,6 +8,7 @@
 //! password_env = "SMTP_PASSWORD"   # or password_file = "/var/run/secrets/smtp/password"
 //! from = "podwarden <podwarden@example.com>"
 //! timeout = "60s"                  # bounds each whole send (connect, TLS, auth, data)
+//! max_attachment_bytes = 5000000    # the finance mail's attachments in all (default 5 MB)
 //! [email.finance]
 //! to = ["finance@example.com"]
 //! cc = ["platform@example.com"]
@@ -78,11 +79,17 @@ pub struct EmailToml {
     pub from: String,
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// The finance mail's attachments in all, in bytes (default [`DEFAULT_MAX_ATTACHMENT_BYTES`]).
+    pub max_attachment_bytes: Option<u64>,
     #[serde(default)]
     pub finance: RecipientsToml,
     #[serde(default)]
     pub owners: RecipientsToml,
 }
+
+/// What the finance mail attaches in all by default: 5 MB (mail servers commonly refuse
+/// messages over 10–25 MB, and base64 adds a third).
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 5_000_000;
 
 fn default_tls() -> TlsMode {
     TlsMode::Starttls
@@ -116,6 +123,8 @@ pub struct EmailConfig {
     pub password: Option<PasswordSource>,
     pub from: Mailbox,
     pub timeout: Duration,
+    /// `max_attachment_bytes`: what the finance mail attaches in all, at most.
+    pub max_attachment_bytes: u64,
     pub finance: Recipients,
     pub owners: Recipients,
     /// `[email.owners] domain`.
@@ -187,6 +196,9 @@ impl EmailToml {
             password,
             from,
             timeout,
+            max_attachment_bytes: self
+                .max_attachment_bytes
+                .unwrap_or(DEFAULT_MAX_ATTACHMENT_BYTES),
             finance: Recipients {
                 to: mailboxes("finance.to", &self.finance.to)?,
                 cc: mailboxes("finance.cc", &self.finance.cc)?,

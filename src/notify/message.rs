@@ -2,7 +2,7 @@
 //!
 //! The finance summary is `multipart/mixed` ⊃ (`multipart/related` ⊃ (`multipart/alternative`
 //! ⊃ text, HTML) + the chart as an inline PNG the HTML shows with `<img src="cid:…">`) +
-//! attachments (`spend.csv`, `focus.csv`). Owner notices are `multipart/alternative` (text,
+//! attachments (`summary-by-project.csv`, within `[email] max_attachment_bytes`). Owner notices are `multipart/alternative` (text,
 //! HTML). Each message gets its own `Message-ID`, kept in the outbox, so a retried send is
 //! the same message.
 
@@ -17,10 +17,12 @@ use crate::notify::email_config::Recipients;
 /// The finance summary's content; the report fills it (see [`crate::notify::finance_mail`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinanceMail {
+    /// The report's day: the file name and the mail's outbox key (`finance DAY`) carry it.
+    pub date: chrono::NaiveDate,
     pub subject: String,
     pub html: String,
     pub text: String,
-    /// File name, MIME type, bytes (e.g. `("spend.csv", "text/csv", …)`).
+    /// File name, MIME type, bytes (e.g. `("summary-by-project.csv", "text/csv", …)`).
     pub attachments: Vec<(String, String, Vec<u8>)>,
     /// Content-ID (without `<>`) and PNG bytes of the chart the HTML shows as `cid:<id>`.
     pub inline_png: Option<(String, Vec<u8>)>,
@@ -72,6 +74,10 @@ pub struct Outgoing {
     pub subject: String,
     /// A name for `--email-to-dir` (without `.eml`).
     pub file_stem: String,
+    /// What the mail is for, e.g. `finance 2026-11-21` (the finance mail of a report day): a
+    /// newer mail with the same key replaces an older one still waiting in the outbox (see
+    /// [`crate::notify::outbox`]). `None`: never replaced.
+    pub key: Option<String>,
     pub message: Message,
 }
 
@@ -148,6 +154,7 @@ pub fn finance(
         kind,
         subject: mail.subject.clone(),
         file_stem: format!("finance-{date}"),
+        key: None,
         message,
     })
 }
@@ -241,6 +248,7 @@ pub fn owner_notice(
         kind,
         subject,
         file_stem: format!("owner-{stem}"),
+        key: None,
         message,
     })
 }

@@ -13,6 +13,14 @@
 //! systems drop the duplicate. Decision: a mail is retried by each following run, and given
 //! up (logged as an error, kept in the table) after [`MAX_ATTEMPTS`] sends in all — a week
 //! of nightly runs.
+//!
+//! One mail per key: a run's own mails enter the outbox before they are sent ([`Outbox::
+//! enqueue`], claimed by that run), each with a key that names what it is for — the finance
+//! mail of a report day, an owner's notice of a day. In the same transaction an older mail
+//! with the same key that is still waiting (not delivered, not given up, not claimed by a run
+//! sending it now) is removed: while the server is down, the day's finance mail waits once,
+//! in its newest version, instead of once per run. A copy split off for one refused recipient
+//! keeps its mail's key plus the recipient (`KEY\tADDRESS`) and is replaced with it.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +50,18 @@ pub struct Pending {
     pub envelope: Envelope,
     pub message: Vec<u8>,
     pub attempts: u32,
+    /// What the mail is for (see the module doc); `None`: never replaced.
+    pub key: Option<String>,
+}
+
+/// A run's own mail, entering the outbox before it is sent.
+#[derive(Debug, Clone)]
+pub struct NewMail<'a> {
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub key: Option<&'a str>,
+    pub envelope: &'a Envelope,
+    pub message: &'a [u8],
 }
 
 /// The outbox table of one state file.
@@ -76,10 +96,24 @@ impl Outbox {
                 last_error   TEXT NOT NULL,
                 claimed_at   TEXT,
                 delivered_at TEXT,
-                abandoned_at TEXT
+                abandoned_at TEXT,
+                dedupe_key   TEXT
             );",
         )
         .map_err(|e| err(e.to_string()))?;
+        // State files from before keys: the column is added (their rows keep no key).
+        let has_key: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'dedupe_key'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| err(e.to_string()))?;
+        if !has_key {
+            conn.execute_batch("ALTER TABLE outbox ADD COLUMN dedupe_key TEXT;")
+                .map_err(|e| err(e.to_string()))?;
+        }
         Ok(Outbox {
             conn,
             path: path.to_path_buf(),
@@ -103,41 +137,86 @@ impl Outbox {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
-        self.insert(kind, subject, envelope, message, error, 1, now)
+        self.insert(kind, subject, None, envelope, message, error, 1, now)
     }
 
     /// Queues a mail that has been sent `attempts` times (a recipient split off a mail the
-    /// others got keeps the count of its mail).
+    /// others got keeps the count of its mail), under `key` (not replacing anything: see
+    /// [`Outbox::enqueue`]).
     #[allow(clippy::too_many_arguments)]
     pub fn insert(
         &self,
         kind: &str,
         subject: &str,
+        key: Option<&str>,
         envelope: &Envelope,
         message: &[u8],
         error: &str,
         attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<i64, OutboxError> {
-        let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
-        self.conn
-            .execute(
-                "INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at,
-                                     attempts, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    kind,
-                    subject,
-                    envelope.from().map(ToString::to_string),
-                    to.join("\n"),
-                    message,
-                    now.to_rfc3339(),
-                    attempts,
-                    error
-                ],
+        insert_row(
+            &self.conn, kind, subject, key, envelope, message, error, attempts, None, now,
+        )
+        .map_err(|e| self.err(e))
+    }
+
+    /// Puts a run's own mails into the outbox, claimed by this run (it sends them next), in
+    /// one `IMMEDIATE` transaction that also removes each one's older waiting versions: rows
+    /// with the same key, or split off it for one recipient (`KEY\tADDRESS`), that are neither
+    /// delivered nor given up nor claimed by a run sending them now. Returns the new rows
+    /// (attempts 0), in order, and how many older versions were removed.
+    pub fn enqueue(
+        &mut self,
+        mails: &[NewMail<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Pending>, usize), OutboxError> {
+        let stale = (now - Duration::minutes(STALE_CLAIM_MINUTES)).to_rfc3339();
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self_err(&path, e))?;
+        let mut out = Vec::new();
+        let mut replaced = 0;
+        for m in mails {
+            if let Some(key) = m.key {
+                replaced += tx
+                    .execute(
+                        "DELETE FROM outbox
+                         WHERE (dedupe_key = ?1
+                                OR substr(dedupe_key, 1, length(?1) + 1) = ?1 || char(9))
+                           AND delivered_at IS NULL AND abandoned_at IS NULL
+                           AND (claimed_at IS NULL OR claimed_at < ?2)",
+                        params![key, stale],
+                    )
+                    .map_err(|e| self_err(&path, e))?;
+            }
+            let id = insert_row(
+                &tx,
+                m.kind,
+                m.subject,
+                m.key,
+                m.envelope,
+                m.message,
+                "",
+                0,
+                Some(now),
+                now,
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(|e| self_err(&path, e))?;
+            out.push(Pending {
+                id,
+                kind: m.kind.to_string(),
+                subject: m.subject.to_string(),
+                envelope: m.envelope.clone(),
+                message: m.message.to_vec(),
+                attempts: 0,
+                key: m.key.map(str::to_string),
+            });
+        }
+        tx.commit().map_err(|e| self_err(&path, e))?;
+        Ok((out, replaced))
     }
 
     /// Claims every pending mail for this run (one transaction): nobody else sends them.
@@ -150,10 +229,26 @@ impl Outbox {
                 path: self.path.clone(),
                 message: e.to_string(),
             })?;
+        // A waiting row with a newer undelivered version of its key (written while a run was
+        // sending it, so not removed then) is that version's past: it is not sent any more.
+        tx.execute(
+            "DELETE FROM outbox
+             WHERE dedupe_key IS NOT NULL AND delivered_at IS NULL AND abandoned_at IS NULL
+               AND (claimed_at IS NULL OR claimed_at < ?1)
+               AND EXISTS (SELECT 1 FROM outbox AS newer
+                           WHERE newer.id > outbox.id AND newer.dedupe_key IS NOT NULL
+                             AND newer.delivered_at IS NULL AND newer.abandoned_at IS NULL
+                             AND (outbox.dedupe_key = newer.dedupe_key
+                                  OR substr(outbox.dedupe_key, 1, length(newer.dedupe_key) + 1)
+                                     = newer.dedupe_key || char(9)))",
+            params![stale],
+        )
+        .map_err(|e| self_err(&self.path, e))?;
         let rows = {
             let mut stmt = tx
                 .prepare(
-                    "SELECT id, kind, subject, env_from, env_to, message, attempts FROM outbox
+                    "SELECT id, kind, subject, env_from, env_to, message, attempts, dedupe_key
+                     FROM outbox
                      WHERE delivered_at IS NULL AND abandoned_at IS NULL
                        AND (claimed_at IS NULL OR claimed_at < ?1)
                      ORDER BY id",
@@ -169,6 +264,7 @@ impl Outbox {
                         r.get::<_, String>(4)?,
                         r.get::<_, Vec<u8>>(5)?,
                         r.get::<_, u32>(6)?,
+                        r.get::<_, Option<String>>(7)?,
                     ))
                 })
                 .map_err(|e| self_err(&self.path, e))?;
@@ -176,7 +272,7 @@ impl Outbox {
                 .map_err(|e| self_err(&self.path, e))?
         };
         let mut out = Vec::new();
-        for (id, kind, subject, from, to, message, attempts) in rows {
+        for (id, kind, subject, from, to, message, attempts, key) in rows {
             tx.execute(
                 "UPDATE outbox SET claimed_at = ?1 WHERE id = ?2",
                 params![now.to_rfc3339(), id],
@@ -191,6 +287,7 @@ impl Outbox {
                 envelope,
                 message,
                 attempts,
+                key,
             });
         }
         tx.commit().map_err(|e| self_err(&self.path, e))?;
@@ -209,12 +306,14 @@ impl Outbox {
         Ok(())
     }
 
-    /// Gives a claimed mail back untried (no attempt counted): the next run sends it.
-    pub fn release(&self, id: i64) -> Result<(), OutboxError> {
+    /// Gives a claimed mail back untried (no attempt counted), noting `why`: the next run
+    /// sends it.
+    pub fn release(&self, id: i64, why: &str) -> Result<(), OutboxError> {
         self.conn
             .execute(
-                "UPDATE outbox SET claimed_at = NULL WHERE id = ?1 AND delivered_at IS NULL",
-                params![id],
+                "UPDATE outbox SET claimed_at = NULL, last_error = ?2
+                 WHERE id = ?1 AND delivered_at IS NULL",
+                params![id, why],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -251,6 +350,41 @@ impl Outbox {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// Inserts one row (claimed at `claimed`, when given) and returns its id.
+#[allow(clippy::too_many_arguments)]
+fn insert_row(
+    conn: &Connection,
+    kind: &str,
+    subject: &str,
+    key: Option<&str>,
+    envelope: &Envelope,
+    message: &[u8],
+    error: &str,
+    attempts: u32,
+    claimed: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<i64> {
+    let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+    conn.execute(
+        "INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at,
+                             attempts, last_error, claimed_at, dedupe_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            kind,
+            subject,
+            envelope.from().map(ToString::to_string),
+            to.join("\n"),
+            message,
+            now.to_rfc3339(),
+            attempts,
+            error,
+            claimed.map(|c| c.to_rfc3339()),
+            key
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 fn self_err(path: &Path, e: impl ToString) -> OutboxError {
@@ -310,6 +444,88 @@ mod tests {
         // Even once the claim would be stale, a delivered mail stays delivered.
         assert!(b.claim(now + Duration::hours(2)).expect("later").is_empty());
         assert_eq!(b.pending().expect("count"), 0);
+    }
+
+    #[test]
+    fn a_newer_mail_with_the_same_key_replaces_the_waiting_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("s.db");
+        let mut o = Outbox::open(&path).expect("opens");
+        let now = Utc::now();
+        let env = envelope();
+        let mail = |key: &'static str, body: &'static [u8]| NewMail {
+            kind: "finance",
+            subject: "s",
+            key: Some(key),
+            envelope: &env,
+            message: body,
+        };
+        let day = "finance 2026-11-21";
+        // Three runs while the server is down: each run's version replaces the waiting one.
+        for (n, body) in [&b"v1"[..], b"v2", b"v3"].into_iter().enumerate() {
+            let (rows, replaced) = o.enqueue(&[mail(day, body)], now).expect("enqueues");
+            assert_eq!((rows.len(), replaced), (1, usize::from(n > 0)));
+            assert!(
+                o.claim(now).expect("claims").is_empty(),
+                "claimed by the run"
+            );
+            o.failed(rows[0].id, "down", now).expect("records");
+            assert_eq!(o.pending().expect("count"), 1, "run {}", n + 1);
+        }
+        // Another day, and a copy split off for one refused recipient of the same day.
+        let (other, _) = o
+            .enqueue(&[mail("finance 2026-11-20", b"old day")], now)
+            .expect("enqueues");
+        o.failed(other[0].id, "down", now).expect("records");
+        o.insert(
+            "finance",
+            "s",
+            Some("finance 2026-11-21\tcfo@example.com"),
+            &env,
+            b"v3 for cfo",
+            "550",
+            1,
+            now,
+        )
+        .expect("inserts");
+        assert_eq!(o.pending().expect("count"), 3);
+        // A version claimed by a run sending it now is that run's: left alone. Once it is
+        // given back, the next claim sends only the newest version.
+        let mut other_run = Outbox::open(&path).expect("opens");
+        let inflight = other_run.claim(now).expect("claims");
+        assert_eq!(inflight.len(), 3);
+        let (v4, replaced) = o.enqueue(&[mail(day, b"v4")], now).expect("enqueues");
+        assert_eq!(replaced, 0, "in-flight rows are not removed");
+        o.failed(v4[0].id, "down", now).expect("records");
+        for p in &inflight {
+            other_run.release(p.id, "down").expect("releases");
+        }
+        let claimed = o.claim(now).expect("claims");
+        let bodies: Vec<&[u8]> = claimed.iter().map(|p| p.message.as_slice()).collect();
+        assert_eq!(bodies, [&b"old day"[..], b"v4"]);
+        assert_eq!(claimed[1].key.as_deref(), Some(day));
+    }
+
+    #[test]
+    fn a_state_file_from_before_keys_gets_the_column() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("s.db");
+        let conn = Connection::open(&path).expect("opens");
+        conn.execute_batch(
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+             subject TEXT NOT NULL, env_from TEXT, env_to TEXT NOT NULL, message BLOB NOT NULL,
+             created_at TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
+             claimed_at TEXT, delivered_at TEXT, abandoned_at TEXT);
+             INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at, attempts,
+             last_error) VALUES ('finance', 's', 'pw@example.com', 'finance@example.com', X'78',
+             '2026-11-20T02:00:00Z', 1, 'down');",
+        )
+        .expect("old table");
+        drop(conn);
+        let mut o = Outbox::open(&path).expect("opens and adds the column");
+        let claimed = o.claim(Utc::now()).expect("claims");
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].key, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::fleet::{Activity, Fleet, PodStatus, ResourceKind};
+use crate::fleet::{Activity, CostRow, Fleet, PodStatus, ResourceKind};
 use crate::money::{Currency, Money};
 use crate::plan::Plan;
 use crate::report::currency::{Amounts, Conversion};
@@ -153,7 +153,8 @@ pub struct Report {
     pub now: DateTime<Utc>,
     pub window: Window,
     pub conversion: Conversion,
-    /// The spend table (one row per pod per day), see [`spend::COLUMNS`].
+    /// The spend table (one row per pod per day, only the days of `window`: see
+    /// [`cost_rows`]), see [`spend::COLUMNS`].
     pub spend: DataFrame,
     pub headline: Headline,
     /// Currencies seen without a configured rate: their amounts stay apart.
@@ -181,6 +182,8 @@ pub struct Report {
     pub wallets: Vec<WalletRow>,
     pub daily_by_provider: Vec<DailyPoint>,
     pub daily_by_project: Vec<DailyPoint>,
+    /// Spend per provider, project, owner, kind and currency (`summary-by-project.csv`).
+    pub breakdown: Vec<crate::report::breakdown::Row>,
 }
 
 fn dates_between(from: NaiveDate, to: NaiveDate) -> Expr {
@@ -229,12 +232,24 @@ pub fn sort_by_daily_cost<T>(
     });
 }
 
+/// The cost rows a report covers: those of `fleet` dated inside `window` (its first day up to
+/// the day of the report's instant). Every figure and every file of the report reads these and
+/// only these: a replay at an earlier `--now` carries no row after it, and `cost_days` reaching
+/// further back than the window adds none before it.
+pub fn cost_rows<'a>(
+    fleet: &'a Fleet,
+    window: &Window,
+) -> impl Iterator<Item = &'a CostRow> + Clone + 'a {
+    let window = *window;
+    fleet.costs.iter().filter(move |c| window.holds(c.date))
+}
+
 /// Builds the report.
 pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let conv = input.conversion;
     let fleet = input.fleet;
     let window = Window::at(input.now.date_naive());
-    let df = spend::frame(fleet, input.plan, conv)?;
+    let df = spend::frame(cost_rows(fleet, &window), fleet, input.plan, conv)?;
     // Month-to-date rows, filtered once: most figures read only them (a quarter of a 90-day
     // table), so each of their group-bys scans the small frame, not the whole table.
     let mtd_df = df
@@ -296,7 +311,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         .collect();
     let mut first_day: Option<NaiveDate> = None;
     let mut last: Option<&Currency> = None;
-    for c in &fleet.costs {
+    for c in cost_rows(fleet, &window) {
         if last != Some(&c.amount.currency) {
             seen.insert(&c.amount.currency);
             last = Some(&c.amount.currency);
@@ -655,6 +670,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         wallets,
         daily_by_provider: points(by_provider_day),
         daily_by_project: points(by_project_day),
+        breakdown: crate::report::breakdown::rows(&df, &window, conv)?,
         spend: df,
     })
 }
@@ -678,6 +694,65 @@ mod tests {
     fn order(mut r: Vec<(String, Money)>, conv: &Conversion) -> Vec<String> {
         sort_by_daily_cost(&mut r, conv, |x| &x.1, |x| &x.0);
         r.into_iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn the_report_holds_only_the_rows_of_its_window() {
+        let day = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let row = |date: &str, cents: i64| crate::fleet::CostRow {
+            provider: "podstack".into(),
+            date: day(date),
+            pod_id: "pd_a".into(),
+            worker_id: None,
+            project: Some("research".into()),
+            amount: Money::new(Decimal::new(cents, 2), Currency::usd()),
+            hours: None,
+            by_resource: None,
+        };
+        // The window at 2026-11-21: 2026-10-01 to 2026-11-21.
+        let fleet = Fleet {
+            taken_at: "2026-11-25T00:00:00Z".parse().expect("instant"),
+            providers: vec![],
+            pods: vec![],
+            costs: vec![
+                row("2026-09-30", 100_000),
+                row("2026-10-01", 10_00),
+                row("2026-11-21", 1_00),
+                row("2026-11-22", 10_000_000),
+            ],
+            wallets: vec![],
+            idle_costs: vec![],
+        };
+        let conv = Conversion::default();
+        let report = build(&Input {
+            fleet: &fleet,
+            plan: None,
+            taken: &[],
+            pending: &[],
+            conversion: &conv,
+            now: "2026-11-21T02:00:00Z".parse().expect("instant"),
+        })
+        .expect("builds");
+        let dates = report
+            .spend
+            .column("date")
+            .expect("date")
+            .str()
+            .expect("str")
+            .clone();
+        let dates: Vec<Option<&str>> = (0..dates.len()).map(|i| dates.get(i)).collect();
+        assert_eq!(dates, [Some("2026-10-01"), Some("2026-11-21")]);
+        assert_eq!(report.headline.mtd_tracked.converted, Decimal::new(1_00, 2));
+        assert_eq!(
+            report.headline.last_month_total.converted,
+            Decimal::new(10_00, 2)
+        );
+        let drawn: Decimal = report.daily_by_provider.iter().map(|p| p.amount).sum();
+        assert_eq!(
+            drawn,
+            Decimal::new(11_00, 2),
+            "the chart draws the same rows"
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::fleet::{Activity, Fleet, Pod};
+use crate::fleet::{Activity, CostRow, Fleet, Pod};
 use crate::plan::Plan;
 use crate::report::currency::Conversion;
 
@@ -156,20 +156,28 @@ fn title(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The FOCUS export of `fleet`'s cost rows, as one string (small fleets, tests).
-pub fn csv(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion, now: DateTime<Utc>) -> String {
+/// The FOCUS export of the cost rows `costs` (of `fleet`), as one string (small fleets, tests).
+pub fn csv<'a>(
+    costs: impl Iterator<Item = &'a CostRow>,
+    fleet: &'a Fleet,
+    plan: Option<&'a Plan>,
+    conv: &Conversion,
+    now: DateTime<Utc>,
+) -> String {
     let mut out = Vec::with_capacity(fleet.costs.len() * 600);
     // Writing into a Vec cannot fail, and every field is UTF-8.
-    let _ = write(&mut out, fleet, plan, conv, now);
+    let _ = write(&mut out, costs, fleet, plan, conv, now);
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Writes the FOCUS export of `fleet`'s cost rows to `out`, row by row: at 100 000 pods × 90
-/// days it is several GB, which must never be held in memory at once.
-pub fn write(
+/// Writes the FOCUS export of the cost rows `costs` (the report's: those of `fleet` inside
+/// its window, see [`crate::report::build::cost_rows`]) to `out`, row by row: at 100 000 pods
+/// × 90 days it is several GB, which must never be held in memory at once.
+pub fn write<'a>(
     out: &mut impl std::io::Write,
-    fleet: &Fleet,
-    plan: Option<&Plan>,
+    costs: impl Iterator<Item = &'a CostRow>,
+    fleet: &'a Fleet,
+    plan: Option<&'a Plan>,
     conv: &Conversion,
     now: DateTime<Utc>,
 ) -> std::io::Result<()> {
@@ -177,7 +185,7 @@ pub fn write(
         crate::report::spend::Lookup::new(fleet, plan);
     writeln!(out, "{}", COLUMNS.join(","))?;
     let mut line = String::with_capacity(1024);
-    for c in &fleet.costs {
+    for c in costs {
         let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
         let provider = title(&c.provider);
         let orphan = crate::report::spend::is_orphan_spend(c, pod);
@@ -303,7 +311,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{CostRow, ProviderStatus};
+    use crate::fleet::ProviderStatus;
     use crate::money::{Currency, Money};
 
     fn cost(provider: &str, pod: &str, hours: Option<Decimal>) -> CostRow {
@@ -343,7 +351,7 @@ mod tests {
             rates: BTreeMap::new(),
             rates_set: None,
         };
-        let text = csv(&fleet, None, &conv, fleet.taken_at);
+        let text = csv(fleet.costs.iter(), &fleet, None, &conv, fleet.taken_at);
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().expect("header").split(',').collect();
         let at = header

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::report::build::Report;
 use crate::report::charts;
-use crate::report::markdown::{doc, Block};
+use crate::report::markdown::{doc, doc_for_mail, Block, Doc};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -38,16 +38,17 @@ td.red{color:#b00020;font-weight:bold}td.yellow{color:#8a6d00;font-weight:bold}t
 /// Renders the page. Charts that fail to draw are replaced by a note (the tables still hold
 /// every figure).
 pub fn render(r: &Report) -> String {
-    render_with(r, None)
+    render_with(r, doc(r), None)
 }
 
 /// The page for a mail body: mail clients show no SVG, so the daily-spend chart is the PNG
-/// attached inline under Content-ID `cid`, and the other charts are left to report.html.
+/// attached inline under Content-ID `cid`, and the other charts are left to report.html; each
+/// table is cut to [`crate::report::markdown::MAIL_TABLE_ROWS`] rows (the mail stays small).
 pub fn for_mail(r: &Report, cid: &str) -> String {
-    render_with(r, Some(cid))
+    render_with(r, doc_for_mail(r), Some(cid))
 }
 
-fn render_with(r: &Report, mail_cid: Option<&str>) -> String {
+fn render_with(r: &Report, doc: Doc, mail_cid: Option<&str>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -69,7 +70,7 @@ fn render_with(r: &Report, mail_cid: Option<&str>) -> String {
                 .join(", ")
         )
     };
-    for b in doc(r).blocks {
+    for b in doc.blocks {
         match b {
             Block::Heading(level, text) => {
                 let _ = writeln!(out, "<h{level}>{}</h{level}>", escape(&text));

@@ -487,10 +487,44 @@ pub fn headline(r: &Report) -> String {
     out
 }
 
+/// Rows a table keeps in a mail body; the full tables are in `summary.md` and `report.html`.
+pub const MAIL_TABLE_ROWS: usize = 25;
+
+/// The report's blocks for a mail body: each table cut to [`MAIL_TABLE_ROWS`] rows and
+/// followed by a note of how many more the full report holds, so that the mail stays small at
+/// any fleet size (thousands of idle pods are thousands of rows).
+pub fn doc_for_mail(r: &Report) -> Doc {
+    let mut d = Doc::default();
+    for b in doc(r).blocks {
+        match b {
+            Block::Table { head, mut rows } if rows.len() > MAIL_TABLE_ROWS => {
+                let more = rows.len() - MAIL_TABLE_ROWS;
+                rows.truncate(MAIL_TABLE_ROWS);
+                d.blocks.push(Block::Table { head, rows });
+                d.p(format!(
+                    "… and {more} more rows in the full report (summary.md, report.html)."
+                ));
+            }
+            b => d.blocks.push(b),
+        }
+    }
+    d
+}
+
 /// `summary.md`.
 pub fn render(r: &Report) -> String {
+    render_doc(&doc(r))
+}
+
+/// The report as Markdown for a mail's text body: tables cut (see [`doc_for_mail`]).
+pub fn for_mail(r: &Report) -> String {
+    render_doc(&doc_for_mail(r))
+}
+
+/// Blocks as Markdown.
+pub fn render_doc(d: &Doc) -> String {
     let mut out = String::new();
-    for b in doc(r).blocks {
+    for b in d.blocks.iter().cloned() {
         match b {
             Block::Heading(level, text) => {
                 let _ = writeln!(out, "{} {text}\n", "#".repeat(usize::from(level)));

@@ -1,7 +1,9 @@
 //! The spend report: built with polars as a pure function of (fleet, plan, past actions,
 //! pending notices, conversion, clock), then written as Markdown, self-contained HTML with
-//! inline SVG charts, CSV, Parquet and a FOCUS 1.2 export under `reports/YYYY-MM-DD/`.
+//! inline SVG charts, CSV, Parquet, a FOCUS 1.2 export and a small per-project summary CSV
+//! under `reports/YYYY-MM-DD/`.
 
+pub mod breakdown;
 pub mod build;
 pub mod charts;
 pub mod currency;

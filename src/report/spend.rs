@@ -12,7 +12,7 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
+use crate::fleet::{Activity, CostRow, Fleet, Pod, PodStatus, ResourceKind};
 use crate::money::{decimal_to_micros, micros_to_decimal, Currency};
 use crate::plan::Plan;
 use crate::report::currency::{Amounts, Conversion};
@@ -111,23 +111,28 @@ impl<'a> Lookup<'a> {
     }
 }
 
-/// Builds the spend table of `fleet`'s cost rows.
+/// Builds the spend table of the cost rows `costs` (the report's: those of `fleet` inside its
+/// window, see [`crate::report::build::cost_rows`]), joined with `fleet`'s pods.
 ///
 /// Built for size (100 000 pods × 90 days is 9 million rows): columns are filled directly,
 /// dates are formatted once per distinct day, decimals are formatted into one reused buffer,
 /// a pod's dimensions are looked up once per run of its rows, and the report currency is a
 /// scalar column.
-pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsResult<DataFrame> {
+pub fn frame<'a>(
+    costs: impl Iterator<Item = &'a CostRow> + Clone,
+    fleet: &'a Fleet,
+    plan: Option<&'a Plan>,
+    conv: &Conversion,
+) -> PolarsResult<DataFrame> {
     let Lookup { pods, planned } = Lookup::new(fleet, plan);
-    let days: HashMap<NaiveDate, String> = fleet
-        .costs
-        .iter()
+    let days: HashMap<NaiveDate, String> = costs
+        .clone()
         .map(|c| c.date)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .map(|d| (d, d.to_string()))
         .collect();
-    let n = fleet.costs.len();
+    let n = costs.clone().count();
     let mut date = Strings::new("date", n);
     let mut provider = Strings::new("provider", n);
     let mut kind = Strings::new("kind", n);
@@ -165,7 +170,7 @@ pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsRes
     );
     let mut last: Option<Dims<'_>> = None;
     let mut buf = String::with_capacity(32);
-    for c in &fleet.costs {
+    for c in costs {
         let (pod, plan) = match last {
             Some((p, id, pod, plan)) if p == c.provider && id == c.pod_id => (pod, plan),
             _ => {
@@ -279,14 +284,14 @@ pub fn frame(fleet: &Fleet, plan: Option<&Plan>, conv: &Conversion) -> PolarsRes
 
 /// Whether cost row `c` is orphan spend (outside the tracked total): its pod (`pod`, when the
 /// fleet has it) is an orphan, or the provider billed it per worker and named none that day.
-pub fn is_orphan_spend(c: &crate::fleet::CostRow, pod: Option<&Pod>) -> bool {
+pub fn is_orphan_spend(c: &CostRow, pod: Option<&Pod>) -> bool {
     pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
         || (c.worker_id.is_none() && billed_per_worker(c))
 }
 
 /// Whether the provider bills pods by worker (Argus: its rows carry billed hours and name the
 /// worker, `null` for an orphan). Podstack rows carry a resource breakdown and never a worker.
-fn billed_per_worker(c: &crate::fleet::CostRow) -> bool {
+fn billed_per_worker(c: &CostRow) -> bool {
     c.hours.is_some() && c.by_resource.is_none()
 }
 

@@ -50,6 +50,12 @@ impl Window {
         ((self.today - self.from).num_days() + 1).max(1) as u32
     }
 
+    /// Whether `d` is inside the window: from its first day up to today (the day of the
+    /// report's instant, a partial day), both included.
+    pub fn holds(&self, d: NaiveDate) -> bool {
+        self.from <= d && d <= self.today
+    }
+
     /// Whether `d` is in this month up to today.
     pub fn is_mtd(&self, d: NaiveDate) -> bool {
         self.month_start <= d && d <= self.today

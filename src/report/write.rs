@@ -1,5 +1,5 @@
 //! Writes a built report into `<reports>/YYYY-MM-DD/`: `summary.md`, `report.html`,
-//! `spend.csv`, `spend.parquet`, `focus.csv` and `daily-spend.png`. Each file is written to a
+//! `spend.csv`, `spend.parquet`, `focus.csv`, `daily-spend.png` and `summary-by-project.csv`. Each file is written to a
 //! temporary name and renamed, so a reader never sees half a file; a second run on the same
 //! day replaces the day's files.
 
@@ -67,8 +67,9 @@ fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteErro
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// Writes every file of `report` (and the FOCUS export of `fleet`) under `reports`; returns
-/// the paths written, in a stable order.
+/// Writes every file of `report` (and the FOCUS export of `fleet`'s cost rows inside the
+/// report's window, the rows the report itself holds) under `reports`; returns the paths
+/// written, in a stable order.
 pub fn write(
     report: &Report,
     fleet: &Fleet,
@@ -93,19 +94,34 @@ pub fn write(
     written.push(parquet);
     let focus = dir.join("focus.csv");
     put_with(&focus, |out| {
-        crate::report::focus::write(out, fleet, plan, &report.conversion, report.now)
+        crate::report::focus::write(
+            out,
+            crate::report::build::cost_rows(fleet, &report.window),
+            fleet,
+            plan,
+            &report.conversion,
+            report.now,
+        )
     })?;
     written.push(focus);
     let png = dir.join("daily-spend.png");
-    put(
-        &png,
-        &crate::report::charts::daily_spend_png(
-            &report.daily_by_provider,
-            &report.window.dates(),
-            "Daily spend by provider",
-            report.conversion.report.as_str(),
-        )?,
-    )?;
+    put(&png, &chart_png(report)?)?;
     written.push(png);
+    let breakdown = dir.join(crate::report::breakdown::FILE);
+    put(
+        &breakdown,
+        crate::report::breakdown::csv(&report.breakdown, &report.conversion).as_bytes(),
+    )?;
+    written.push(breakdown);
     Ok(written)
+}
+
+/// `daily-spend.png`: the daily-spend chart (also the finance mail's inline chart).
+pub fn chart_png(report: &Report) -> Result<Vec<u8>, crate::report::charts::ChartError> {
+    crate::report::charts::daily_spend_png(
+        &report.daily_by_provider,
+        &report.window.dates(),
+        "Daily spend by provider",
+        report.conversion.report.as_str(),
+    )
 }

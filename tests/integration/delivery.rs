@@ -152,19 +152,12 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
     let port = free_port();
     let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
 
-    // The report's files, as the report will hand them over.
+    // What the report hands over: the summary CSV fits the limit (1 KB here), a 2 KB file
+    // offered after it does not.
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRtest-chart";
-    std::fs::write(
-        dir.path().join("spend.csv"),
-        "date,amount\n2026-11-20,12.50\n",
-    )
-    .expect("csv");
-    std::fs::write(
-        dir.path().join("focus.csv"),
-        "BilledCost,ChargePeriodStart\n12.5,2026-11-20\n",
-    )
-    .expect("csv");
-    std::fs::write(dir.path().join("daily-spend.png"), png).expect("png");
+    let summary = "provider,project,currency,month_to_date\nargus,vision,USD,12.50\n";
+    let big = vec![b'x'; 2_000];
+    let folder = std::path::PathBuf::from("/srv/podwarden/reports/2026-11-21");
     let finance = podwarden::notify::finance_mail(&ReportInput {
         date: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date")),
         month_to_date: "1234.56 USD".into(),
@@ -173,11 +166,23 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
             "<html><body><h1>Spend</h1><img src=\"cid:daily-spend\"><p>1234.56 USD</p></body></html>"
                 .into(),
         ),
-        spend_csv: Some(dir.path().join("spend.csv")),
-        focus_csv: Some(dir.path().join("focus.csv")),
-        chart_png: Some(dir.path().join("daily-spend.png")),
-    })
-    .expect("finance mail");
+        attachments: vec![
+            (
+                "summary-by-project.csv".into(),
+                "text/csv".into(),
+                summary.as_bytes().to_vec(),
+            ),
+            ("focus.csv".into(), "text/csv".into(), big),
+        ],
+        chart_png: Some(png.to_vec()),
+        folder: Some(folder.clone()),
+        files: vec![
+            ("spend.csv".into(), 47_400_000),
+            ("focus.csv".into(), 2_000),
+            ("summary-by-project.csv".into(), summary.len() as u64),
+        ],
+        max_attachment_bytes: 1_000,
+    });
     let notice = OwnerNotice {
         owner_email: "alice@example.com".into(),
         pending: vec![NoticePod {
@@ -237,12 +242,22 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
         .map(|p| p.ctype.mimetype.as_str())
         .collect();
     assert_eq!(kinds, ["text/plain", "text/html"]);
-    assert!(alternative.subparts[0]
-        .get_body()
-        .expect("text")
-        .contains("1234.56 USD month to date"));
+    let text = alternative.subparts[0].get_body().expect("text");
+    assert!(text.contains("1234.56 USD month to date"), "{text}");
+    // Where the full files are, and what was left out and why.
+    let left_out = format!(
+        "focus.csv (2 KB) not attached: over the 1 KB limit ([email] max_attachment_bytes); it is at {}",
+        folder.join("focus.csv").display()
+    );
+    assert!(
+        text.contains(&format!("Folder: {}", folder.display())),
+        "{text}"
+    );
+    assert!(text.contains(&left_out), "{text}");
+    assert!(text.contains("spend.csv (47.4 MB)"), "{text}");
     let html = alternative.subparts[1].get_body().expect("html");
     assert!(html.contains("<img src=\"cid:daily-spend\">"), "{html}");
+    assert!(html.contains(&format!("<b>{left_out}.</b>")), "{html}");
     let chart = &related.subparts[1];
     assert_eq!(chart.ctype.mimetype, "image/png");
     assert_eq!(header(chart, "Content-ID"), "<daily-spend>");
@@ -265,18 +280,11 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
         .collect();
     assert_eq!(
         attachments,
-        [
-            (
-                "spend.csv".to_string(),
-                "text/csv".to_string(),
-                "date,amount\n2026-11-20,12.50\n".to_string()
-            ),
-            (
-                "focus.csv".to_string(),
-                "text/csv".to_string(),
-                "BilledCost,ChargePeriodStart\n12.5,2026-11-20\n".to_string()
-            ),
-        ]
+        [(
+            "summary-by-project.csv".to_string(),
+            "text/csv".to_string(),
+            summary.to_string()
+        )]
     );
 
     let notice = mailparse::parse_mail(&messages[1]).expect("parses");
@@ -299,62 +307,183 @@ async fn finance_mail_and_owner_notice_arrive_with_parts_attachments_and_inline_
         .contains("<code>podwarden/protect=true</code>"));
 }
 
-fn outbox_rows(state: &Path) -> Vec<(String, Option<String>, u32)> {
+/// The mails waiting in the outbox (neither delivered nor given up): kind, key, Message-ID.
+fn waiting(state: &Path) -> Vec<(String, Option<String>, String)> {
     let conn = rusqlite::Connection::open(state).expect("state db");
     let mut stmt = conn
-        .prepare("SELECT kind, delivered_at, attempts FROM outbox ORDER BY id")
+        .prepare(
+            "SELECT kind, dedupe_key, message FROM outbox
+             WHERE delivered_at IS NULL AND abandoned_at IS NULL ORDER BY id",
+        )
         .expect("outbox table");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, message_id(&r.get::<_, Vec<u8>>(2)?)))
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("rows")
 }
 
 fn message_id(raw: &[u8]) -> String {
     header(&mailparse::parse_mail(raw).expect("parses"), "Message-ID")
 }
 
+/// An SMTP server on `port` that refuses every session (`421` in its greeting) until dropped.
+struct RefusingSmtp {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RefusingSmtp {
+    fn start(port: u16) -> RefusingSmtp {
+        use std::io::Write;
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("binds");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.write_all(b"421 4.3.2 service not available, try later\r\n");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        RefusingSmtp {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RefusingSmtp {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Idle Argus workers get a 24 h notice: every run lists them as pending and mails their
+/// owners a notice.
+const NOTICE_STOP_IDLE: &str = r#"
+[[policy]]
+name = "stop-idle-after-notice"
+providers = ["argus"]
+action = "stop"
+notice = "24h"
+[policy.match]
+status = ["running"]
+idle_for = "6h"
+"#;
+
+/// The finance mail of a day is one mail. SMTP down for three runs of the real binary
+/// (nothing listening twice, then a server refusing every session): after each run the
+/// outbox holds exactly one finance mail for the day — a new version each time, the older one
+/// removed — and one notice per owner. With the server up the next run delivers the day's
+/// finance mail exactly once, in its newest version (that run's own), and each owner's notice
+/// once; a later run sends only its own mail again.
 #[test]
-fn server_down_queues_the_mail_and_the_next_run_delivers_it_exactly_once() {
+fn smtp_down_for_three_runs_keeps_one_finance_mail_per_day_and_delivers_the_newest_once() {
     let Some(python) = python_with_aiosmtpd() else {
         return missing("python3-aiosmtpd");
     };
     let sandbox = SandboxProcess::start(&["--pods", "20"]);
     let port = free_port();
-    let dir = quiet_workspace(&sandbox.base, &email_section(port));
+    let dir = quiet_workspace(
+        &sandbox.base,
+        &email_section(port).replace(
+            "[email.owners]\n",
+            "[email.owners]\ndomain = \"example.com\"\n",
+        ),
+    );
+    std::fs::write(dir.path().join("policies/p.toml"), NOTICE_STOP_IDLE).expect("policy");
     let state = dir.path().join("state/podwarden.db");
     let run = || podwarden_in(dir.path(), &["run", "--config", "podwarden.toml"]);
+    let day = Utc::now().date_naive();
+    let finance_key = format!("finance {day}");
 
-    // Nobody listens on the port: the run still succeeds, with its report, and queues the mail.
-    let first = run();
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("Spend summary"));
-    assert_eq!(outbox_rows(&state), [("finance".to_string(), None, 1)]);
+    let mut versions: Vec<String> = Vec::new();
+    let mut owners = Vec::new();
+    for n in 1..=3 {
+        let refusing = (n == 3).then(|| RefusingSmtp::start(port));
+        let out = run();
+        assert_eq!(out.status.code(), Some(0), "run {n}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Spend summary"));
+        drop(refusing);
+        let rows = waiting(&state);
+        let finance: Vec<_> = rows.iter().filter(|r| r.0 == "finance").collect();
+        assert_eq!(
+            finance.len(),
+            1,
+            "run {n}: one finance mail waits: {rows:?}"
+        );
+        assert_eq!(finance[0].1.as_deref(), Some(finance_key.as_str()));
+        assert!(
+            !versions.contains(&finance[0].2),
+            "run {n}: the waiting finance mail is this run's version: {rows:?}"
+        );
+        versions.push(finance[0].2.clone());
+        let notices: Vec<&String> = rows
+            .iter()
+            .filter(|r| r.0 == "owner-notice")
+            .filter_map(|r| r.1.as_ref())
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = notices.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            notices.len(),
+            "one notice per owner and day: {notices:?}"
+        );
+        assert!(!notices.is_empty(), "the idle workers' owners are noticed");
+        owners = distinct.into_iter().cloned().collect::<Vec<_>>();
+    }
+    if Utc::now().date_naive() != day {
+        eprintln!("the UTC day changed during the test: the next run's mail is another day's");
+        return;
+    }
 
-    // Server up: the queued mail and this run's mail are delivered.
     let sink = SmtpSink::start(&python, &dir.path().join("received"), port);
-    let second = run();
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let fourth = run();
+    assert_eq!(fourth.status.code(), Some(0), "{}", text(&fourth.stderr));
     let received = sink.messages();
-    assert_eq!(received.len(), 2, "the retried mail and the new one");
-    let rows = outbox_rows(&state);
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].1.is_some(), "marked delivered: {rows:?}");
-
-    // A third run sends only its own mail: the queued one is never sent again.
-    let third = run();
-    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
-    let received = sink.messages();
-    assert_eq!(received.len(), 3);
-    let ids: Vec<String> = received.iter().map(|m| message_id(m)).collect();
-    let queued = &ids[0];
-    assert_eq!(ids.iter().filter(|id| *id == queued).count(), 1, "{ids:?}");
-    assert_eq!(
-        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
-        3,
-        "three different mails: {ids:?}"
+    let subject_of = |m: &Vec<u8>| header(&mailparse::parse_mail(m).expect("parses"), "Subject");
+    let finance: Vec<&Vec<u8>> = received
+        .iter()
+        .filter(|m| subject_of(m).starts_with(&format!("podwarden spend report {day}")))
+        .collect();
+    assert_eq!(finance.len(), 1, "the day's finance mail is delivered once");
+    let delivered = message_id(finance[0]);
+    assert!(
+        !versions.contains(&delivered),
+        "the delivered finance mail is the newest version, not one of {versions:?}"
     );
-    assert_eq!(outbox_rows(&state).len(), 1, "nothing new queued");
+    let notices = received.len() - 1;
+    assert_eq!(
+        notices,
+        owners.len(),
+        "each owner's notice once: {owners:?}"
+    );
+    assert!(
+        waiting(&state).is_empty(),
+        "nothing waits: {:?}",
+        waiting(&state)
+    );
+
+    // A later run sends only its own mail: nothing delivered is ever sent again.
+    let fifth = run();
+    assert_eq!(fifth.status.code(), Some(0), "{}", text(&fifth.stderr));
+    let again = sink.messages();
+    assert_eq!(
+        again.len(),
+        2 * received.len(),
+        "this run's finance mail and notices"
+    );
+    let ids: std::collections::BTreeSet<String> = again.iter().map(|m| message_id(m)).collect();
+    assert_eq!(ids.len(), again.len(), "no message sent twice");
 }
 
 #[test]
@@ -529,8 +658,9 @@ async fn run_pushes_metrics_and_a_failed_run_keeps_the_last_success() {
 }
 
 /// The real job end to end: `run --apply` against a sandbox sends the finance mail built from
-/// the run's own report (its HTML with the chart inline by Content-ID, `spend.csv` and
-/// `focus.csv` attached as written) and one notice to the owner of the pods it stopped.
+/// the run's own report (its HTML with the chart inline by Content-ID, `summary-by-project.csv`
+/// attached as written, the report folder named) and one notice to the owner of the pods it
+/// stopped.
 #[test]
 fn run_apply_mails_the_real_report_and_notifies_the_owner_of_what_it_stopped() {
     let Some(python) = python_with_aiosmtpd() else {
@@ -605,11 +735,22 @@ fn run_apply_mails_the_real_report_and_notifies_the_owner_of_what_it_stopped() {
         .iter()
         .filter_map(|p| p.get_content_disposition().params.get("filename").cloned())
         .collect();
-    assert_eq!(names, ["spend.csv", "focus.csv"]);
-    let today = chrono::Utc::now().date_naive().to_string();
-    let written = std::fs::read_to_string(ws.path().join(format!("reports/{today}/focus.csv")))
-        .expect("focus.csv written");
-    assert_eq!(finance.subparts[2].get_body().expect("focus"), written);
+    assert_eq!(names, ["summary-by-project.csv"]);
+    let day = std::fs::read_dir(ws.path().join("reports"))
+        .expect("reports")
+        .next()
+        .expect("a day folder")
+        .expect("entry")
+        .path();
+    let written =
+        std::fs::read_to_string(day.join("summary-by-project.csv")).expect("summary CSV written");
+    assert_eq!(finance.subparts[1].get_body().expect("summary"), written);
+    assert!(written.contains("maria.k"), "{written}");
+    let folder = std::fs::canonicalize(&day).expect("folder");
+    assert!(
+        html.contains(&format!("Folder: {}", folder.display())),
+        "the mail says where the full files are: {html}"
+    );
 
     let notice = mails
         .iter()
@@ -621,4 +762,117 @@ fn run_apply_mails_the_real_report_and_notifies_the_owner_of_what_it_stopped() {
         !mails.iter().any(|m| header(m, "To").contains("tom.b")),
         "nothing happened to tom.b's pod"
     );
+}
+
+/// The finance mail stays small at any fleet size. At 10 000 sandbox pods (a `focus.csv` of
+/// over 100 MB) the mail `run --email-to-dir` writes is under 5 MB, its one attachment is the
+/// report folder's `summary-by-project.csv` (the same bytes), its tables are cut, and it says
+/// where the full files are. The sandbox's rate limits are raised and Podstack's learned from
+/// its headers, so that the collection is not what the test waits for.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_finance_mail_of_10000_pods_is_under_5_mb_and_attaches_the_summary_only() {
+    let s = sandbox(podwarden::sandbox::SandboxConfig {
+        pods: 10_000,
+        read_limit: 1_000_000,
+        podstack_limit: 1_000_000,
+        ..Default::default()
+    })
+    .await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = quiet_workspace(&base, &email_section(free_port()));
+    let path = dir.path().join("podwarden.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    let line = "stats_window = \"24h\"              # utilisation history read per running pod";
+    assert!(config.contains(line), "{config}");
+    std::fs::write(
+        &path,
+        config.replace(line, "stats_window = \"1h\"\nops_rate = \"learn\""),
+    )
+    .expect("config written");
+    let ws = dir.path().to_path_buf();
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        podwarden_in(
+            &ws,
+            &[
+                "run",
+                "--config",
+                "podwarden.toml",
+                "--email-to-dir",
+                "mail",
+            ],
+        )
+    })
+    .await
+    .expect("runs");
+    eprintln!(
+        "run over 10 000 pods (debug build): {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    s.stop().await;
+
+    let day = std::fs::read_dir(dir.path().join("reports"))
+        .expect("reports")
+        .next()
+        .expect("a day folder")
+        .expect("entry")
+        .path();
+    let focus = std::fs::metadata(day.join("focus.csv"))
+        .expect("focus.csv")
+        .len();
+    assert!(focus > 50_000_000, "the full data is large: {focus} bytes");
+    let mails: Vec<PathBuf> = std::fs::read_dir(dir.path().join("mail"))
+        .expect("mail folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("finance-"))
+        })
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let raw = std::fs::read(&mails[0]).expect("eml");
+    eprintln!(
+        "finance mail at 10 000 pods: {} bytes (focus.csv {focus} bytes)",
+        raw.len()
+    );
+    assert!(raw.len() < 5_000_000, "the mail is {} bytes", raw.len());
+
+    let mail = mailparse::parse_mail(&raw).expect("parses");
+    let attached: Vec<(String, String)> = mail.subparts[1..]
+        .iter()
+        .map(|p| {
+            (
+                p.get_content_disposition()
+                    .params
+                    .get("filename")
+                    .cloned()
+                    .unwrap_or_default(),
+                p.get_body().expect("body"),
+            )
+        })
+        .collect();
+    let summary = std::fs::read_to_string(day.join("summary-by-project.csv")).expect("summary CSV");
+    assert_eq!(
+        attached,
+        [("summary-by-project.csv".to_string(), summary.clone())]
+    );
+    assert!(summary.lines().count() > 10, "{summary}");
+    let alternative = &mail.subparts[0].subparts[0];
+    let text = alternative.subparts[0].get_body().expect("text");
+    let folder = std::fs::canonicalize(&day).expect("folder");
+    assert!(
+        text.contains(&format!("Folder: {}", folder.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("focus.csv ("),
+        "the full files are listed: {text}"
+    );
+    assert!(
+        text.contains("more rows in the full report"),
+        "tables are cut: {text}"
+    );
+    let html = alternative.subparts[1].get_body().expect("html");
+    assert!(html.contains("more rows in the full report"));
 }
