@@ -499,8 +499,21 @@ pub async fn run(options: &RunOptions) -> Result<Exit, Error> {
     let deadline_base = tokio::time::Instant::now();
     let inputs = inputs(&options.source).await?;
     let outcome = plan_act_report(&inputs, options, deadline_base).await;
-    if let Some(setup) = &inputs.setup {
-        notify(setup, &inputs, &outcome, options, started).await;
+    // A replay of a saved fleet is a review, not the nightly run: it mails finance nothing
+    // (only `--email-to-dir` writes its mails where it is told) and pushes no metrics, so the
+    // last-success timestamp and the day's finance mail stay the nightly run's.
+    match &inputs.setup {
+        Some(setup) if !inputs.from_snapshot => {
+            notify(setup, &inputs, &outcome, options, started).await
+        }
+        Some(setup) if options.email_to_dir.is_some() => {
+            mail(setup, &inputs, &outcome, options).await
+        }
+        Some(_) => eprintln!(
+            "A replay of a saved fleet: no mail sent and no metrics pushed (--email-to-dir DIR \
+             writes its mails)."
+        ),
+        None => {}
     }
     finish(inputs.setup).await;
     outcome.map(|o| o.exit)
@@ -589,6 +602,18 @@ async fn notify(
     options: &RunOptions,
     started: std::time::Instant,
 ) {
+    mail(setup, inputs, outcome, options).await;
+    push_metrics(setup.config(), inputs, outcome, started).await;
+}
+
+/// The finance mail and owner notices: over SMTP (outbox first), or as `.eml` files with
+/// `--email-to-dir`. Never fails the run; problems are logged.
+async fn mail(
+    setup: &Setup,
+    inputs: &Inputs,
+    outcome: &Result<RunOutcome, Error>,
+    options: &RunOptions,
+) {
     let config = setup.config();
     let demo = matches!(setup, Setup::Demo { .. });
     if let (Some(email), Ok(o)) = (&config.email, outcome) {
@@ -626,6 +651,15 @@ async fn notify(
     } else if options.email_to_dir.is_some() && config.email.is_none() {
         tracing::warn!("--email-to-dir: the configuration has no [email] section, no mail written");
     }
+}
+
+/// The run's metrics to the Pushgateway; a failed push is a warning.
+async fn push_metrics(
+    config: &Config,
+    inputs: &Inputs,
+    outcome: &Result<RunOutcome, Error>,
+    started: std::time::Instant,
+) {
     if let Some(m) = &config.metrics {
         let metrics = match outcome {
             Ok(o) => {

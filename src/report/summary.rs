@@ -9,34 +9,28 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 
-use crate::fleet::{Activity, Fleet, PodStatus, ResourceKind};
+use crate::fleet::{Activity, CostRow, Fleet, PodStatus, ResourceKind};
 use crate::money::{micros_to_decimal, Currency, Money};
 
-/// Billed spend per (provider, currency) over the fleet's cost rows, largest first.
-pub fn spend_by_provider(fleet: &Fleet) -> PolarsResult<Vec<(String, Money)>> {
+/// Billed spend per (provider, currency) over `costs`, by provider and currency.
+pub fn spend_by_provider(costs: &[&CostRow]) -> PolarsResult<Vec<(String, Money)>> {
     let df = DataFrame::new(
-        fleet.costs.len(),
+        costs.len(),
         vec![
             Column::new(
                 "provider".into(),
-                fleet
-                    .costs
-                    .iter()
-                    .map(|c| c.provider.clone())
-                    .collect::<Vec<_>>(),
+                costs.iter().map(|c| c.provider.clone()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "currency".into(),
-                fleet
-                    .costs
+                costs
                     .iter()
                     .map(|c| c.amount.currency.to_string())
                     .collect::<Vec<_>>(),
             ),
             Column::new(
                 "micros".into(),
-                fleet
-                    .costs
+                costs
                     .iter()
                     .map(|c| c.amount.micros())
                     .collect::<Vec<i64>>(),
@@ -86,7 +80,16 @@ pub fn text(fleet: &Fleet, cost_days: u32, now: DateTime<Utc>) -> PolarsResult<S
         fleet.pods.len(),
         now.format("%Y-%m-%d %H:%M UTC")
     );
-    for (provider, money) in spend_by_provider(fleet)? {
+    // The days the line names, ending on the summary's day: a replay at `--now` counts no
+    // row after it, and none before the window.
+    let last = now.date_naive();
+    let first = last - chrono::Days::new(u64::from(cost_days.max(1) - 1));
+    let billed: Vec<&CostRow> = fleet
+        .costs
+        .iter()
+        .filter(|c| c.date >= first && c.date <= last)
+        .collect();
+    for (provider, money) in spend_by_provider(&billed)? {
         let _ = writeln!(
             out,
             "  billed last {cost_days} days  {provider:<10} {money}"

@@ -702,3 +702,100 @@ async fn the_summary_csv_adds_up_to_the_headline_and_the_spend_table() {
     assert_eq!(last, want_last);
     s.stop().await;
 }
+
+/// A replay of a saved fleet (`run --snapshot --now T`) is a review: it mails finance nothing
+/// and pushes no metrics (the day's mail and the last-success timestamp stay the nightly
+/// run's), and its terminal summary counts no cost row after T.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_run_mails_nobody_pushes_nothing_and_counts_no_row_after_its_instant() {
+    let s = sandbox_with_scenario().await;
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, STOP_IDLE);
+    let saved = podwarden_in(
+        dir.path(),
+        &[
+            "snapshot",
+            "save",
+            "fleet.json",
+            "--config",
+            "podwarden.toml",
+        ],
+    );
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    // Mail and metrics configured, both at a closed port: a replay must try neither (no
+    // mail may wait in the outbox afterwards).
+    let config = dir.path().join("podwarden.toml");
+    let mut cfg = std::fs::read_to_string(&config).expect("config");
+    cfg.push_str(
+        "\n[metrics]\npushgateway = \"http://127.0.0.1:9\"\n\
+         [email]\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nfrom = \"pw@example.com\"\n\
+         [email.finance]\nto = [\"finance@example.com\"]\n",
+    );
+    std::fs::write(&config, cfg).expect("config");
+    let fleet = podwarden::snapshot::load(&dir.path().join("fleet.json")).expect("snapshot");
+    let t = fleet.taken_at - chrono::Duration::days(3);
+    assert!(
+        fleet.costs.iter().any(|c| c.date > t.date_naive()),
+        "rows after T"
+    );
+    let out = podwarden_in(
+        dir.path(),
+        &[
+            "run",
+            "--config",
+            "podwarden.toml",
+            "--snapshot",
+            "fleet.json",
+            "--now",
+            &t.to_rfc3339(),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(matches!(out.status.code(), Some(0 | 4)), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no mail sent and no metrics pushed"),
+        "{stderr}"
+    );
+    let state = dir.path().join("state/podwarden.db");
+    let waiting = podwarden::notify::outbox::Outbox::open(&state)
+        .expect("outbox")
+        .pending()
+        .expect("count");
+    assert_eq!(waiting, 0, "nothing queued for finance");
+    // "billed last N days": the rows of the N days ending on T's day, per provider and
+    // currency, exactly.
+    let days: u64 = stdout
+        .split("billed last ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a billed line in:\n{stdout}"));
+    let (last, first) = (t.date_naive(), t.date_naive() - chrono::Days::new(days - 1));
+    let mut sums = BTreeMap::<(String, String), Decimal>::new();
+    for c in fleet
+        .costs
+        .iter()
+        .filter(|c| c.date >= first && c.date <= last)
+    {
+        *sums
+            .entry((c.provider.clone(), c.amount.currency.to_string()))
+            .or_default() += c.amount.amount;
+    }
+    let billed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(&format!("billed last {days} days")))
+        .collect();
+    assert_eq!(billed.len(), sums.len(), "{stdout}");
+    for ((provider, currency), amount) in sums {
+        let money =
+            podwarden::money::Money::new(amount, podwarden::money::Currency::new(&currency));
+        assert!(
+            billed
+                .iter()
+                .any(|l| l.contains(&provider) && l.trim_end().ends_with(&money.to_string())),
+            "{provider} {money} in:\n{}",
+            billed.join("\n")
+        );
+    }
+    s.stop().await;
+}
