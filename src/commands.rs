@@ -260,6 +260,31 @@ struct Inputs {
     from_snapshot: bool,
 }
 
+/// A saved fleet evaluated at another instant than it was taken is what it was then: say so
+/// when the two are far apart, since states, rates and idle runs are the snapshot's, and its
+/// cost rows stop at the day it was taken.
+fn replay_warning(at: DateTime<Utc>, taken_at: DateTime<Utc>) {
+    let gap = at - taken_at;
+    if gap < -chrono::Duration::hours(1) {
+        eprintln!(
+            "warning: --now {} is {} before the snapshot was taken ({}): pod states, rates and \
+             idle runs are the snapshot's, not those at --now; only cost rows are cut to --now",
+            at.to_rfc3339(),
+            crate::duration::format(-gap),
+            taken_at.to_rfc3339()
+        );
+    } else if gap > chrono::Duration::hours(24) {
+        eprintln!(
+            "warning: --now {} is {} after the snapshot was taken ({}): its cost rows stop on {}, \
+             so later days count as zero",
+            at.to_rfc3339(),
+            crate::duration::format(gap),
+            taken_at.to_rfc3339(),
+            taken_at.date_naive()
+        );
+    }
+}
+
 async fn inputs(source: &Source) -> Result<Inputs, Error> {
     let now = parse_now(source.now.as_deref())?;
     if let Some(file) = &source.snapshot {
@@ -269,6 +294,9 @@ async fn inputs(source: &Source) -> Result<Inputs, Error> {
             None => None,
         };
         let settings = settings(setup.as_ref().map(Setup::config));
+        if let Some(at) = now {
+            replay_warning(at, fleet.taken_at);
+        }
         return Ok(Inputs {
             now: now.unwrap_or(fleet.taken_at),
             fleet,

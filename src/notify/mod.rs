@@ -275,7 +275,8 @@ pub fn month_to_date(fleet: &Fleet, today: NaiveDate) -> String {
 /// (outbox first). Never fails: problems are logged.
 ///
 /// Each mail gets its outbox key: the finance mail `finance DAY` (the report's day), an owner
-/// notice `owner-notice DAY ADDRESS` (the day of `now`). While the server is down, a later
+/// notice of pending pods only `owner-notice DAY ADDRESS` (the day of `now`); a notice of pods
+/// acted on has none and is never replaced. While the server is down, a later
 /// run's mail for the same day replaces the one waiting, so the day's finance mail (and each
 /// owner's notice of the day) is delivered once, in its newest version.
 pub async fn send_run_mail(
@@ -303,11 +304,15 @@ pub async fn send_run_mail(
     for n in notices {
         match message::owner_notice(n, &config.from, &config.owners) {
             Ok(mut m) => {
-                m.key = Some(format!(
-                    "owner-notice {} {}",
-                    now.date_naive(),
-                    n.owner_email.to_lowercase()
-                ));
+                // A notice that tells of pods acted on is that run's news: no later run's
+                // notice (which lists its own actions only) may replace it.
+                m.key = n.acted.is_empty().then(|| {
+                    format!(
+                        "owner-notice {} {}",
+                        now.date_naive(),
+                        n.owner_email.to_lowercase()
+                    )
+                });
                 mails.push(m);
             }
             Err(e) => tracing::error!("{e}"),

@@ -229,15 +229,16 @@ impl Outbox {
                 path: self.path.clone(),
                 message: e.to_string(),
             })?;
-        // A waiting row with a newer undelivered version of its key (written while a run was
-        // sending it, so not removed then) is that version's past: it is not sent any more.
+        // A waiting row with a newer version of its key (written while a run was sending it,
+        // so not removed then) is that version's past: it is not sent any more — whether the
+        // newer one still waits or was delivered already.
         tx.execute(
             "DELETE FROM outbox
              WHERE dedupe_key IS NOT NULL AND delivered_at IS NULL AND abandoned_at IS NULL
                AND (claimed_at IS NULL OR claimed_at < ?1)
                AND EXISTS (SELECT 1 FROM outbox AS newer
                            WHERE newer.id > outbox.id AND newer.dedupe_key IS NOT NULL
-                             AND newer.delivered_at IS NULL AND newer.abandoned_at IS NULL
+                             AND newer.abandoned_at IS NULL
                              AND (outbox.dedupe_key = newer.dedupe_key
                                   OR substr(outbox.dedupe_key, 1, length(newer.dedupe_key) + 1)
                                      = newer.dedupe_key || char(9)))",
@@ -504,6 +505,36 @@ mod tests {
         let bodies: Vec<&[u8]> = claimed.iter().map(|p| p.message.as_slice()).collect();
         assert_eq!(bodies, [&b"old day"[..], b"v4"]);
         assert_eq!(claimed[1].key.as_deref(), Some(day));
+    }
+
+    /// Review finding: run A was still sending v1 when run B delivered v2 of the same day;
+    /// A's send then failed and v1 waited, to be delivered after v2 by a later run.
+    #[test]
+    fn an_older_version_is_not_sent_after_a_newer_one_was_delivered() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("s.db");
+        let now = Utc::now();
+        let env = envelope();
+        let mail = |body: &'static [u8]| NewMail {
+            kind: "finance",
+            subject: "s",
+            key: Some("finance 2026-12-01"),
+            envelope: &env,
+            message: body,
+        };
+        let mut run_a = Outbox::open(&path).expect("opens");
+        let (v1, _) = run_a.enqueue(&[mail(b"v1")], now).expect("enqueues");
+        let mut run_b = Outbox::open(&path).expect("opens");
+        let (v2, replaced) = run_b.enqueue(&[mail(b"v2")], now).expect("enqueues");
+        assert_eq!(replaced, 0, "v1 is being sent by run A");
+        run_b.delivered(v2[0].id, now).expect("delivered");
+        run_a.failed(v1[0].id, "timeout", now).expect("records");
+        let mut later = Outbox::open(&path).expect("opens");
+        assert!(
+            later.claim(now).expect("claims").is_empty(),
+            "v1 is v2's past: never sent after it"
+        );
+        assert_eq!(later.pending().expect("count"), 0);
     }
 
     #[test]

@@ -144,6 +144,17 @@ fn field(out: &mut String, s: &str) {
     }
 }
 
+/// A text cell (a name from the provider: project, owner, …): quoted as [`field`], and
+/// one that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first) is
+/// prefixed with `'`, so the attachment finance opens never runs `=HYPERLINK(…)` or worse.
+fn text_field(out: &mut String, s: &str) {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        field(out, &format!("'{s}"));
+    } else {
+        field(out, s);
+    }
+}
+
 /// The table as CSV, header first.
 pub fn csv(rows: &[Row], conv: &Conversion) -> String {
     let mut out = String::with_capacity(64 * (rows.len() + 1));
@@ -166,7 +177,12 @@ pub fn csv(rows: &[Row], conv: &Conversion) -> String {
             if i > 0 {
                 out.push(',');
             }
-            field(&mut out, c);
+            // provider, project, owner, kind, currency come from outside; the rest are ours.
+            if i < 5 {
+                text_field(&mut out, c);
+            } else {
+                field(&mut out, c);
+            }
         }
         out.push('\n');
     }
@@ -176,6 +192,25 @@ pub fn csv(rows: &[Row], conv: &Conversion) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_a_spreadsheet_would_run_as_a_formula_is_defused() {
+        for (name, cell) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+evil@example.com", "'+evil@example.com"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            (
+                "=HYPERLINK(\"x\",\"y\")",
+                "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"",
+            ),
+            ("vision", "vision"),
+        ] {
+            let mut out = String::new();
+            text_field(&mut out, name);
+            assert_eq!(out, cell, "{name}");
+        }
+    }
 
     #[test]
     fn amounts_are_exact_with_two_decimals_at_least_and_fields_are_quoted() {

@@ -124,6 +124,17 @@ fn instant(d: NaiveDate) -> String {
     format!("{d}T00:00:00Z")
 }
 
+/// The end of a day's charge period: the next midnight, or `now` for the day in progress (a
+/// report made at `now` claims no time after it).
+fn charge_end(d: NaiveDate, now: DateTime<Utc>) -> String {
+    let in_progress = now.date_naive() == d && now.time() > chrono::NaiveTime::MIN;
+    if in_progress {
+        now.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        instant(d + Duration::days(1))
+    }
+}
+
 fn month_bounds(d: NaiveDate) -> (NaiveDate, NaiveDate) {
     let start = crate::report::window::month_start(d);
     let end = start
@@ -247,7 +258,7 @@ pub fn write<'a>(
             Cow::Owned(instant(bp_start)),
             Cow::Owned(instant(bp_end)),
             Cow::Owned(instant(c.date)),
-            Cow::Owned(instant(c.date + Duration::days(1))),
+            Cow::Owned(charge_end(c.date, now)),
             b("Usage"),
             b(""),
             Cow::Owned(desc),
@@ -393,5 +404,32 @@ mod tests {
         assert_eq!(dec(Decimal::ZERO, 2), "0.00");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("{\"k\":\"v\"}"), "\"{\"\"k\"\":\"\"v\"\"}\"");
+    }
+}
+
+#[cfg(test)]
+mod charge_period_tests {
+    use super::*;
+
+    #[test]
+    fn the_day_in_progress_ends_at_the_reports_instant() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 20).expect("date");
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        assert_eq!(
+            charge_end(d, at("2026-11-20T12:30:05Z")),
+            "2026-11-20T12:30:05Z"
+        );
+        assert_eq!(
+            charge_end(d, at("2026-11-21T02:00:00Z")),
+            "2026-11-21T00:00:00Z"
+        );
+        assert_eq!(
+            charge_end(d, at("2026-11-20T00:00:00Z")),
+            "2026-11-21T00:00:00Z"
+        );
     }
 }

@@ -31,11 +31,29 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-fn put(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
+/// A temporary file beside `path`, with a name of its own: two processes writing the same
+/// report folder at once never share one (each file is then renamed into place whole).
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".podwarden-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
         .map_err(io(path))
+}
+
+/// Moves a finished temporary file to `path` (replacing what was there).
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), WriteError> {
+    tmp.persist(path).map(|_| ()).map_err(|e| WriteError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}
+
+fn put(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let mut tmp = temp_beside(path)?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(io(path))?;
+    persist(tmp, path)
 }
 
 /// Like [`put`], streaming through a buffered writer (files too big to build in memory).
@@ -43,18 +61,19 @@ fn put_with(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
-    let tmp = path.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).map_err(io(path))?;
+    let tmp = temp_beside(path)?;
+    let file = tmp.reopen().map_err(io(path))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     fill(&mut out)
         .and_then(|_| std::io::Write::flush(&mut out))
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(io(path))
+        .map_err(io(path))?;
+    drop(out);
+    persist(tmp, path)
 }
 
 fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteError> {
-    let tmp = path.with_extension("tmp");
-    let file = std::fs::File::create(&tmp).map_err(io(path))?;
+    let tmp = temp_beside(path)?;
+    let file = tmp.reopen().map_err(io(path))?;
     let written = if parquet {
         ParquetWriter::new(file).finish(df).map(|_| ())
     } else {
@@ -64,7 +83,7 @@ fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteErro
         path: path.to_path_buf(),
         source,
     })?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    persist(tmp, path)
 }
 
 /// Writes every file of `report` (and the FOCUS export of `fleet`'s cost rows inside the
