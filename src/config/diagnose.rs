@@ -16,7 +16,7 @@ use serde::de::{DeserializeOwned, IntoDeserializer};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use crate::policy::diagnostic::{did_you_mean_or, line_col, Diagnostic};
+use crate::policy::diagnostic::{did_you_mean_or, Diagnostic};
 
 /// Stable codes of configuration problems (documented in the README; never renumbered).
 pub mod code {
@@ -102,15 +102,9 @@ impl Walk<'_> {
         message: String,
         hint: Option<String>,
     ) {
-        let (line, column) = line_col(self.text, span.start);
-        self.diags.push(Diagnostic {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            code,
-            message,
-            hint,
-        });
+        self.diags.push(Diagnostic::at(
+            self.path, self.text, span, code, message, hint,
+        ));
     }
 
     fn file(&mut self) {

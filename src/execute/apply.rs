@@ -50,6 +50,9 @@ pub enum ApplyError {
     Plan(#[from] PlanError),
 }
 
+/// One unit of a currency (its code) in the report currency; `None`: no rate.
+pub type RateOf = Box<dyn Fn(&str) -> Option<Decimal> + Send + Sync>;
+
 /// How to apply.
 pub struct Options {
     /// Terminates are sent only with `--yes`.
@@ -60,7 +63,7 @@ pub struct Options {
     /// Protection (label, new-pod grace), as the plan's guards applied it.
     pub settings: PlanSettings,
     /// Converts one unit of a currency to the report currency (`None`: no rate).
-    pub rate: Box<dyn Fn(&str) -> Option<Decimal> + Send + Sync>,
+    pub rate: RateOf,
     /// The clock: journal times, the re-check's "now" (leases, new-pod grace) and the
     /// verification's audit window all read it. [`wall_clock`] in the binary; tests pass the
     /// sandbox's clock, so that nothing here depends on the machine's date.

@@ -116,15 +116,19 @@ fn own_key(a: &PlannedAction, fleet: &Fleet, evaluated_at: DateTime<Utc>) -> boo
                 &t.with_timezone(&Utc).to_rfc3339(),
             )
         });
-    let now = fleet
-        .pods
-        .iter()
-        .find(|p| p.provider == a.provider && p.target == a.target)
-        .map(|pod| idempotency_key(pod, action, evaluated_at));
+    let now = pod_of(fleet, a).map(|pod| idempotency_key(pod, action, evaluated_at));
     [named_start, now]
         .into_iter()
         .flatten()
         .any(|k| k == a.idempotency_key)
+}
+
+/// The target of `a` as the fresh fleet shows it.
+fn pod_of<'f>(fleet: &'f Fleet, a: &PlannedAction) -> Option<&'f Pod> {
+    fleet
+        .pods
+        .iter()
+        .find(|p| p.provider == a.provider && p.target == a.target)
 }
 
 type Verdict = Result<PlannedAction, (String, Refusal)>;
@@ -229,11 +233,7 @@ fn judge(
             Refusal::Unreadable,
         ));
     }
-    let Some(pod) = fleet
-        .pods
-        .iter()
-        .find(|p| p.provider == a.provider && p.target == a.target)
-    else {
+    let Some(pod) = pod_of(fleet, a) else {
         return moved(format!("{} is not in the fleet now", a.target));
     };
     if pod.kind.as_str() != a.kind {

@@ -44,6 +44,28 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
+impl Diagnostic {
+    /// A diagnostic at byte `span` of `text`, the contents of `file`.
+    pub fn at(
+        file: &std::path::Path,
+        text: &str,
+        span: std::ops::Range<usize>,
+        code: &'static str,
+        message: String,
+        hint: Option<String>,
+    ) -> Diagnostic {
+        let (line, column) = line_col(text, span.start);
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column,
+            code,
+            message,
+            hint,
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -180,15 +180,9 @@ impl Cx<'_> {
         message: String,
         hint: Option<String>,
     ) {
-        let (line, column) = line_col(self.text, span.start);
-        self.diags.push(Diagnostic {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            code,
-            message,
-            hint,
-        });
+        self.diags.push(Diagnostic::at(
+            self.file, self.text, span, code, message, hint,
+        ));
     }
 
     fn file_policies(&mut self) -> Vec<Policy> {
