@@ -17,8 +17,7 @@ pub mod outbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::fleet::Fleet;
 use crate::report::html::escape;
@@ -250,25 +249,6 @@ pub fn finance_mail(report: &ReportInput) -> FinanceMail {
         attachments,
         inline_png,
     }
-}
-
-/// Billed spend of the current month, per currency ("1234.56 USD + 80.00 INR").
-pub fn month_to_date(fleet: &Fleet, today: NaiveDate) -> String {
-    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
-    for c in fleet
-        .costs
-        .iter()
-        .filter(|c| c.date.year() == today.year() && c.date.month() == today.month())
-    {
-        *sums.entry(c.amount.currency.to_string()).or_default() += c.amount.amount;
-    }
-    if sums.is_empty() {
-        return "none".into();
-    }
-    sums.iter()
-        .map(|(cur, amount)| format!("{} {cur}", amount.round_dp(2)))
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// Builds a run's mails and delivers them: as `.eml` files into `to_dir`, else over SMTP
