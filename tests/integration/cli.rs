@@ -1,53 +1,11 @@
 //! The real `podwarden` executable: the demo, a plan against a separately started
 //! sandbox, the plan-file contract, validation and exit codes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::*;
-
-/// `podwarden sandbox` as its own process on a free port; killed on drop.
-pub struct SandboxProcess {
-    child: Child,
-    pub base: String,
-}
-
-impl SandboxProcess {
-    pub fn start(extra: &[&str]) -> SandboxProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_podwarden"))
-            .args(["sandbox", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("sandbox starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut base = String::new();
-        for line in lines.by_ref() {
-            let line = line.expect("a line");
-            if let Some(url) = line.trim().strip_prefix("Argus:") {
-                base = url.trim().trim_end_matches("/argus/v1").to_string();
-                break;
-            }
-        }
-        // Keep reading, so the sandbox never writes into a closed pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "sandbox printed its address"
-        );
-        SandboxProcess { child, base }
-    }
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn reason_ok(reason: &str) -> bool {
     (3..=500).contains(&reason.chars().count())

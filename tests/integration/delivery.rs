@@ -17,7 +17,6 @@ use mailparse::{MailHeaderMap, ParsedMail};
 use podwarden::notify::email_config::EmailToml;
 use podwarden::notify::{NoticePod, OwnerNotice, ReportInput};
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 /// A missing server: a failure under CI, else a loud skip (the caller returns).

@@ -11,7 +11,6 @@ use podwarden::sandbox::SandboxConfig;
 use podwarden::store::Store;
 use serde_json::Value;
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 fn actions(plan: &Value) -> Vec<&Value> {

@@ -261,7 +261,7 @@ async fn an_argus_daily_worker_follows_the_sandbox_clock() {
 async fn the_example_scenario_plays_through_the_sandbox_command() {
     let path = repo().join("examples/scenario.toml");
     let path = path.to_str().expect("utf-8 path");
-    let sandbox = crate::cli::SandboxProcess::start(&[
+    let sandbox = crate::support::SandboxProcess::start(&[
         "--pods",
         "0",
         "--scenario",

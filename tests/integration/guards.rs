@@ -6,7 +6,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 fn fixture(name: &str) -> String {

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 #[test]

@@ -14,7 +14,6 @@ use podwarden::providers::{Provider, ProviderError};
 use podwarden::sandbox::{Fault, SandboxConfig};
 use serde_json::Value;
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 // ---- Retry-After ------------------------------------------------------------------------

@@ -6,7 +6,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cli::SandboxProcess;
 use crate::support::*;
 
 const REPORT_ONLY: &str = r#"

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use podwarden::providers::argus::Argus;
@@ -179,4 +180,45 @@ pub async fn plan_night(
     let plan = podwarden::plan::make(&fleet, &set, &Default::default(), now, "night", now)
         .expect("evaluates");
     (fleet, plan)
+}
+
+/// `podwarden sandbox` as its own process on a free port; killed on drop.
+pub struct SandboxProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl SandboxProcess {
+    pub fn start(extra: &[&str]) -> SandboxProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_podwarden"))
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sandbox starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base = String::new();
+        for line in lines.by_ref() {
+            let line = line.expect("a line");
+            if let Some(url) = line.trim().strip_prefix("Argus:") {
+                base = url.trim().trim_end_matches("/argus/v1").to_string();
+                break;
+            }
+        }
+        // Keep reading, so the sandbox never writes into a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "sandbox printed its address"
+        );
+        SandboxProcess { child, base }
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
