@@ -604,37 +604,23 @@ pub async fn apply(
     for r in refused {
         let why = format!("not re-derived: {}", r.why);
         let (stage, result) = match r.refusal {
-            // Not journalled: the file's key may be forged, and nothing was done.
-            _ if r.refusal == Refusal::Edited || !r.own_key => {
-                if r.refusal == Refusal::Breaker {
-                    outcome.breaker_refused += 1;
-                }
-                outcome.lines.push(Line {
-                    action: r.action.clone(),
-                    result: match r.refusal {
-                        Refusal::Edited => ActionResult::Refused,
-                        Refusal::Unreadable => ActionResult::Failed,
-                        Refusal::Moved | Refusal::Breaker => ActionResult::Skipped,
-                    },
-                    detail: why,
-                });
-                continue;
-            }
-            Refusal::Edited | Refusal::Moved => (Stage::Skipped, ActionResult::Skipped),
-            Refusal::Breaker => {
-                outcome.breaker_refused += 1;
-                (Stage::Skipped, ActionResult::Skipped)
-            }
+            Refusal::Edited => (Stage::Skipped, ActionResult::Refused),
+            Refusal::Moved | Refusal::Breaker => (Stage::Skipped, ActionResult::Skipped),
             // No HTTP answer: inconclusive, so the next apply derives it again.
             Refusal::Unreadable => (Stage::Failed, ActionResult::Failed),
         };
-        journal.append(record(
-            plan,
-            &r.action,
-            stage,
-            Some(why.clone()),
-            (opts.clock)(),
-        ))?;
+        outcome.breaker_refused += usize::from(r.refusal == Refusal::Breaker);
+        // Journalled only under a key that is provably the target's own: an edited action's
+        // key may be forged (and nothing was done).
+        if r.refusal != Refusal::Edited && r.own_key {
+            journal.append(record(
+                plan,
+                &r.action,
+                stage,
+                Some(why.clone()),
+                (opts.clock)(),
+            ))?;
+        }
         outcome.lines.push(Line {
             action: r.action.clone(),
             result,

@@ -49,6 +49,21 @@ async fn sandbox_with_scenario() -> podwarden::sandbox::RunningSandbox {
     .await
 }
 
+/// `snapshot save fleet.json` with the workspace's config in `dir`.
+fn save_snapshot(dir: &Path) {
+    let saved = podwarden_in(
+        dir,
+        &[
+            "snapshot",
+            "save",
+            "fleet.json",
+            "--config",
+            "podwarden.toml",
+        ],
+    );
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+}
+
 /// Runs `podwarden report` in `dir`; returns the day's folder.
 fn report_in(dir: &Path) -> PathBuf {
     let out = podwarden_in(dir, &["report", "--config", "podwarden.toml"]);
@@ -524,17 +539,7 @@ async fn a_replay_holds_only_the_rows_of_its_window_in_every_file() {
         text_cfg.replace("# cost_days = 30", "cost_days = 90"),
     )
     .expect("write");
-    let saved = podwarden_in(
-        dir.path(),
-        &[
-            "snapshot",
-            "save",
-            "fleet.json",
-            "--config",
-            "podwarden.toml",
-        ],
-    );
-    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    save_snapshot(dir.path());
     let fleet = podwarden::snapshot::load(&dir.path().join("fleet.json")).expect("snapshot");
     let t = fleet.taken_at - chrono::Duration::days(3);
     let window = podwarden::report::window::Window::at(t.date_naive());
@@ -711,17 +716,7 @@ async fn a_replay_run_mails_nobody_pushes_nothing_and_counts_no_row_after_its_in
     let s = sandbox_with_scenario().await;
     let base = s.argus_url().replace("/argus/v1", "");
     let dir = workspace(&base, STOP_IDLE);
-    let saved = podwarden_in(
-        dir.path(),
-        &[
-            "snapshot",
-            "save",
-            "fleet.json",
-            "--config",
-            "podwarden.toml",
-        ],
-    );
-    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    save_snapshot(dir.path());
     // Mail and metrics configured, both at a closed port: a replay must try neither (no
     // mail may wait in the outbox afterwards).
     let config = dir.path().join("podwarden.toml");
