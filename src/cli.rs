@@ -95,8 +95,9 @@ pub enum Command {
     /// Each action is journalled before it is sent (see `podwarden audit`) and never sent
     /// twice, also across crashes and re-runs.
     /// Exit 3 when actions failed, stayed unverified, were held back (terminate without
-    /// --yes) or were refused as edited, 5 when a token may not act (every missing scope is
-    /// named), 6 when the deadline left actions pending.
+    /// --yes) or were refused as edited, 4 when a circuit breaker refuses them now, 5 when a
+    /// token may not act (every missing scope is named; 2 when it is rejected), 6 when the
+    /// deadline left actions pending.
     Apply {
         /// The plan file (`podwarden plan --out plan.json`).
         plan: PathBuf,
