@@ -40,6 +40,8 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] crate::execute::operation::PlanError),
     #[error(transparent)]
+    PlanFile(#[from] crate::plan::file::PlanFileError),
+    #[error(transparent)]
     Eval(#[from] crate::policy::evaluate::EvalError),
     #[error("report: {0}")]
     Report(#[from] polars::error::PolarsError),
@@ -69,9 +71,13 @@ impl Error {
                 | crate::execute::journal::JournalError::HeadMissing { .. },
             ) => Exit::JournalBroken,
             // A plan that cannot be applied as written (a hand-edited file): the user's input.
-            Error::Apply(crate::execute::apply::ApplyError::Plan(_)) | Error::Plan(_) => {
-                Exit::Usage
-            }
+            Error::Apply(crate::execute::apply::ApplyError::Plan(_))
+            | Error::Plan(_)
+            | Error::PlanFile(
+                crate::plan::file::PlanFileError::Syntax { .. }
+                | crate::plan::file::PlanFileError::Version { .. }
+                | crate::plan::file::PlanFileError::Invalid { .. },
+            ) => Exit::Usage,
             _ => Exit::Internal,
         }
     }
@@ -400,10 +406,7 @@ async fn finish(setup: Option<Setup>) {
 
 fn write_plan(plan: &Plan, out: Option<&Path>) -> Result<(), Error> {
     if let Some(path) = out {
-        plan.write(path).map_err(|source| Error::Io {
-            what: format!("writing the plan file {}", path.display()),
-            source,
-        })?;
+        plan.write(path)?;
         eprintln!("Plan written to {}", path.display());
     }
     Ok(())
@@ -448,7 +451,7 @@ fn write_report(
                     provider: n.provider.clone(),
                     target: n.target.clone(),
                     policy: n.policy.clone(),
-                    action: n.action.clone(),
+                    action: n.action.to_string(),
                     due_at: n.due_at,
                     reason: n.reason.clone(),
                 })

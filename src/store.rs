@@ -235,7 +235,7 @@ impl Store {
                 .iter()
                 .map(|p| {
                     (
-                        [&p.provider, &p.target, &p.policy, &p.action],
+                        [p.provider.as_str(), &p.target, &p.policy, p.action.as_str()],
                         p.incarnation,
                         p.first_matched,
                         p.due_at,
@@ -244,7 +244,7 @@ impl Store {
                 .chain(plan.actions.iter().filter_map(|a| {
                     a.notice.as_ref().map(|n| {
                         (
-                            [&a.provider, &a.target, &a.policy, &a.action],
+                            [a.provider.as_str(), &a.target, &a.policy, a.action.as_str()],
                             n.incarnation,
                             n.first_matched,
                             n.due_at,

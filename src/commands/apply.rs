@@ -109,35 +109,10 @@ pub fn acted_in(state: &Path, run_id: &str) -> Result<Vec<(String, chrono::DateT
         .collect())
 }
 
-fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        what: format!("reading the plan file {}", path.display()),
-        source,
-    })?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        Error::Usage(format!(
-            "{}:{}:{}: not a podwarden plan file: {e}; write one with `podwarden plan --out {}`",
-            path.display(),
-            e.line(),
-            e.column(),
-            path.display()
-        ))
-    })?;
-    if plan.version != crate::plan::VERSION {
-        return Err(Error::Usage(format!(
-            "{}: plan file version {} is not supported (this podwarden reads version {})",
-            path.display(),
-            plan.version,
-            crate::plan::VERSION
-        )));
-    }
-    Ok(plan)
-}
-
 /// `podwarden apply PLAN.json`.
 pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
     let started = Instant::now();
-    let plan = read_plan(&args.plan)?;
+    let plan = crate::plan::file::read(&args.plan)?;
     let Some(path) = config_path(args.config.as_deref()) else {
         return Err(Error::Usage(
             "apply acts on the providers of a configuration: pass --config podwarden.toml \
@@ -348,7 +323,7 @@ fn print_requests(
                 },
             )
             .filter(|a| {
-                let send = yes || a.action != "terminate";
+                let send = yes || a.action != crate::providers::OpKind::Terminate;
                 held += usize::from(!send);
                 send
             })
@@ -356,7 +331,7 @@ fn print_requests(
         let ops = mine
             .iter()
             .map(|a| apply::operation(a, yes))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Vec<_>>();
         for r in provider.requests(&ops) {
             println!("{} {}", r.method, r.url);
             println!("Idempotency-Key: {}", r.idempotency_key);

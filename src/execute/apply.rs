@@ -37,7 +37,8 @@ pub use super::rederive::{Refusal, Rejected};
 use super::verify;
 pub use super::{wall_clock, Clock};
 use crate::exit::Exit;
-use crate::fleet::Pod;
+use crate::fleet::{Pod, ResourceKind};
+use crate::money::Currency;
 use crate::plan::{Plan, PlanSettings, PlannedAction};
 use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Receipt};
 
@@ -224,8 +225,8 @@ fn record(
         provider: a.provider.clone(),
         target: a.target.clone(),
         pod_id: a.pod_id.clone(),
-        kind: a.kind.clone(),
-        action: a.action.clone(),
+        kind: a.kind.to_string(),
+        action: a.action.to_string(),
         policy: a.policy.clone(),
         reason: a.reason.clone(),
         stage,
@@ -233,8 +234,8 @@ fn record(
         operation_id: None,
         audit_id: None,
         detail,
-        est_savings_per_day: Some(a.est_savings_per_day.clone()),
-        currency: Some(a.currency.clone()),
+        est_savings_per_day: Some(a.est_savings_per_day.to_string()),
+        currency: Some(a.currency.to_string()),
         at,
     }
 }
@@ -359,29 +360,33 @@ fn same_action(a: &PlannedAction, b: &PlannedAction) -> bool {
 
 /// An action of an earlier run, rebuilt from its journal record (to recover or verify it when
 /// the current plan does not carry it). Its TTL is not journalled: a resume is verified as
-/// running.
-fn from_record(r: &super::journal::Record) -> PlannedAction {
+/// running; its rate is not either (0). `None` for a record whose action or kind is not one
+/// podwarden writes: nothing is sent for it.
+fn from_record(r: &super::journal::Record) -> Option<PlannedAction> {
     let n = &r.new;
-    PlannedAction {
+    Some(PlannedAction {
         id: n.action_id.clone(),
         provider: n.provider.clone(),
         target: n.target.clone(),
         pod_id: n.pod_id.clone(),
-        kind: n.kind.clone(),
-        action: n.action.clone(),
+        kind: ResourceKind::parse(&n.kind)?,
+        action: OpKind::parse(&n.action)?,
         policy: n.policy.clone(),
         reason: n.reason.clone(),
         hourly_rate_usd: None,
         est_savings_usd_per_day: None,
-        hourly_rate: String::new(),
-        est_savings_per_day: n.est_savings_per_day.clone().unwrap_or_default(),
-        currency: n.currency.clone().unwrap_or_default(),
+        hourly_rate: Decimal::ZERO,
+        est_savings_per_day: match &n.est_savings_per_day {
+            Some(text) => text.parse().ok()?,
+            None => Decimal::ZERO,
+        },
+        currency: Currency::new(n.currency.as_deref().unwrap_or_default()),
         idempotency_key: n.idempotency_key.clone(),
         preconditions: Default::default(),
         ttl_hours: None,
         also_matched: Vec::new(),
         notice: None,
-    }
+    })
 }
 
 /// Applies `plan`. Errors are the journal's (the run cannot act without its record) and
@@ -419,18 +424,17 @@ pub async fn apply(
         };
         // The journal's action under this key must be the file's: a key copied from another
         // action is refused, and that action's records are left alone.
-        let known = from_record(last);
-        if !same_action(&known, &r.action) {
+        let Some(known) = from_record(last).filter(|k| same_action(k, &r.action)) else {
             outcome.lines.push(Line {
                 action: r.action.clone(),
                 result: ActionResult::Refused,
                 detail: format!(
                     "not re-derived: its idempotency key is the journal's {} of {} by {}",
-                    known.action, known.target, known.policy
+                    last.new.action, last.new.target, last.new.policy
                 ),
             });
             continue;
-        }
+        };
         let done = |detail: String| Line {
             action: known.clone(),
             result: ActionResult::AlreadyDone,
@@ -484,11 +488,10 @@ pub async fn apply(
         .chain(journal.sent_then_inconclusive()?)
         .collect();
     for r in &records {
-        let a = from_record(r);
+        let Some(a) = from_record(r) else { continue };
         if in_plan.contains(a.idempotency_key.as_str())
             || refused_keys.contains(a.idempotency_key.as_str())
             || !by_name.contains_key(a.provider.as_str())
-            || operation(&a, false).is_err()
         {
             continue;
         }
@@ -555,7 +558,7 @@ pub async fn apply(
                 result: ActionResult::Failed,
                 detail: why,
             }),
-            Todo::Send if a.action == "terminate" && !opts.yes => held.push(a),
+            Todo::Send if a.action == OpKind::Terminate && !opts.yes => held.push(a),
             t => todo.entry(a.provider.as_str()).or_default().push((a, t)),
         }
     }
@@ -571,7 +574,7 @@ pub async fn apply(
         let provider = by_name[name];
         starts.insert(name, (provider.stats(), std::time::Instant::now()));
         if let Some((a, _)) = todo[name].first() {
-            if let Err(e) = provider.check_write(&operation(a, opts.yes)?).await {
+            if let Err(e) = provider.check_write(&operation(a, opts.yes)).await {
                 if matches!(
                     e,
                     ProviderError::Forbidden { .. } | ProviderError::Unauthorized { .. }
@@ -801,7 +804,7 @@ async fn provider_queue(
         for (a, todo) in &batch {
             let pod = fresh.get(&a.target);
             if matches!(todo, Todo::Recover | Todo::RecoverOnly) {
-                match preconditions::took_effect(&a.action, pod) {
+                match preconditions::took_effect(a.action, pod) {
                     Effect::Done | Effect::InProgress => {
                         recover(provider, a, pod, shared, &mut out).await?;
                         continue;
@@ -826,7 +829,7 @@ async fn provider_queue(
             }
             // A terminate sent before a crash that did not arrive is held back like any
             // other without `--yes`: re-sending it would send a terminate without `--yes`.
-            if a.action == "terminate" && !shared.opts.yes {
+            if a.action == OpKind::Terminate && !shared.opts.yes {
                 let why = "terminate needs --yes on the command line (and the policy's permission)";
                 shared.append(shared.record(a, Stage::Skipped, Some(why.into())))?;
                 shared.settle(&a.target);
@@ -859,8 +862,7 @@ async fn provider_queue(
         let ops: Vec<Operation> = sendable
             .iter()
             .map(|a| operation(a, shared.opts.yes))
-            .collect::<Result<_, _>>()
-            .unwrap_or_default();
+            .collect();
         for request in provider.requests(&ops) {
             let carried: Vec<&PlannedAction> = request.ops.iter().map(|&i| sendable[i]).collect();
             if shared.stop.is_stopped() || out.stopped_by.is_some() {
@@ -1001,22 +1003,17 @@ async fn recover(
     out: &mut QueueResult,
 ) -> Result<(), JournalError> {
     let state = pod.map_or_else(|| "gone".to_string(), |p| p.status.to_string());
-    let op = operation(a, shared.opts.yes).ok();
+    let op = operation(a, shared.opts.yes);
     // A terminate is replayed only with `--yes`: without it the request would be a terminate
     // sent without `--yes` (its effect shows anyway; the receipt is what is lost).
-    let replay = match op {
-        Some(op)
-            if provider.keeps_operation_ids() && (op.op != OpKind::Terminate || op.confirm) =>
-        {
-            let requests = provider.requests(std::slice::from_ref(&op));
-            match requests.first() {
-                Some(r) => {
-                    Some(queue::send(provider, r, shared.opts.deadline, &mut || Ok(())).await)
-                }
-                None => None,
-            }
+    let replay = if provider.keeps_operation_ids() && (op.op != OpKind::Terminate || op.confirm)
+    {
+        match provider.requests(std::slice::from_ref(&op)).first() {
+            Some(r) => Some(queue::send(provider, r, shared.opts.deadline, &mut || Ok(())).await),
+            None => None,
         }
-        _ => None,
+    } else {
+        None
     };
     let receipt = match replay {
         Some(Ok(mut results)) if !results.is_empty() => results.remove(0).ok(),

@@ -1,7 +1,6 @@
 //! The provider operation a planned action asks for, and why a plan's action cannot be
-//! turned into one (a hand-edited file): what `plan_check` refuses and `apply` sends.
+//! applied (a hand-edited file): what `plan_check` refuses and `apply` sends.
 
-use crate::fleet::ResourceKind;
 use crate::plan::PlannedAction;
 use crate::providers::{OpKind, Operation};
 
@@ -10,36 +9,23 @@ use crate::providers::{OpKind, Operation};
 pub enum PlanError {
     #[error("the plan names provider {0:?}, which is not configured")]
     UnknownProvider(String),
-    #[error("the plan's action {id} has an unknown action or kind ({what:?})")]
-    BadAction { id: String, what: String },
     #[error("the plan's action {id} cannot be applied: {why}")]
     BadPlan { id: String, why: String },
+    /// More than one of the above, in the order of the file's actions.
+    #[error("{} problems in the plan:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<PlanError>),
 }
 
-/// The operation that carries out `a`; a terminate is confirmed only with `yes`.
-pub fn operation(a: &PlannedAction, yes: bool) -> Result<Operation, PlanError> {
-    let bad = || PlanError::BadAction {
-        id: a.id.clone(),
-        what: format!("{} {}", a.action, a.kind),
-    };
-    let op = match a.action.as_str() {
-        "stop" => OpKind::Stop,
-        "resume" => OpKind::Resume,
-        "terminate" => OpKind::Terminate,
-        _ => return Err(bad()),
-    };
-    let kind = match a.kind.as_str() {
-        "pod" => ResourceKind::Pod,
-        "orphan" => ResourceKind::Orphan,
-        _ => return Err(bad()),
-    };
-    Ok(Operation {
-        kind,
+/// The operation that carries out `a`; a terminate is confirmed only with `yes`. (Action and
+/// kind are types since the plan file was read, so every planned action has one.)
+pub fn operation(a: &PlannedAction, yes: bool) -> Operation {
+    Operation {
+        kind: a.kind,
         target: a.target.clone(),
-        op,
+        op: a.action,
         reason: a.reason.clone(),
         ttl_hours: a.ttl_hours,
         idempotency_key: a.idempotency_key.clone(),
-        confirm: op == OpKind::Terminate && yes,
-    })
+        confirm: a.action == OpKind::Terminate && yes,
+    }
 }

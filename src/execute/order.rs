@@ -19,8 +19,8 @@ pub fn by_value(actions: &[PlannedAction], rate: &dyn Fn(&str) -> Option<Decimal
     // Group key: `None` for the comparable (converted) group, else the currency.
     let mut groups: BTreeMap<Option<&str>, Vec<(Decimal, usize)>> = BTreeMap::new();
     for (i, a) in actions.iter().enumerate() {
-        let amount: Decimal = a.est_savings_per_day.parse().unwrap_or_default();
-        match rate(&a.currency) {
+        let amount = a.est_savings_per_day;
+        match rate(a.currency.as_str()) {
             Some(r) => groups.entry(None).or_default().push((amount * r, i)),
             None => groups
                 .entry(Some(a.currency.as_str()))
@@ -51,23 +51,9 @@ mod tests {
     fn action(id: &str, savings: &str, currency: &str) -> PlannedAction {
         PlannedAction {
             id: id.into(),
-            provider: "p".into(),
-            target: id.into(),
-            pod_id: id.into(),
-            kind: "pod".into(),
-            action: "stop".into(),
-            policy: "x".into(),
-            reason: "r".into(),
-            hourly_rate_usd: None,
-            est_savings_usd_per_day: None,
-            hourly_rate: "0".into(),
-            est_savings_per_day: savings.into(),
-            currency: currency.into(),
-            idempotency_key: id.into(),
-            preconditions: Default::default(),
-            ttl_hours: None,
-            also_matched: vec![],
-            notice: None,
+            est_savings_per_day: savings.parse().expect("decimal"),
+            currency: crate::money::Currency::new(currency),
+            ..crate::plan::sample_action(id)
         }
     }
 

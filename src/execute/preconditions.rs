@@ -16,6 +16,7 @@ use crate::fleet::{Activity, Pod, PodStatus, ResourceKind};
 use crate::plan::build::{lease, protection};
 use crate::plan::{PlanSettings, PlannedAction};
 use crate::policy::Action;
+use crate::providers::OpKind;
 
 /// `Ok` when the action may be sent now; else why not (recorded as the skip's reason).
 pub fn check(
@@ -31,8 +32,7 @@ pub fn check(
             planned.target
         ));
     };
-    let action = Action::parse(&planned.action)
-        .ok_or_else(|| format!("unknown action {:?} in the plan", planned.action))?;
+    let action = Action::of(planned.action);
     let want = |key: &str| planned.preconditions.get(key).map(String::as_str);
     crate::plan::build::fits(action, pod.status)?;
     if let Some(status) = want("status") {
@@ -110,22 +110,21 @@ pub fn same_instant(a: &str, b: &str) -> bool {
 /// Whether `pod` shows that `action` took effect (or is taking effect): what a verification
 /// waits for, and how a request sent before a crash is recognised as having arrived.
 /// `None` (the target is gone) counts for terminate only.
-pub fn took_effect(action: &str, pod: Option<&Pod>) -> Effect {
+pub fn took_effect(action: OpKind, pod: Option<&Pod>) -> Effect {
     match (action, pod) {
-        ("terminate", None) => Effect::Done,
-        ("terminate", Some(_)) => Effect::NotYet,
+        (OpKind::Terminate, None) => Effect::Done,
+        (OpKind::Terminate, Some(_)) => Effect::NotYet,
         (_, None) => Effect::Gone,
-        ("stop", Some(p)) => match p.status {
+        (OpKind::Stop, Some(p)) => match p.status {
             PodStatus::Stopped => Effect::Done,
             PodStatus::Stopping => Effect::InProgress,
             _ => Effect::NotYet,
         },
-        ("resume", Some(p)) => match p.status {
+        (OpKind::Resume, Some(p)) => match p.status {
             PodStatus::Running => Effect::Done,
             PodStatus::Starting => Effect::InProgress,
             _ => Effect::NotYet,
         },
-        _ => Effect::NotYet,
     }
 }
 
@@ -186,23 +185,12 @@ mod tests {
         pre.insert("started_at".into(), t("2026-11-20T00:00:00Z").to_rfc3339());
         PlannedAction {
             id: "act_1".into(),
-            provider: "argus".into(),
-            target: "wkr_1".into(),
             pod_id: "pod_1".into(),
-            kind: "pod".into(),
-            action: "stop".into(),
             policy: "p".into(),
             reason: "idle".into(),
-            hourly_rate_usd: Some("2.0000".into()),
-            est_savings_usd_per_day: Some("48.00".into()),
-            hourly_rate: "2.0000".into(),
-            est_savings_per_day: "48.00".into(),
-            currency: "USD".into(),
             idempotency_key: "k1".into(),
             preconditions: pre,
-            ttl_hours: None,
-            also_matched: vec![],
-            notice: None,
+            ..crate::plan::sample_action("wkr_1")
         }
     }
 
@@ -307,11 +295,11 @@ mod tests {
     #[test]
     fn effects_by_action() {
         let stopped = pod(PodStatus::Stopped, Activity::Busy);
-        assert_eq!(took_effect("stop", Some(&stopped)), Effect::Done);
-        assert_eq!(took_effect("terminate", None), Effect::Done);
-        assert_eq!(took_effect("stop", None), Effect::Gone);
+        assert_eq!(took_effect(OpKind::Stop, Some(&stopped)), Effect::Done);
+        assert_eq!(took_effect(OpKind::Terminate, None), Effect::Done);
+        assert_eq!(took_effect(OpKind::Stop, None), Effect::Gone);
         let running = pod(PodStatus::Running, Activity::Busy);
-        assert_eq!(took_effect("stop", Some(&running)), Effect::NotYet);
-        assert_eq!(took_effect("resume", Some(&running)), Effect::Done);
+        assert_eq!(took_effect(OpKind::Stop, Some(&running)), Effect::NotYet);
+        assert_eq!(took_effect(OpKind::Resume, Some(&running)), Effect::Done);
     }
 }

@@ -17,10 +17,11 @@
 use chrono::{DateTime, Utc};
 
 use super::preconditions::{self, same_value};
-use crate::fleet::{Fleet, Pod};
+use crate::fleet::{Fleet, Pod, ResourceKind};
 use crate::plan::build::{idempotency_key, key_of};
 use crate::plan::{Plan, PlanSettings, PlannedAction};
 use crate::policy::{Action, PolicySet};
+use crate::providers::OpKind;
 
 /// A plan-file action that did not re-derive: never sent.
 #[derive(Debug, Clone)]
@@ -100,14 +101,12 @@ pub fn rederive(
 /// Whether `a`'s key is the one podwarden derives for its action on its target: from the
 /// start the file names (a stop), or from the pod as it is now.
 fn own_key(a: &PlannedAction, fleet: &Fleet, evaluated_at: DateTime<Utc>) -> bool {
-    let Some(action) = Action::parse(&a.action) else {
-        return false;
-    };
+    let action = Action::of(a.action);
     let named_start = a
         .preconditions
         .get("started_at")
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .filter(|_| action == Action::Stop && a.kind == "pod")
+        .filter(|_| action == Action::Stop && a.kind == ResourceKind::Pod)
         .map(|t| {
             key_of(
                 &a.provider,
@@ -151,7 +150,7 @@ pub fn claims(a: &PlannedAction, set: &PolicySet) -> Result<(), String> {
             a.policy
         ));
     };
-    if Action::parse(&a.action) != Some(policy.action) {
+    if Action::of(a.action) != policy.action {
         return Err(format!(
             "policy {} plans {}, not {}",
             policy.name,
@@ -165,7 +164,7 @@ pub fn claims(a: &PlannedAction, set: &PolicySet) -> Result<(), String> {
             policy.name
         ));
     }
-    if a.kind != policy.resource.as_str() {
+    if a.kind != policy.resource {
         return Err(format!(
             "policy {} acts on {}s, not on a {}",
             policy.name,
@@ -181,7 +180,7 @@ pub fn claims(a: &PlannedAction, set: &PolicySet) -> Result<(), String> {
     }
     // A stop's key is the SHA-256 of its target and the start it names: a key that does not
     // belong to the file's own target and start was not written by podwarden.
-    if a.action == "stop" && a.kind == "pod" {
+    if a.action == OpKind::Stop && a.kind == ResourceKind::Pod {
         if let Some(started) = a
             .preconditions
             .get("started_at")
@@ -236,7 +235,7 @@ fn judge(
     let Some(pod) = pod_of(fleet, a) else {
         return moved(format!("{} is not in the fleet now", a.target));
     };
-    if pod.kind.as_str() != a.kind {
+    if pod.kind != a.kind {
         return edited(format!(
             "{} is a {}, not a {}",
             a.target,
@@ -270,7 +269,7 @@ fn judge(
         // A resume's key names the UTC day it is planned: one approved before midnight and
         // applied after it keeps the key of its day (the journal still makes it once).
         let planned_day = idempotency_key(pod, Action::Resume, file.evaluated_at);
-        if a.action == "resume" && planned_day == a.idempotency_key {
+        if a.action == OpKind::Resume && planned_day == a.idempotency_key {
             admitted.idempotency_key = a.idempotency_key.clone();
         } else {
             return edited(format!(

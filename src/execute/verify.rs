@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::preconditions::{took_effect, Effect};
 use crate::fleet::Pod;
 use crate::plan::PlannedAction;
-use crate::providers::{Provider, Receipt};
+use crate::providers::{OpKind, Provider, Receipt};
 
 /// How often the targets are re-read while waiting.
 const POLL: Duration = Duration::from_secs(1);
@@ -70,11 +70,11 @@ pub async fn verify(
 
 /// The state an action should leave its target in, when `pod` shows it.
 fn reached(a: &PlannedAction, pod: Option<&Pod>) -> Option<String> {
-    if took_effect(&a.action, pod) != Effect::Done {
+    if took_effect(a.action, pod) != Effect::Done {
         return None;
     }
     match (a.ttl_hours, pod) {
-        (Some(_), Some(p)) if a.action == "resume" => p
+        (Some(_), Some(p)) if a.action == OpKind::Resume => p
             .ttl_expires_at
             .map(|t| format!("running with its TTL until {}", t.to_rfc3339())),
         (_, Some(p)) => Some(p.status.to_string()),

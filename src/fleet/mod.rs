@@ -26,11 +26,24 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// The word of the plan file and the journal (`pod`, `orphan`).
+    pub fn parse(word: &str) -> Option<ResourceKind> {
+        [ResourceKind::Pod, ResourceKind::Orphan]
+            .into_iter()
+            .find(|k| k.as_str() == word)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceKind::Pod => "pod",
             ResourceKind::Orphan => "orphan",
         }
+    }
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -151,7 +151,7 @@ impl RunMetrics {
         let mut actions: BTreeMap<(String, String), u64> = BTreeMap::new();
         for a in &plan.actions {
             *actions
-                .entry((a.policy.clone(), a.action.clone()))
+                .entry((a.policy.clone(), a.action.to_string()))
                 .or_default() += 1;
         }
         m.actions = actions
@@ -194,7 +194,7 @@ impl RunMetrics {
         for l in &o.lines {
             let result = l.result.as_str().to_ascii_lowercase().replace(' ', "_");
             *counts
-                .entry((l.action.policy.clone(), l.action.action.clone(), result))
+                .entry((l.action.policy.clone(), l.action.action.to_string(), result))
                 .or_default() += 1;
         }
         self.actions

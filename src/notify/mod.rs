@@ -371,7 +371,7 @@ pub fn owner_notices(
                     provider: pending.provider.clone(),
                     target: pending.target.clone(),
                     name,
-                    action: pending.action.clone(),
+                    action: pending.action.to_string(),
                     reason: pending.reason.clone(),
                     at: pending.due_at,
                 });
@@ -388,7 +388,7 @@ pub fn owner_notices(
                     provider: a.provider.clone(),
                     target: a.target.clone(),
                     name,
-                    action: a.action.clone(),
+                    action: a.action.to_string(),
                     reason: a.reason.clone(),
                     at: *at,
                 });

@@ -39,10 +39,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
+use super::file;
 use super::notice::{self, Notices};
 use super::{Blocked, Plan, PlannedAction, PolicyTally, Reported, Summary, VERSION};
 use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind};
-use crate::money::fixed;
+use crate::money::{fixed, Currency};
 use crate::policy::evaluate::Evaluation;
 use crate::policy::schedule::in_schedule;
 use crate::policy::{reason, Action, Limits, Policy, PolicySet};
@@ -199,7 +200,7 @@ struct Load {
     /// What `max_fleet_share` divides by.
     comparable: usize,
     /// Daily cost affected, per currency (absolute amounts).
-    per_day: BTreeMap<String, Decimal>,
+    per_day: BTreeMap<Currency, Decimal>,
 }
 
 fn breaker(limits: &Limits, load: &Load, counted: &str) -> Option<String> {
@@ -228,7 +229,7 @@ fn breaker(limits: &Limits, load: &Load, counted: &str) -> Option<String> {
     }
     if !limits.max_per_day.is_empty() {
         for (cur, total) in &load.per_day {
-            match limits.max_per_day.get(cur) {
+            match limits.max_per_day.get(cur.as_str()) {
                 None => {
                     return Some(format!(
                         "circuit breaker: {counted} in {cur} but max_per_day has no {cur} limit"
@@ -249,10 +250,10 @@ fn breaker(limits: &Limits, load: &Load, counted: &str) -> Option<String> {
 }
 
 /// Daily cost of `pods`, per currency.
-fn daily_cost<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> BTreeMap<String, Decimal> {
+fn daily_cost<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> BTreeMap<Currency, Decimal> {
     let mut out = BTreeMap::new();
     for p in pods {
-        *out.entry(p.hourly_rate.currency.to_string())
+        *out.entry(p.hourly_rate.currency.clone())
             .or_insert(Decimal::ZERO) += p.daily_rate().amount.abs();
     }
     out
@@ -301,7 +302,9 @@ fn preconditions(pod: &Pod, policy: &Policy) -> BTreeMap<String, String> {
     out
 }
 
-fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
+/// The action `policy` plans for `pod`; `None` for a report-only policy, which plans none.
+fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> Option<PlannedAction> {
+    let action = policy.action.op()?;
     let key = idempotency_key(pod, policy.action, now);
     let per_day = pod.daily_rate().amount;
     let savings = if policy.action == Action::Resume {
@@ -311,26 +314,26 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> PlannedAction {
     };
     let usd = pod.hourly_rate.currency.is_usd();
     let preconditions = preconditions(pod, policy);
-    PlannedAction {
+    Some(PlannedAction {
         id: format!("act_{}", &key[..16]),
         provider: pod.provider.clone(),
         target: pod.target.clone(),
         pod_id: pod.pod_id.clone(),
-        kind: pod.kind.as_str().into(),
-        action: policy.action.as_str().into(),
+        kind: pod.kind,
+        action,
         policy: policy.name.clone(),
         reason: reason::render(policy, pod, now),
-        hourly_rate_usd: usd.then(|| fixed(pod.hourly_rate.amount, 4)),
-        est_savings_usd_per_day: usd.then(|| fixed(savings, 2)),
-        hourly_rate: fixed(pod.hourly_rate.amount, 4),
-        est_savings_per_day: fixed(savings, 2),
-        currency: pod.hourly_rate.currency.to_string(),
+        hourly_rate_usd: usd.then(|| file::rate(pod.hourly_rate.amount)),
+        est_savings_usd_per_day: usd.then(|| file::daily(savings)),
+        hourly_rate: file::rate(pod.hourly_rate.amount),
+        est_savings_per_day: file::daily(savings),
+        currency: pod.hourly_rate.currency.clone(),
         idempotency_key: key,
         preconditions,
         ttl_hours: policy.ttl_hours.filter(|_| policy.action == Action::Resume),
         also_matched: Vec::new(),
         notice: None,
-    }
+    })
 }
 
 /// Builds the plan. Pure: the same inputs give the same plan (apart from `run_id`, `generated_at`).
@@ -374,7 +377,9 @@ pub fn build(
                     if guard(pod, policy, fleet, settings, now).is_some() {
                         continue;
                     }
-                    let action = planned(pod, policy, now);
+                    let Some(action) = planned(pod, policy, now) else {
+                        continue;
+                    };
                     let inc = notice::incarnation(pod, policy.action);
                     let key = notice::key_of(&action);
                     if notice::held(&settings.notices, &key, inc, now).is_some() {
@@ -462,7 +467,9 @@ pub fn build(
             continue;
         }
         let policy = &set.policies[winner];
-        let mut action = planned(&pods[row], policy, now);
+        let Some(mut action) = planned(&pods[row], policy, now) else {
+            continue;
+        };
         action.also_matched = competing[1..]
             .iter()
             .map(|&i| set.policies[i].name.clone())
@@ -534,12 +541,12 @@ pub fn build(
         ..Summary::default()
     };
     for a in &actions {
-        *summary.actions_by_kind.entry(a.action.clone()).or_default() += 1;
+        *summary
+            .actions_by_kind
+            .entry(a.action.to_string())
+            .or_default() += 1;
     }
-    summary.est_savings_per_day = super::per_currency(&actions, false)
-        .into_iter()
-        .map(|(c, d)| (c, fixed(d, 2)))
-        .collect();
+    summary.est_savings_per_day = super::per_currency(&actions, false);
 
     Plan {
         version: VERSION,

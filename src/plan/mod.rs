@@ -4,6 +4,7 @@
 //! other tools read the plan file.
 
 pub mod build;
+pub mod file;
 pub mod notice;
 pub mod render;
 
@@ -15,7 +16,11 @@ use serde::{Deserialize, Serialize};
 pub use build::{build, PlanSettings};
 pub use notice::{NoticeServed, Notices, Pending};
 
-use crate::fleet::ProviderStatus;
+use rust_decimal::Decimal;
+
+use crate::fleet::{ProviderStatus, ResourceKind};
+use crate::money::Currency;
+use crate::providers::OpKind;
 
 /// The plan file format version.
 pub const VERSION: u32 = 1;
@@ -56,19 +61,24 @@ pub struct PlannedAction {
     pub provider: String,
     pub target: String,
     pub pod_id: String,
-    /// `pod` or `orphan`.
-    pub kind: String,
-    pub action: String,
+    /// `pod` or `orphan` in the file.
+    pub kind: ResourceKind,
+    /// `stop`, `resume` or `terminate` in the file.
+    pub action: OpKind,
     pub policy: String,
     pub reason: String,
     /// The hourly rate in USD; `null` when the pod bills in another currency.
-    pub hourly_rate_usd: Option<String>,
+    #[serde(with = "file::rate_text_or_null")]
+    pub hourly_rate_usd: Option<Decimal>,
     /// Savings per day in USD (negative for resume); `null` when not in USD.
-    pub est_savings_usd_per_day: Option<String>,
-    /// The hourly rate and savings in the pod's own currency.
-    pub hourly_rate: String,
-    pub est_savings_per_day: String,
-    pub currency: String,
+    #[serde(with = "file::daily_text_or_null")]
+    pub est_savings_usd_per_day: Option<Decimal>,
+    /// The hourly rate (4 places) and savings (2 places) in the pod's own currency.
+    #[serde(with = "file::rate_text")]
+    pub hourly_rate: Decimal,
+    #[serde(with = "file::daily_text")]
+    pub est_savings_per_day: Decimal,
+    pub currency: Currency,
     pub idempotency_key: String,
     pub preconditions: BTreeMap<String, String>,
     /// Resume only: the TTL to resume with.
@@ -138,9 +148,11 @@ pub struct Reported {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Keyed by the action's word (`stop`, …), in the file's alphabetical order.
     pub actions_by_kind: BTreeMap<String, usize>,
     /// Estimated savings per day, per currency.
-    pub est_savings_per_day: BTreeMap<String, String>,
+    #[serde(with = "file::daily_per_currency")]
+    pub est_savings_per_day: BTreeMap<Currency, Decimal>,
     /// A circuit breaker refused at least one policy (exit code 4).
     pub breaker_tripped: bool,
     /// Pods examined.
@@ -148,16 +160,16 @@ pub struct Summary {
 }
 
 /// Daily amounts of `actions` summed per currency, from `est_savings_per_day` (the plan
-/// file's own figures, so a plan read back from disk sums the same). `affected` sums the
-/// absolute amounts (what a circuit breaker limits); otherwise savings are signed
-/// (a resume costs money).
+/// file's own figures, rounded as the file holds them, so a plan read back from disk sums the
+/// same). `affected` sums the absolute amounts (what a circuit breaker limits); otherwise
+/// savings are signed (a resume costs money).
 pub fn per_currency<'a>(
     actions: impl IntoIterator<Item = &'a PlannedAction>,
     affected: bool,
-) -> BTreeMap<String, rust_decimal::Decimal> {
+) -> BTreeMap<Currency, Decimal> {
     let mut out = BTreeMap::new();
     for a in actions {
-        let amount: rust_decimal::Decimal = a.est_savings_per_day.parse().unwrap_or_default();
+        let amount = a.est_savings_per_day;
         *out.entry(a.currency.clone()).or_default() += if affected { amount.abs() } else { amount };
     }
     out
@@ -185,11 +197,53 @@ pub fn make(
 }
 
 impl Plan {
-    /// Writes the plan as pretty JSON, via a temporary file so a crash never leaves half a plan.
-    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json + "\n")?;
-        std::fs::rename(&tmp, path)
+    /// Writes the plan file (see [`file::write`]).
+    pub fn write(&self, path: &std::path::Path) -> Result<(), file::PlanFileError> {
+        file::write(self, path)
+    }
+}
+
+/// An empty plan, for the tests of the modules that read plans.
+#[cfg(test)]
+pub(crate) fn sample_plan() -> Plan {
+    Plan {
+        version: VERSION,
+        run_id: "run_1".into(),
+        generated_at: DateTime::UNIX_EPOCH,
+        evaluated_at: DateTime::UNIX_EPOCH,
+        policies_sha256: "0".repeat(64),
+        actions: Vec::new(),
+        blocked: Vec::new(),
+        pending: Vec::new(),
+        reported: Vec::new(),
+        policies: Vec::new(),
+        providers: Vec::new(),
+        unfinished: Vec::new(),
+        summary: Summary::default(),
+    }
+}
+
+/// A stop of an idle Argus worker at $2.49/h, for the tests of the modules that read plans.
+#[cfg(test)]
+pub(crate) fn sample_action(target: &str) -> PlannedAction {
+    PlannedAction {
+        id: format!("act_{target}"),
+        provider: "argus".into(),
+        target: target.into(),
+        pod_id: format!("pod_{target}"),
+        kind: ResourceKind::Pod,
+        action: OpKind::Stop,
+        policy: "stop-idle".into(),
+        reason: "idle 9h".into(),
+        hourly_rate_usd: Some(file::rate(Decimal::new(249, 2))),
+        est_savings_usd_per_day: Some(file::daily(Decimal::new(5976, 2))),
+        hourly_rate: file::rate(Decimal::new(249, 2)),
+        est_savings_per_day: file::daily(Decimal::new(5976, 2)),
+        currency: Currency::usd(),
+        idempotency_key: format!("key-{target}"),
+        preconditions: BTreeMap::new(),
+        ttl_hours: None,
+        also_matched: Vec::new(),
+        notice: None,
     }
 }

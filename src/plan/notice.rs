@@ -21,8 +21,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use rust_decimal::Decimal;
+
 use super::PlannedAction;
-use crate::fleet::Pod;
+use crate::fleet::{Pod, ResourceKind};
+use crate::money::Currency;
+use crate::providers::OpKind;
 use crate::policy::schedule::Schedule;
 use crate::policy::Action;
 
@@ -59,9 +63,10 @@ pub struct Pending {
     pub provider: String,
     pub target: String,
     pub pod_id: String,
-    /// `pod` or `orphan`.
-    pub kind: String,
-    pub action: String,
+    /// `pod` or `orphan` in the file.
+    pub kind: ResourceKind,
+    /// `stop`, `resume` or `terminate` in the file.
+    pub action: OpKind,
     /// The reason the action will be sent with if it were due now.
     pub reason: String,
     pub first_matched: DateTime<Utc>,
@@ -71,8 +76,9 @@ pub struct Pending {
     /// stopped period): a restart starts a new notice.
     pub incarnation: DateTime<Utc>,
     /// Savings per day in the pod's currency, for the owners' digest.
-    pub est_savings_per_day: String,
-    pub currency: String,
+    #[serde(with = "super::file::daily_text")]
+    pub est_savings_per_day: Decimal,
+    pub currency: Currency,
 }
 
 /// On a planned action: the notice it has served.
@@ -98,7 +104,7 @@ pub fn key_of(action: &PlannedAction) -> NoticeKey {
         provider: action.provider.clone(),
         target: action.target.clone(),
         policy: action.policy.clone(),
-        action: action.action.clone(),
+        action: action.action.to_string(),
     }
 }
 
@@ -187,23 +193,11 @@ mod tests {
     fn action() -> PlannedAction {
         PlannedAction {
             id: "act".into(),
-            provider: "argus".into(),
-            target: "wkr_1".into(),
             pod_id: "pod_1".into(),
-            kind: "pod".into(),
-            action: "stop".into(),
             policy: "p".into(),
             reason: "idle".into(),
-            hourly_rate_usd: None,
-            est_savings_usd_per_day: None,
-            hourly_rate: "1.0000".into(),
-            est_savings_per_day: "24.00".into(),
-            currency: "USD".into(),
             idempotency_key: "k".into(),
-            preconditions: BTreeMap::new(),
-            ttl_hours: None,
-            also_matched: vec![],
-            notice: None,
+            ..crate::plan::sample_action("wkr_1")
         }
     }
 

@@ -68,6 +68,14 @@ impl Action {
             Action::Report => None,
         }
     }
+    /// The policy action that asks for `op`.
+    pub fn of(op: OpKind) -> Action {
+        match op {
+            OpKind::Stop => Action::Stop,
+            OpKind::Resume => Action::Resume,
+            OpKind::Terminate => Action::Terminate,
+        }
+    }
 }
 
 /// Circuit breakers: exceeding any refuses the whole policy (or, globally, the whole plan).

@@ -66,12 +66,25 @@ pub enum OpKind {
 }
 
 impl OpKind {
+    /// The word of the plan file and the journal (`stop`, `resume`, `terminate`).
+    pub fn parse(word: &str) -> Option<OpKind> {
+        [OpKind::Stop, OpKind::Resume, OpKind::Terminate]
+            .into_iter()
+            .find(|k| k.as_str() == word)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OpKind::Stop => "stop",
             OpKind::Resume => "resume",
             OpKind::Terminate => "terminate",
         }
+    }
+}
+
+impl std::fmt::Display for OpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -577,12 +577,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
                 .map(|a| PlannedRow {
                     provider: a.provider.clone(),
                     target: a.target.clone(),
-                    action: a.action.clone(),
+                    action: a.action.to_string(),
                     policy: a.policy.clone(),
-                    per_day: Money::new(
-                        a.est_savings_per_day.parse().unwrap_or_default(),
-                        Currency::new(&a.currency),
-                    ),
+                    per_day: Money::new(a.est_savings_per_day, a.currency.clone()),
                 })
                 .collect()
         })

@@ -391,7 +391,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
     let actual: BTreeSet<(String, String, String)> = plan
         .actions
         .iter()
-        .map(|a| (a.target.clone(), a.action.clone(), a.policy.clone()))
+        .map(|a| (a.target.clone(), a.action.to_string(), a.policy.clone()))
         .collect();
     let expected: BTreeSet<(String, String, String)> = case
         .expect

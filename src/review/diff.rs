@@ -72,7 +72,7 @@ pub fn markdown(base: &Plan, head: &Plan) -> String {
         crate::plan::per_currency(&base.actions, false),
         crate::plan::per_currency(&head.actions, false),
     );
-    let currencies: std::collections::BTreeSet<&String> =
+    let currencies: std::collections::BTreeSet<&crate::money::Currency> =
         before.keys().chain(after.keys()).collect();
     if !currencies.is_empty() {
         let _ = writeln!(

@@ -40,7 +40,7 @@ fn where_idle_not_equal_never_stops_a_busy_pod() {
 fn resume_key(plan: &Plan, target: &str) -> String {
     plan.actions
         .iter()
-        .find(|a| a.target == target && a.action == "resume")
+        .find(|a| a.target == target && a.action.as_str() == "resume")
         .unwrap_or_else(|| panic!("a resume of {target}: {:?}", plan.blocked))
         .idempotency_key
         .clone()

@@ -60,7 +60,7 @@ fn idle_since(fleet: &Fleet, target: &str) -> Option<DateTime<Utc>> {
 fn stopped(plan: &Plan) -> Vec<&str> {
     plan.actions
         .iter()
-        .filter(|a| a.action == "stop")
+        .filter(|a| a.action.as_str() == "stop")
         .map(|a| a.target.as_str())
         .collect()
 }

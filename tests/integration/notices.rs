@@ -76,7 +76,7 @@ fn pending(plan: &Plan, target: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> 
 fn stopped_after_notice(plan: &Plan, target: &str) -> Option<DateTime<Utc>> {
     plan.actions
         .iter()
-        .find(|a| a.target == target && a.action == "stop")
+        .find(|a| a.target == target && a.action.as_str() == "stop")
         .map(|a| a.notice.as_ref().expect("served a notice").first_matched)
 }
 
