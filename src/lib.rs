@@ -19,6 +19,7 @@ pub mod exit;
 pub mod fleet;
 pub mod money;
 pub mod notify;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod providers;

@@ -1,5 +1,6 @@
 //! Notify: what a run tells the outside world when it is done — the finance email, owner
-//! notices ([`email`], [`message`], [`outbox`]) and run metrics ([`metrics`]).
+//! notices ([`email`], [`message`], [`outbox`]) and run metrics ([`metrics`]), each a
+//! [`Channel`] in the one list [`channels`] that the run goes through ([`channel`]).
 //!
 //! The finance mail is built from the run's report ([`report_input`], then [`finance_mail`]):
 //! the report for a mail body (each table cut to a few rows), the run's summary, the chart
@@ -8,6 +9,7 @@
 //! gigabytes at 100 000 pods), and what is attached is capped by `[email]
 //! max_attachment_bytes`; anything left out is named in the mail with its size and place.
 
+pub mod channel;
 pub mod email;
 pub mod email_config;
 pub mod message;
@@ -21,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::fleet::Fleet;
 use crate::report::html::escape;
+pub use channel::{channels, Channel, ChannelError, ChannelSettings, Delivery, Finished, Produced};
 pub use email::DeliveryReport;
 use email_config::EmailConfig;
 pub use message::{FinanceMail, NoticePod, OwnerNotice};
