@@ -75,7 +75,7 @@ pub enum FleetSource {
     /// A snapshot, read, with the config file when one is found.
     Saved {
         setup: Option<Setup>,
-        inputs: Inputs,
+        inputs: Box<Inputs>,
     },
     /// A live collection with this setup's providers, not made yet (the run pipeline makes
     /// its own).
@@ -127,14 +127,20 @@ fn saved(
         errors: vec![],
         from_snapshot: true,
     };
-    Ok(FleetSource::Saved { setup, inputs })
+    Ok(FleetSource::Saved {
+        setup,
+        inputs: Box::new(inputs),
+    })
 }
 
 /// What the reviews (`plan`, `explain`, `diff`, `report`) evaluate: [`start`], with a live
 /// collection made at once, at the real time.
 pub async fn load(source: &Source) -> Result<Loaded, Error> {
     match start(source).await? {
-        FleetSource::Saved { setup, inputs } => Ok(Loaded { setup, inputs }),
+        FleetSource::Saved { setup, inputs } => Ok(Loaded {
+            setup,
+            inputs: *inputs,
+        }),
         FleetSource::Live(setup) => live(setup).await,
     }
 }

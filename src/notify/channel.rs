@@ -1,20 +1,18 @@
-//! The notification channels behind one trait, [`Channel`], and the one list of them,
-//! [`channels`], that the end of a run goes through in order. Today: the finance mail and
-//! owner notices ([`EmailChannel`], SMTP through the outbox, or `.eml` files), then the run
-//! metrics ([`PushgatewayChannel`]).
+//! The one trait every notification channel implements, [`Channel`], and what it reads of a
+//! finished run ([`Finished`]). The channels themselves are listed in
+//! [`crate::notify::channels`]: today the finance mail and owner notices
+//! ([`crate::notify::email::EmailChannel`], SMTP through the outbox, or `.eml` files), then
+//! the run metrics ([`crate::notify::metrics::PushgatewayChannel`]).
 //!
 //! A new channel is one file beside this one (its type, `impl Channel`, its `[section]`)
-//! plus one entry in [`channels`]. Each channel decides for itself what a run has for it
+//! plus one entry in that list. Each channel decides for itself what a run has for it
 //! (a replay pushes no metrics; a failed run mails nothing), logs what it did, and returns
 //! an error only for a delivery that failed: the run warns and goes on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::email::EmailChannel;
-use super::email_config::EmailConfig;
-use super::metrics::{MetricsConfig, PushgatewayChannel};
 use crate::exit::Exit;
 use crate::fleet::Fleet;
 use crate::plan::Plan;
@@ -74,35 +72,4 @@ pub struct Produced<'a> {
     pub written: &'a [PathBuf],
     /// What acting did.
     pub applied: Option<&'a crate::execute::apply::Outcome>,
-}
-
-/// What the channels are built from: the configuration's sections and where the run's
-/// deliveries go.
-pub struct ChannelSettings<'a> {
-    pub email: Option<&'a EmailConfig>,
-    pub metrics: Option<&'a MetricsConfig>,
-    /// The state file (the outbox and the journal are in it).
-    pub state: &'a Path,
-    /// The protect label the owner notices name.
-    pub protect_label: &'a (String, String),
-    /// `--email-to-dir`: write the mails here instead of sending them.
-    pub email_to_dir: Option<&'a Path>,
-    /// The built-in demo, which sends no mail over SMTP.
-    pub demo: bool,
-}
-
-/// The channels a run notifies, in delivery order: one entry per configured channel.
-pub fn channels<'a>(settings: &ChannelSettings<'a>) -> Vec<Box<dyn Channel + 'a>> {
-    let mut list: Vec<Box<dyn Channel + 'a>> = Vec::new();
-    match settings.email {
-        Some(email) => list.push(Box::new(EmailChannel::new(email, settings))),
-        None if settings.email_to_dir.is_some() => tracing::warn!(
-            "--email-to-dir: the configuration has no [email] section, no mail written"
-        ),
-        None => {}
-    }
-    if let Some(metrics) = settings.metrics {
-        list.push(Box::new(PushgatewayChannel::new(metrics)));
-    }
-    list
 }

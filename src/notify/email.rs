@@ -476,7 +476,7 @@ fn keep_for(
 }
 
 /// The finance mail and the owner notices as a notification
-/// [`Channel`](crate::notify::Channel): over SMTP (outbox first), or as `.eml` files into
+/// [`Channel`](crate::notify::channel::Channel): over SMTP (outbox first), or as `.eml` files into
 /// `--email-to-dir`. A failed run mails nothing; a replay and the built-in demo write their
 /// mails only into that folder. Problems are logged, never returned: the outbox keeps what
 /// could not be sent for the next run.
@@ -504,24 +504,24 @@ impl<'a> EmailChannel<'a> {
 }
 
 #[async_trait::async_trait]
-impl crate::notify::Channel for EmailChannel<'_> {
+impl crate::notify::channel::Channel for EmailChannel<'_> {
     fn name(&self) -> &'static str {
         "email"
     }
 
     async fn deliver(
         &self,
-        run: &crate::notify::Finished<'_>,
-    ) -> Result<crate::notify::Delivery, crate::notify::ChannelError> {
+        run: &crate::notify::channel::Finished<'_>,
+    ) -> Result<crate::notify::channel::Delivery, crate::notify::channel::ChannelError> {
         let Ok(o) = &run.result else {
-            return Ok(crate::notify::Delivery::Skipped);
+            return Ok(crate::notify::channel::Delivery::Skipped);
         };
         if run.replay && self.to_dir.is_none() {
-            return Ok(crate::notify::Delivery::Skipped);
+            return Ok(crate::notify::channel::Delivery::Skipped);
         }
         if self.demo && self.to_dir.is_none() {
             eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
-            return Ok(crate::notify::Delivery::Skipped);
+            return Ok(crate::notify::channel::Delivery::Skipped);
         }
         let report = crate::notify::report_input(
             o.report,
@@ -551,6 +551,6 @@ impl crate::notify::Channel for EmailChannel<'_> {
         for path in &delivery.written {
             eprintln!("Mail written to {}", path.display());
         }
-        Ok(crate::notify::Delivery::Done)
+        Ok(crate::notify::channel::Delivery::Done)
     }
 }

@@ -397,7 +397,7 @@ pub async fn push(metrics: &RunMetrics, config: &MetricsConfig) -> Result<(), Me
     }
 }
 
-/// The Pushgateway as a notification [`Channel`](crate::notify::Channel): each nightly run's
+/// The Pushgateway as a notification [`Channel`](crate::notify::channel::Channel): each nightly run's
 /// metrics (a failed run's exit code too); a replay pushes none, so the last-success
 /// timestamp stays the nightly run's.
 pub struct PushgatewayChannel<'a> {
@@ -411,17 +411,17 @@ impl<'a> PushgatewayChannel<'a> {
 }
 
 #[async_trait::async_trait]
-impl crate::notify::Channel for PushgatewayChannel<'_> {
+impl crate::notify::channel::Channel for PushgatewayChannel<'_> {
     fn name(&self) -> &'static str {
         "pushgateway"
     }
 
     async fn deliver(
         &self,
-        run: &crate::notify::Finished<'_>,
-    ) -> Result<crate::notify::Delivery, crate::notify::ChannelError> {
+        run: &crate::notify::channel::Finished<'_>,
+    ) -> Result<crate::notify::channel::Delivery, crate::notify::channel::ChannelError> {
         if run.replay {
-            return Ok(crate::notify::Delivery::Skipped);
+            return Ok(crate::notify::channel::Delivery::Skipped);
         }
         let metrics = match &run.result {
             Ok(o) => {
@@ -436,9 +436,9 @@ impl crate::notify::Channel for PushgatewayChannel<'_> {
         };
         push(&metrics, self.config)
             .await
-            .map_err(crate::notify::ChannelError::new)?;
+            .map_err(crate::notify::channel::ChannelError::new)?;
         tracing::info!(gateway = self.config.pushgateway, "metrics pushed");
-        Ok(crate::notify::Delivery::Done)
+        Ok(crate::notify::channel::Delivery::Done)
     }
 }
 

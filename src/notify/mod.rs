@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::fleet::Fleet;
 use crate::report::html::escape;
-pub use channel::{channels, Channel, ChannelError, ChannelSettings, Delivery, Finished, Produced};
+pub use channel::{Channel, ChannelError, Delivery, Finished, Produced};
 pub use email::DeliveryReport;
 use email_config::EmailConfig;
 pub use message::{FinanceMail, NoticePod, OwnerNotice};
@@ -314,6 +314,38 @@ pub async fn send_run_mail(
         },
         None => email::deliver(config, state, &mails, now).await,
     }
+}
+
+/// What the channels are built from: the configuration's sections and where the run's
+/// deliveries go.
+pub struct ChannelSettings<'a> {
+    pub email: Option<&'a EmailConfig>,
+    pub metrics: Option<&'a metrics::MetricsConfig>,
+    /// The state file (the outbox and the journal are in it).
+    pub state: &'a Path,
+    /// The protect label the owner notices name.
+    pub protect_label: &'a (String, String),
+    /// `--email-to-dir`: write the mails here instead of sending them.
+    pub email_to_dir: Option<&'a Path>,
+    /// The built-in demo, which sends no mail over SMTP.
+    pub demo: bool,
+}
+
+/// The channels a run notifies, in delivery order: one entry per configured channel. A new
+/// channel is one file (see [`channel`]) and one entry here.
+pub fn channels<'a>(settings: &ChannelSettings<'a>) -> Vec<Box<dyn Channel + 'a>> {
+    let mut list: Vec<Box<dyn Channel + 'a>> = Vec::new();
+    match settings.email {
+        Some(email) => list.push(Box::new(email::EmailChannel::new(email, settings))),
+        None if settings.email_to_dir.is_some() => tracing::warn!(
+            "--email-to-dir: the configuration has no [email] section, no mail written"
+        ),
+        None => {}
+    }
+    if let Some(metrics) = settings.metrics {
+        list.push(Box::new(metrics::PushgatewayChannel::new(metrics)));
+    }
+    list
 }
 
 /// One notice per owner: their pods with pending notices (due time, reason) and the pods

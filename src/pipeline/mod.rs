@@ -35,7 +35,7 @@ pub enum Start {
     /// A saved fleet: a review, which records no notices, mails only with `email_to_dir`
     /// and pushes no metrics, so that the day's finance mail and the last-success
     /// timestamp stay the nightly run's.
-    Replay(Inputs),
+    Replay(Box<Inputs>),
 }
 
 /// What a run is asked to do, and with which configuration.
@@ -95,7 +95,7 @@ pub async fn run(start: Start, run: &Run<'_>, clock: &Clock) -> Result<RunOutcom
     let started = std::time::Instant::now();
     let deadline_base = tokio::time::Instant::now();
     let inputs = match (start, run.config) {
-        (Start::Replay(inputs), _) => inputs,
+        (Start::Replay(inputs), _) => *inputs,
         (Start::Collect, Some(config)) => inputs::live(config, clock()).await?,
         (Start::Collect, None) => {
             return Err(Error::Usage(
