@@ -26,12 +26,12 @@ impl Exit {
     /// problem to fix), 5 for a missing scope, 6 for a rate limit or a wait cut by the run's
     /// deadline, 7 otherwise.
     pub fn for_provider(e: &crate::providers::ProviderError) -> Exit {
-        use crate::providers::ProviderError as E;
-        match e {
-            E::Unauthorized { .. } => Exit::Usage,
-            E::Forbidden { .. } => Exit::Forbidden,
-            E::RateLimited { .. } | E::DeadlineExceeded { .. } => Exit::RateLimited,
-            _ => Exit::ProviderIncomplete,
+        use crate::providers::error::Failure;
+        match e.failure() {
+            Failure::Unauthorized => Exit::Usage,
+            Failure::Forbidden => Exit::Forbidden,
+            Failure::RateLimited => Exit::RateLimited,
+            Failure::Other => Exit::ProviderIncomplete,
         }
     }
 }

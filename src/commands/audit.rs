@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{config_path, Error};
+use super::setup::config_path;
+use super::Error;
 use crate::cli::{AuditAction, AuditArgs, AuditFilter, AuditFormat, AuditList, JournalFile};
 use crate::config::Config;
 use crate::execute::journal::{Filter, Journal, Record, Stage, Verification};
@@ -21,7 +22,7 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
                 AuditAction::Verify => "verify",
                 AuditAction::Export { .. } => "export",
             };
-            return Err(Error::Usage(format!(
+            return Err(Error::usage(format!(
                 "the listing options (--run, --target, --policy, --status, --since, --until, \
                  --history, --format) go after `audit {name}`, not before it"
             )));
@@ -56,10 +57,9 @@ fn state_path(journal: &JournalFile) -> Result<PathBuf, Error> {
     }
     match config_path(journal.config.as_deref()) {
         Some(p) => Ok(Config::load(&p)?.state),
-        None => Err(Error::Usage(
+        None => Err(Error::usage(
             "which audit journal? Give --state FILE (the SQLite state file), or --config \
-             podwarden.toml (also $PODWARDEN_CONFIG or ./podwarden.toml) whose `state` holds it"
-                .into(),
+             podwarden.toml (also $PODWARDEN_CONFIG or ./podwarden.toml) whose `state` holds it",
         )),
     }
 }
@@ -86,7 +86,7 @@ fn parse_time(flag: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, E
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| Some(t.and_utc()))
         .ok_or_else(|| {
-            Error::Usage(format!(
+            Error::usage(format!(
                 "{flag} {text:?} is neither an RFC 3339 instant nor a date: write e.g. \
                  2026-11-21T02:00:00Z or 2026-11-21"
             ))
@@ -186,10 +186,7 @@ fn export(file: &Path, journal: &JournalFile, f: &AuditFilter) -> Result<Exit, E
             vec![]
         }
     };
-    let io = |source| Error::Io {
-        what: format!("writing {}", file.display()),
-        source,
-    };
+    let io = |source| Error::io(format!("writing {}", file.display()), source);
     let mut out = std::fs::File::create(file).map_err(io)?;
     out.write_all(json_lines(&records).as_bytes())
         .and_then(|_| out.sync_all())
@@ -209,10 +206,9 @@ fn write_stdout(text: &str) -> Result<Exit, Error> {
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
     {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
-            what: "writing to stdout".into(),
-            source: e,
-        }),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to stdout", e))
+        }
         _ => Ok(Exit::Success),
     }
 }

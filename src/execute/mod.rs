@@ -3,6 +3,7 @@
 //! queue with the plan's idempotency key, and verified afterwards.
 
 pub mod apply;
+pub mod history;
 pub mod journal;
 pub mod lock;
 pub mod operation;

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use crate::fleet::{Activity, Pod, PodStatus, ResourceKind};
 use crate::plan::build::{lease, protection};
 use crate::plan::{PlanSettings, PlannedAction};
-use crate::policy::Action;
 use crate::providers::OpKind;
 
 /// `Ok` when the action may be sent now; else why not (recorded as the skip's reason).
@@ -32,7 +31,7 @@ pub fn check(
             planned.target
         ));
     };
-    let action = Action::of(planned.action);
+    let action = crate::plan::action_of(planned.action);
     let want = |key: &str| planned.preconditions.get(key).map(String::as_str);
     crate::plan::build::fits(action, pod.status)?;
     if let Some(status) = want("status") {

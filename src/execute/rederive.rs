@@ -101,7 +101,7 @@ pub fn rederive(
 /// Whether `a`'s key is the one podwarden derives for its action on its target: from the
 /// start the file names (a stop), or from the pod as it is now.
 fn own_key(a: &PlannedAction, fleet: &Fleet, evaluated_at: DateTime<Utc>) -> bool {
-    let action = Action::of(a.action);
+    let action = crate::plan::action_of(a.action);
     let named_start = a
         .preconditions
         .get("started_at")
@@ -150,7 +150,7 @@ pub fn claims(a: &PlannedAction, set: &PolicySet) -> Result<(), String> {
             a.policy
         ));
     };
-    if Action::of(a.action) != policy.action {
+    if crate::plan::action_of(a.action) != policy.action {
         return Err(format!(
             "policy {} plans {}, not {}",
             policy.name,

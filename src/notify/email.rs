@@ -474,3 +474,83 @@ fn keep_for(
         tracing::error!("{e}: the mail to {} is lost", to.join(", "));
     }
 }
+
+/// The finance mail and the owner notices as a notification
+/// [`Channel`](crate::notify::channel::Channel): over SMTP (outbox first), or as `.eml` files into
+/// `--email-to-dir`. A failed run mails nothing; a replay and the built-in demo write their
+/// mails only into that folder. Problems are logged, never returned: the outbox keeps what
+/// could not be sent for the next run.
+pub struct EmailChannel<'a> {
+    config: &'a EmailConfig,
+    state: &'a Path,
+    protect_label: &'a (String, String),
+    to_dir: Option<&'a Path>,
+    demo: bool,
+}
+
+impl<'a> EmailChannel<'a> {
+    pub fn new(
+        config: &'a EmailConfig,
+        settings: &crate::notify::ChannelSettings<'a>,
+    ) -> EmailChannel<'a> {
+        EmailChannel {
+            config,
+            state: settings.state,
+            protect_label: settings.protect_label,
+            to_dir: settings.email_to_dir,
+            demo: settings.demo,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::notify::channel::Channel for EmailChannel<'_> {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    async fn deliver(
+        &self,
+        run: &crate::notify::channel::Finished<'_>,
+    ) -> Result<crate::notify::channel::Delivery, crate::notify::channel::ChannelError> {
+        let Ok(o) = &run.result else {
+            return Ok(crate::notify::channel::Delivery::Skipped);
+        };
+        if run.replay && self.to_dir.is_none() {
+            return Ok(crate::notify::channel::Delivery::Skipped);
+        }
+        if self.demo && self.to_dir.is_none() {
+            eprintln!("Demo: no mail sent; `--email-to-dir DIR` writes the example mails.");
+            return Ok(crate::notify::channel::Delivery::Skipped);
+        }
+        let report = crate::notify::report_input(
+            o.report,
+            o.summary,
+            o.written,
+            self.config.max_attachment_bytes,
+        );
+        let acted =
+            crate::execute::history::acted_in(self.state, &o.plan.run_id).unwrap_or_default();
+        let notices = crate::notify::owner_notices(
+            run.fleet,
+            o.plan,
+            &acted,
+            self.config.owner_domain.as_deref(),
+            self.protect_label,
+        );
+        let finance = crate::notify::finance_mail(&report);
+        let delivery = crate::notify::send_run_mail(
+            self.config,
+            self.state,
+            self.to_dir,
+            Some(&finance),
+            &notices,
+            run.now,
+        )
+        .await;
+        for path in &delivery.written {
+            eprintln!("Mail written to {}", path.display());
+        }
+        Ok(crate::notify::channel::Delivery::Done)
+    }
+}

@@ -397,6 +397,51 @@ pub async fn push(metrics: &RunMetrics, config: &MetricsConfig) -> Result<(), Me
     }
 }
 
+/// The Pushgateway as a notification [`Channel`](crate::notify::channel::Channel): each nightly run's
+/// metrics (a failed run's exit code too); a replay pushes none, so the last-success
+/// timestamp stays the nightly run's.
+pub struct PushgatewayChannel<'a> {
+    config: &'a MetricsConfig,
+}
+
+impl<'a> PushgatewayChannel<'a> {
+    pub fn new(config: &'a MetricsConfig) -> PushgatewayChannel<'a> {
+        PushgatewayChannel { config }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::notify::channel::Channel for PushgatewayChannel<'_> {
+    fn name(&self) -> &'static str {
+        "pushgateway"
+    }
+
+    async fn deliver(
+        &self,
+        run: &crate::notify::channel::Finished<'_>,
+    ) -> Result<crate::notify::channel::Delivery, crate::notify::channel::ChannelError> {
+        if run.replay {
+            return Ok(crate::notify::channel::Delivery::Skipped);
+        }
+        let metrics = match &run.result {
+            Ok(o) => {
+                let mut m = RunMetrics::of_run(run.started, o.exit, run.fleet, o.plan);
+                m.pending_notices = Some(o.plan.pending.len() as u64);
+                if let Some(applied) = o.applied {
+                    m.add_applied(applied);
+                }
+                m
+            }
+            Err(exit) => RunMetrics::bare(run.started, *exit),
+        };
+        push(&metrics, self.config)
+            .await
+            .map_err(crate::notify::channel::ChannelError::new)?;
+        tracing::info!(gateway = self.config.pushgateway, "metrics pushed");
+        Ok(crate::notify::channel::Delivery::Done)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

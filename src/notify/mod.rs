@@ -1,5 +1,6 @@
 //! Notify: what a run tells the outside world when it is done — the finance email, owner
-//! notices ([`email`], [`message`], [`outbox`]) and run metrics ([`metrics`]).
+//! notices ([`email`], [`message`], [`outbox`]) and run metrics ([`metrics`]), each a
+//! [`Channel`] in the one list [`channels`] that the run goes through ([`channel`]).
 //!
 //! The finance mail is built from the run's report ([`report_input`], then [`finance_mail`]):
 //! the report for a mail body (each table cut to a few rows), the run's summary, the chart
@@ -8,6 +9,7 @@
 //! gigabytes at 100 000 pods), and what is attached is capped by `[email]
 //! max_attachment_bytes`; anything left out is named in the mail with its size and place.
 
+pub mod channel;
 pub mod email;
 pub mod email_config;
 pub mod message;
@@ -21,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::fleet::Fleet;
 use crate::report::html::escape;
+pub use channel::{Channel, ChannelError, Delivery, Finished, Produced};
 pub use email::DeliveryReport;
 use email_config::EmailConfig;
 pub use message::{FinanceMail, NoticePod, OwnerNotice};
@@ -311,6 +314,38 @@ pub async fn send_run_mail(
         },
         None => email::deliver(config, state, &mails, now).await,
     }
+}
+
+/// What the channels are built from: the configuration's sections and where the run's
+/// deliveries go.
+pub struct ChannelSettings<'a> {
+    pub email: Option<&'a EmailConfig>,
+    pub metrics: Option<&'a metrics::MetricsConfig>,
+    /// The state file (the outbox and the journal are in it).
+    pub state: &'a Path,
+    /// The protect label the owner notices name.
+    pub protect_label: &'a (String, String),
+    /// `--email-to-dir`: write the mails here instead of sending them.
+    pub email_to_dir: Option<&'a Path>,
+    /// The built-in demo, which sends no mail over SMTP.
+    pub demo: bool,
+}
+
+/// The channels a run notifies, in delivery order: one entry per configured channel. A new
+/// channel is one file (see [`channel`]) and one entry here.
+pub fn channels<'a>(settings: &ChannelSettings<'a>) -> Vec<Box<dyn Channel + 'a>> {
+    let mut list: Vec<Box<dyn Channel + 'a>> = Vec::new();
+    match settings.email {
+        Some(email) => list.push(Box::new(email::EmailChannel::new(email, settings))),
+        None if settings.email_to_dir.is_some() => tracing::warn!(
+            "--email-to-dir: the configuration has no [email] section, no mail written"
+        ),
+        None => {}
+    }
+    if let Some(metrics) = settings.metrics {
+        list.push(Box::new(metrics::PushgatewayChannel::new(metrics)));
+    }
+    list
 }
 
 /// One notice per owner: their pods with pending notices (due time, reason) and the pods

@@ -304,7 +304,7 @@ fn preconditions(pod: &Pod, policy: &Policy) -> BTreeMap<String, String> {
 
 /// The action `policy` plans for `pod`; `None` for a report-only policy, which plans none.
 fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> Option<PlannedAction> {
-    let action = policy.action.op()?;
+    let action = super::op_of(policy.action)?;
     let key = idempotency_key(pod, policy.action, now);
     let per_day = pod.daily_rate().amount;
     let savings = if policy.action == Action::Resume {

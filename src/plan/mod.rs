@@ -20,7 +20,27 @@ use rust_decimal::Decimal;
 
 use crate::fleet::{ProviderStatus, ResourceKind};
 use crate::money::Currency;
+use crate::policy::Action;
 use crate::providers::OpKind;
+
+/// The provider operation a policy's action asks for; `None` for report-only.
+pub fn op_of(action: Action) -> Option<OpKind> {
+    match action {
+        Action::Stop => Some(OpKind::Stop),
+        Action::Resume => Some(OpKind::Resume),
+        Action::Terminate => Some(OpKind::Terminate),
+        Action::Report => None,
+    }
+}
+
+/// The policy action that asks for `op`.
+pub fn action_of(op: OpKind) -> Action {
+    match op {
+        OpKind::Stop => Action::Stop,
+        OpKind::Resume => Action::Resume,
+        OpKind::Terminate => Action::Terminate,
+    }
+}
 
 /// The plan file format version.
 pub const VERSION: u32 = 1;

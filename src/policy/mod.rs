@@ -26,7 +26,6 @@ pub use load::{load_dir, PolicySet};
 pub use schedule::Schedule;
 
 use crate::fleet::ResourceKind;
-use crate::providers::OpKind;
 
 /// What a policy does to the pods it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,23 +56,6 @@ impl Action {
             Action::Resume => "resume",
             Action::Terminate => "terminate",
             Action::Report => "report",
-        }
-    }
-    /// The provider operation, `None` for report-only.
-    pub fn op(self) -> Option<OpKind> {
-        match self {
-            Action::Stop => Some(OpKind::Stop),
-            Action::Resume => Some(OpKind::Resume),
-            Action::Terminate => Some(OpKind::Terminate),
-            Action::Report => None,
-        }
-    }
-    /// The policy action that asks for `op`.
-    pub fn of(op: OpKind) -> Action {
-        match op {
-            OpKind::Stop => Action::Stop,
-            OpKind::Resume => Action::Resume,
-            OpKind::Terminate => Action::Terminate,
         }
     }
 }

@@ -103,7 +103,32 @@ pub enum ProviderError {
     },
 }
 
+/// What kind of failure a provider error is, from the most specific (a config problem to
+/// fix) to the least; the exit code a failed read calls for follows from it
+/// (`Exit::for_provider`), and the order picks the error a gap reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Failure {
+    /// The token was rejected (401).
+    Unauthorized,
+    /// The token lacks a scope (403).
+    Forbidden,
+    /// A rate limit, or a wait cut by the run's deadline.
+    RateLimited,
+    /// Anything else: the provider's data is incomplete.
+    Other,
+}
+
 impl ProviderError {
+    /// What kind of failure this is (see [`Failure`]).
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Unauthorized { .. } => Failure::Unauthorized,
+            Self::Forbidden { .. } => Failure::Forbidden,
+            Self::RateLimited { .. } | Self::DeadlineExceeded { .. } => Failure::RateLimited,
+            _ => Failure::Other,
+        }
+    }
+
     /// Worth trying again (after a pause): rate limits, server errors, network trouble.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -218,7 +218,7 @@ async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
         "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
     );
     let cfg = admin_config(dir.path());
-    let (fleet, _) = podwarden::commands::collect(&cfg, start)
+    let (fleet, _) = podwarden::pipeline::inputs::collect(&cfg, start)
         .await
         .expect("collects");
     let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");

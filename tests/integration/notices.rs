@@ -46,7 +46,7 @@ async fn night_limited(
     record: bool,
     limits: podwarden::policy::Limits,
 ) -> Plan {
-    let (fleet, errors) = podwarden::commands::collect(cfg, now)
+    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now)
         .await
         .expect("collects");
     assert!(errors.is_empty(), "{errors:?}");

@@ -172,7 +172,7 @@ pub async fn plan_night(
     cfg: &podwarden::config::Config,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (podwarden::fleet::Fleet, podwarden::plan::Plan) {
-    let (fleet, errors) = podwarden::commands::collect(cfg, now)
+    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now)
         .await
         .expect("collects");
     assert!(errors.is_empty(), "{errors:?}");

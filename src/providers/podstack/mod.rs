@@ -30,7 +30,6 @@ use super::wire_fields;
 use super::{
     CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
 };
-use crate::exit::Exit;
 use crate::fleet::{
     Activity, CostRow, Pod, PodHealth, PodStatus, ResourceBreakdown, ResourceKind,
     Wallet as FleetWallet,
@@ -354,10 +353,9 @@ impl Provider for Podstack {
             .count();
         let failed: Vec<&ProviderError> =
             activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
-        if let (Some(first), Some(worst)) = (
-            failed.first(),
-            failed.iter().min_by_key(|e| Exit::for_provider(e)),
-        ) {
+        if let (Some(first), Some(worst)) =
+            (failed.first(), failed.iter().min_by_key(|e| e.failure()))
+        {
             inv.gaps.push(Gap {
                 data: "stats",
                 detail: format!(
