@@ -18,7 +18,7 @@ use toml::Spanned;
 
 use crate::policy::diagnostic::{did_you_mean_or, Diagnostic};
 
-/// Stable codes of configuration problems (documented in the README; never renumbered).
+/// Stable codes of configuration problems (documented in docs/configuration.md; never renumbered).
 pub mod code {
     pub const SYNTAX: &str = "C001";
     pub const UNKNOWN_KEY: &str = "C002";
@@ -37,7 +37,7 @@ pub mod code {
 
 type Node<'i> = Spanned<DeValue<'i>>;
 
-/// The top-level keys, in the order the README documents them.
+/// The top-level keys, in the order docs/configuration.md documents them.
 const TOP: &[&str] = &[
     "state",
     "reports",

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use super::{Activity, Pod};
 
-/// Columns every fleet frame has, with their meaning (for `--help`, README and validation).
+/// Columns every fleet frame has, with their meaning (for `--help`, docs/policies.md and validation).
 pub const FIELDS: &[(&str, &str)] = &[
     ("provider", "configured provider name"),
     ("kind", "pod | orphan"),

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Stable diagnostic codes (documented in the README; never renumbered).
+/// Stable diagnostic codes (documented in docs/policies.md, "Diagnostic codes"; never renumbered).
 pub mod code {
     pub const SYNTAX: &str = "P001";
     pub const UNKNOWN_KEY: &str = "P002";

@@ -1,7 +1,7 @@
 //! Schedule windows (`[policy.schedule]`): when a policy may act, in its time zone's local
 //! wall-clock time.
 //!
-//! Decisions (the README's "Schedules" section says the same):
+//! Decisions (docs/policies.md, "Schedules", says the same):
 //! - `from == to` is refused by `validate` (P018): an empty window. To act at any time, omit
 //!   `[policy.schedule]`; to act all day on some days, write `from = "00:00"`, `to = "24:00"`.
 //!   `"24:00"` (the end of the day) is allowed as `to` only.
