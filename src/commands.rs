@@ -14,7 +14,7 @@ use crate::plan::{Plan, PlanSettings};
 use crate::policy::{Diagnostic, PolicySet};
 use crate::providers::ProviderError;
 use crate::sandbox::{RunningSandbox, SandboxConfig};
-use crate::store::{Store, StoreError};
+use crate::state::store::{Store, StoreError};
 
 pub mod apply;
 pub mod audit;
@@ -34,7 +34,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Journal(#[from] crate::execute::journal::JournalError),
+    Journal(#[from] crate::state::journal::JournalError),
     #[error(transparent)]
     Apply(#[from] crate::execute::apply::ApplyError),
     #[error(transparent)]
@@ -65,8 +65,8 @@ impl Error {
             | Error::Schedule(crate::schedule::ScheduleError::NeverFires(_)) => Exit::Usage,
             // A record that cannot be read, or a missing head: the journal is broken.
             Error::Journal(
-                crate::execute::journal::JournalError::Corrupt { .. }
-                | crate::execute::journal::JournalError::HeadMissing { .. },
+                crate::state::journal::JournalError::Corrupt { .. }
+                | crate::state::journal::JournalError::HeadMissing { .. },
             ) => Exit::JournalBroken,
             // A plan that cannot be applied as written (a hand-edited file): the user's input.
             Error::Apply(crate::execute::apply::ApplyError::Plan(_)) | Error::Plan(_) => {

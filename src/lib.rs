@@ -6,7 +6,9 @@
 //! schedule in local wall-clock time.
 //! The review tools ([`review`]: explain, policy test cases, diff) sit above policy and plan and
 //! use both; policy never imports plan.
-//! The core (evaluation, planning, reports) is pure: it takes data and a clock.
+//! The core (evaluation, planning, reports) is pure: it takes data and a clock. What runs
+//! remember (sightings, notices, the audit journal, the mail outbox) is in one SQLite file,
+//! owned by [`state`].
 
 pub mod cli;
 pub mod collect;
@@ -28,4 +30,4 @@ pub mod sandbox;
 pub mod schedule;
 pub mod secret;
 pub mod snapshot;
-pub mod store;
+pub mod state;

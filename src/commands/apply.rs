@@ -11,11 +11,11 @@ use super::{config_path, load_policies, settings, Error, Setup};
 use crate::cli::ActArgs;
 use crate::config::{Config, TokenSource};
 use crate::execute::apply::{self, ActionResult, Options, Outcome};
-use crate::execute::journal::Journal;
 use crate::execute::queue::StopSignal;
 use crate::exit::Exit;
 use crate::plan::{Plan, PlanSettings, Unfinished};
 use crate::secret::Secret;
+use crate::state::journal::Journal;
 
 /// `podwarden apply`'s arguments.
 pub struct FileArgs {
@@ -63,7 +63,7 @@ pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
     let Some(journal) = Journal::open_existing(state)? else {
         return Ok(Vec::new());
     };
-    let latest = journal.query(&crate::execute::journal::Filter {
+    let latest = journal.query(&crate::state::journal::Filter {
         latest_only: true,
         ..Default::default()
     })?;
@@ -92,7 +92,7 @@ pub fn acted_in(state: &Path, run_id: &str) -> Result<Vec<(String, chrono::DateT
     let Some(journal) = Journal::open_existing(state)? else {
         return Ok(Vec::new());
     };
-    let latest = journal.query(&crate::execute::journal::Filter {
+    let latest = journal.query(&crate::state::journal::Filter {
         run_id: Some(run_id.to_string()),
         latest_only: true,
         ..Default::default()
@@ -102,7 +102,7 @@ pub fn acted_in(state: &Path, run_id: &str) -> Result<Vec<(String, chrono::DateT
         .filter(|r| {
             matches!(
                 r.new.stage,
-                crate::execute::journal::Stage::Accepted | crate::execute::journal::Stage::Verified
+                crate::state::journal::Stage::Accepted | crate::state::journal::Stage::Verified
             )
         })
         .map(|r| (r.new.target, r.new.at))

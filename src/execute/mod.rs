@@ -3,7 +3,6 @@
 //! queue with the plan's idempotency key, and verified afterwards.
 
 pub mod apply;
-pub mod journal;
 pub mod lock;
 pub mod operation;
 pub mod order;
