@@ -289,7 +289,7 @@ pub struct AuditFilter {
     /// Only this status: planned, sent, accepted, failed, skipped, verified, unverified. Without
     /// --history: actions whose latest status it is.
     #[arg(long, value_name = "S")]
-    pub status: Option<crate::execute::journal::Stage>,
+    pub status: Option<crate::state::journal::Stage>,
     /// Records at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC).
     #[arg(long, value_name = "TS")]
     pub since: Option<String>,

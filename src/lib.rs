@@ -8,7 +8,9 @@
 //! local wall-clock time) call; [`commands`] turns each command's flags into library calls.
 //! The review tools ([`review`]: explain, policy test cases, diff) sit above policy and plan and
 //! use both; policy never imports plan.
-//! The core (evaluation, planning, reports) is pure: it takes data and a clock.
+//! The core (evaluation, planning, reports) is pure: it takes data and a clock. What runs
+//! remember (sightings, notices, the audit journal, the mail outbox) is in one SQLite file,
+//! owned by [`state`].
 
 pub mod cli;
 pub mod collect;
@@ -31,4 +33,4 @@ pub mod sandbox;
 pub mod schedule;
 pub mod secret;
 pub mod snapshot;
-pub mod store;
+pub mod state;

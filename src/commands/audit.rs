@@ -9,8 +9,8 @@ use super::setup::config_path;
 use super::Error;
 use crate::cli::{AuditAction, AuditArgs, AuditFilter, AuditFormat, AuditList, JournalFile};
 use crate::config::Config;
-use crate::execute::journal::{Filter, Journal, Record, Stage, Verification};
 use crate::exit::Exit;
+use crate::state::journal::{Filter, Journal, Record, Stage, Verification};
 
 /// Runs `podwarden audit …` to its exit code.
 pub fn run(args: AuditArgs) -> Result<Exit, Error> {

@@ -82,8 +82,8 @@ macro_rules! through_pipeline {
 through_pipeline!(
     crate::config::ConfigError,
     crate::collect::SetupError,
-    crate::store::StoreError,
-    crate::execute::journal::JournalError,
+    crate::state::store::StoreError,
+    crate::state::journal::JournalError,
     crate::execute::apply::ApplyError,
     crate::execute::operation::PlanError,
     crate::plan::file::PlanFileError,

@@ -28,7 +28,6 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use tokio::time::Instant;
 
-use super::journal::{Journal, JournalError, NewRecord, Stage};
 pub use super::operation::{operation, PlanError};
 use super::preconditions::{self, Effect};
 use super::progress::Progress;
@@ -41,6 +40,7 @@ use crate::fleet::{Pod, ResourceKind};
 use crate::money::Currency;
 use crate::plan::{Plan, PlanSettings, PlannedAction};
 use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Receipt};
+use crate::state::journal::{Journal, JournalError, NewRecord, Record, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -250,7 +250,7 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    fn append(&self, r: NewRecord) -> Result<crate::execute::journal::Record, JournalError> {
+    fn append(&self, r: NewRecord) -> Result<Record, JournalError> {
         let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         j.append(r)
     }
@@ -293,7 +293,7 @@ enum Todo {
 /// Whether a failed record leaves open whether its request arrived: no HTTP answer
 /// (timeout, reset, could not re-check), a 5xx or a 429. A 4xx is the provider's
 /// definitive no.
-fn inconclusive(r: &super::journal::Record) -> bool {
+fn inconclusive(r: &Record) -> bool {
     r.new.http_status.is_none_or(|s| s >= 500 || s == 429)
 }
 
@@ -301,11 +301,7 @@ fn inconclusive(r: &super::journal::Record) -> bool {
 /// inconclusive failures: when a *sent* comes first, the request may have arrived (a timeout
 /// after the provider acted) and is recovered like one sent before a crash; re-sending it
 /// fresh would find the target changed and journal a skip, losing the accepted operation.
-fn after_failure(
-    history: &[super::journal::Record],
-    latest: &super::journal::Record,
-    run_id: &str,
-) -> Todo {
+fn after_failure(history: &[Record], latest: &Record, run_id: &str) -> Todo {
     if !inconclusive(latest) {
         return if latest.new.run_id == run_id {
             Todo::Failed(format!(
@@ -329,7 +325,7 @@ fn after_failure(
 /// The receipt of an action's last *accepted* record (what verification looks up), and when
 /// it was journalled (`fallback` when no record is accepted).
 fn receipt_of(
-    history: &[super::journal::Record],
+    history: &[Record],
     fallback: chrono::DateTime<Utc>,
 ) -> (Receipt, chrono::DateTime<Utc>) {
     history
@@ -341,7 +337,7 @@ fn receipt_of(
 }
 
 /// The provider's answer as a record holds it.
-fn receipt_in(r: &super::journal::Record) -> Receipt {
+fn receipt_in(r: &Record) -> Receipt {
     Receipt {
         operation_id: r.new.operation_id.clone(),
         audit_id: r.new.audit_id.clone(),
@@ -362,7 +358,7 @@ fn same_action(a: &PlannedAction, b: &PlannedAction) -> bool {
 /// the current plan does not carry it). Its TTL is not journalled: a resume is verified as
 /// running; its rate is not either (0). `None` for a record whose action or kind is not one
 /// podwarden writes: nothing is sent for it.
-fn from_record(r: &super::journal::Record) -> Option<PlannedAction> {
+fn from_record(r: &Record) -> Option<PlannedAction> {
     let n = &r.new;
     Some(PlannedAction {
         id: n.action_id.clone(),
@@ -480,8 +476,8 @@ pub async fn apply(
         .iter()
         .map(|a| a.idempotency_key.as_str())
         .collect();
-    let mut earlier: Vec<(PlannedAction, &super::journal::Record)> = Vec::new();
-    let records: Vec<super::journal::Record> = journal
+    let mut earlier: Vec<(PlannedAction, &Record)> = Vec::new();
+    let records: Vec<Record> = journal
         .unfinished()?
         .into_iter()
         .chain(journal.accepted_unverified()?)

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::journal::{Filter, Journal, JournalError, Stage};
+use crate::state::journal::{Filter, Journal, JournalError, Stage};
 use crate::plan::Unfinished;
 
 /// What the state file's journal holds as unfinished (none when there is no journal yet).

@@ -4,7 +4,6 @@
 
 pub mod apply;
 pub mod history;
-pub mod journal;
 pub mod lock;
 pub mod operation;
 pub mod order;

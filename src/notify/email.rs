@@ -3,7 +3,7 @@
 //!
 //! Each send is bounded as a whole by `[email] timeout` (lettre's own timeout covers only
 //! the connection). A failed send never fails the run: a run's mails enter the
-//! [outbox](crate::notify::outbox) before they are sent (replacing an older waiting version of
+//! [outbox](crate::state::outbox) before they are sent (replacing an older waiting version of
 //! the same mail), the run sends earlier runs' waiting mail first, then its own, and what
 //! fails waits for the next run.
 //! Once a send finds the server unreachable (timeout, connection or TLS failure), the run's
@@ -19,7 +19,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::notify::email_config::{EmailConfig, TlsMode};
 use crate::notify::message::Outgoing;
-use crate::notify::outbox::{NewMail, Outbox};
+use crate::state::outbox::{NewMail, Outbox};
 
 /// An SMTP connection setup, built once per run.
 pub struct Mailer {
@@ -214,7 +214,7 @@ struct Job {
 }
 
 /// Puts this run's `mails` into the outbox (replacing older waiting versions with the same
-/// key: see [`crate::notify::outbox`]), then sends what the outbox holds, earlier runs' mail
+/// key: see [`crate::state::outbox`]), then sends what the outbox holds, earlier runs' mail
 /// first; what fails waits there for the next run. Without a usable outbox the run's mails
 /// are sent once and a failure is lost (logged). Problems are logged, never returned: mail
 /// never fails the run.
@@ -404,7 +404,7 @@ pub async fn deliver(
                         kind = job.kind,
                         subject = job.subject,
                         "outbox mail given up after {} attempts: {err}",
-                        crate::notify::outbox::MAX_ATTEMPTS
+                        crate::state::outbox::MAX_ATTEMPTS
                     ),
                     Ok(false) if job.own => tracing::warn!(
                         kind = job.kind,

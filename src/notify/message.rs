@@ -76,7 +76,7 @@ pub struct Outgoing {
     pub file_stem: String,
     /// What the mail is for, e.g. `finance 2026-11-21` (the finance mail of a report day): a
     /// newer mail with the same key replaces an older one still waiting in the outbox (see
-    /// [`crate::notify::outbox`]). `None`: never replaced.
+    /// [`crate::state::outbox`]). `None`: never replaced.
     pub key: Option<String>,
     pub message: Message,
 }

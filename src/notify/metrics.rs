@@ -258,7 +258,7 @@ impl RunMetrics {
         );
         gauge(
             "podwarden_last_run_exit_code",
-            "Exit code of the last run (see docs/commands.md, "Exit codes").",
+            "Exit code of the last run (see the exit codes in docs/commands.md).",
             vec![(vec![], self.exit.code().to_string())],
         );
         gauge(

@@ -1,6 +1,7 @@
 //! Notify: what a run tells the outside world when it is done — the finance email, owner
-//! notices ([`email`], [`message`], [`outbox`]) and run metrics ([`metrics`]), each a
-//! [`Channel`] in the one list [`channels`] that the run goes through ([`channel`]).
+//! notices ([`email`], [`message`]; undelivered mail waits in the state file's
+//! [outbox](crate::state::outbox)) and run metrics ([`metrics`]), each a [`Channel`] in the
+//! one list [`channels`] that the run goes through ([`channel`]).
 //!
 //! The finance mail is built from the run's report ([`report_input`], then [`finance_mail`]):
 //! the report for a mail body (each table cut to a few rows), the run's summary, the chart
@@ -14,7 +15,6 @@ pub mod email;
 pub mod email_config;
 pub mod message;
 pub mod metrics;
-pub mod outbox;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

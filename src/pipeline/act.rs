@@ -8,7 +8,7 @@ use super::Error;
 use crate::cli::ActArgs;
 use crate::config::Config;
 use crate::execute::apply::{self, ActionResult, Options, Outcome};
-use crate::execute::journal::Journal;
+use crate::state::journal::Journal;
 use crate::execute::queue::StopSignal;
 use crate::execute::Clock;
 use crate::exit::Exit;

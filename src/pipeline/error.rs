@@ -15,9 +15,9 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::state::store::StoreError),
     #[error(transparent)]
-    Journal(#[from] crate::execute::journal::JournalError),
+    Journal(#[from] crate::state::journal::JournalError),
     #[error(transparent)]
     Apply(#[from] crate::execute::apply::ApplyError),
     #[error(transparent)]
@@ -44,8 +44,8 @@ impl Error {
             Error::Config(_) | Error::Policies(_) | Error::Usage(_) => Exit::Usage,
             // A record that cannot be read, or a missing head: the journal is broken.
             Error::Journal(
-                crate::execute::journal::JournalError::Corrupt { .. }
-                | crate::execute::journal::JournalError::HeadMissing { .. },
+                crate::state::journal::JournalError::Corrupt { .. }
+                | crate::state::journal::JournalError::HeadMissing { .. },
             ) => Exit::JournalBroken,
             // A plan that cannot be applied as written (a hand-edited file): the user's input.
             Error::Apply(crate::execute::apply::ApplyError::Plan(_))

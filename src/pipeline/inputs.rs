@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::fleet::Fleet;
 use crate::plan::PlanSettings;
 use crate::providers::ProviderError;
-use crate::store::Store;
+use crate::state::store::Store;
 
 /// Everything evaluation needs: the fleet, the instant, the guards, and how collection went.
 pub struct Inputs {

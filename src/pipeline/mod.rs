@@ -26,7 +26,7 @@ use crate::execute::Clock;
 use crate::exit::Exit;
 use crate::plan::Plan;
 use crate::sandbox::RunningSandbox;
-use crate::store::Store;
+use crate::state::store::Store;
 
 /// Where a run's fleet comes from.
 pub enum Start {

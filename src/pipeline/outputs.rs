@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Error, Inputs};
 use crate::config::Config;
-use crate::execute::journal::{Filter, Journal};
+use crate::state::journal::{Filter, Journal};
 use crate::plan::Plan;
 
 /// What `report` and `run` say on stderr when a replay writes no report files.

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use podwarden::execute::journal::{Filter, Stage};
 use podwarden::providers::Provider;
+use podwarden::state::journal::{Filter, Stage};
 
 use crate::apply_support::*;
 use crate::support::*;

@@ -10,10 +10,10 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use podwarden::execute::journal::{Filter, Journal, NewRecord, Record, Stage};
 use podwarden::fleet::ResourceKind;
 use podwarden::providers::{OpKind, Operation, Provider, Receipt};
 use podwarden::sandbox::RunningSandbox;
+use podwarden::state::journal::{Filter, Journal, NewRecord, Record, Stage};
 
 use crate::apply_support::*;
 use crate::support::*;

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::Utc;
-use podwarden::execute::journal::{Filter, Journal, Stage};
 use podwarden::providers::Provider;
 use podwarden::sandbox::{RunningSandbox, SandboxConfig};
+use podwarden::state::journal::{Filter, Journal, Stage};
 
 use crate::support::*;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::{DateTime, TimeZone, Utc};
-use podwarden::execute::journal::{Journal, NewRecord, Stage};
+use podwarden::state::journal::{Journal, NewRecord, Stage};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -428,7 +428,7 @@ fn a_missing_or_empty_journal_is_said_plainly_and_exits_0() {
 
     // A state file the store made, before any apply.
     let store_only = dir.path().join("store.db");
-    podwarden::store::Store::open(&store_only).expect("store");
+    podwarden::state::store::Store::open(&store_only).expect("store");
     let out = audit_state(dir.path(), &store_only, &["verify"]);
     assert_eq!(code(&out), 0);
     assert!(

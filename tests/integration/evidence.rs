@@ -8,7 +8,7 @@ use podwarden::plan::{Plan, PlanSettings};
 use podwarden::policy::load::load_sources;
 use podwarden::providers::{OpKind, Operation, Provider};
 use podwarden::sandbox::SandboxConfig;
-use podwarden::store::Store;
+use podwarden::state::store::Store;
 use serde_json::Value;
 
 use crate::support::*;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use podwarden::plan::notice::NoticeKey;
 use podwarden::plan::{Plan, PlanSettings};
 use podwarden::sandbox::world::Profile;
-use podwarden::store::Store;
+use podwarden::state::store::Store;
 
 use crate::support::*;
 
@@ -161,8 +161,7 @@ async fn a_notice_policy_acts_only_on_a_pod_that_matched_on_every_run_through_it
         tokio::time::Instant::now() + std::time::Duration::from_secs(60),
     )
     .expect("providers");
-    let mut journal =
-        podwarden::execute::journal::Journal::open(&cfg.state).expect("journal opens");
+    let mut journal = podwarden::state::journal::Journal::open(&cfg.state).expect("journal opens");
     let options = podwarden::execute::apply::Options {
         yes: false,
         deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(60),

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use podwarden::execute::journal::Filter;
+use podwarden::state::journal::Filter;
 use serde_json::Value;
 
 use crate::apply_support::*;

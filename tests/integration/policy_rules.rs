@@ -9,7 +9,7 @@ use podwarden::money::{Currency, Money};
 use podwarden::plan::{Plan, PlanSettings};
 use podwarden::policy::load::load_sources;
 use podwarden::policy::PolicySet;
-use podwarden::store::Store;
+use podwarden::state::store::Store;
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-18T22:30:00Z")

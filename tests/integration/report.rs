@@ -752,7 +752,7 @@ async fn a_replay_run_mails_nobody_pushes_nothing_and_counts_no_row_after_its_in
         "{stderr}"
     );
     let state = dir.path().join("state/podwarden.db");
-    let waiting = podwarden::notify::outbox::Outbox::open(&state)
+    let waiting = podwarden::state::outbox::Outbox::open(&state)
         .expect("outbox")
         .pending()
         .expect("count");

@@ -1,4 +1,4 @@
-//! The SQLite state store: what podwarden has observed between runs.
+//! The state store: what podwarden has observed between runs, in the state file.
 //!
 //! It holds *sightings*: podwarden's own observations that stand in for a start the provider
 //! does not give. Each sighting belongs to one run of one state of one pod:
@@ -19,7 +19,9 @@
 //! ([`Store::notices`]) and replaced only by `podwarden run` ([`Store::record_notices`]) with
 //! what its plan holds, in one transaction: a notice the plan does not carry is dropped —
 //! whatever the reason, an incomplete provider included, since then the pod is not known to
-//! match. Migrations are numbered by `PRAGMA user_version`.
+//! match.
+//!
+//! Both tables are defined in [`super::schema`], with the rest of the state file.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -45,44 +47,6 @@ pub enum StoreError {
     },
 }
 
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE observations (
-        provider   TEXT NOT NULL,
-        target     TEXT NOT NULL,
-        what       TEXT NOT NULL CHECK (what IN ('idle', 'orphan')),
-        first_seen TEXT NOT NULL,
-        last_seen  TEXT NOT NULL,
-        PRIMARY KEY (provider, target, what)
-    );",
-    // Sightings belong to one incarnation of a pod (its last start), and stopped periods are
-    // sighted too. Old idle sightings cannot be tied to an incarnation: they are dropped
-    // (the next run starts them afresh, erring towards "not idle long enough").
-    "CREATE TABLE sightings (
-        provider    TEXT NOT NULL,
-        target      TEXT NOT NULL,
-        what        TEXT NOT NULL CHECK (what IN ('idle', 'orphan', 'stopped')),
-        incarnation TEXT NOT NULL,
-        first_seen  TEXT NOT NULL,
-        last_seen   TEXT NOT NULL,
-        PRIMARY KEY (provider, target, what)
-    );
-    INSERT INTO sightings (provider, target, what, incarnation, first_seen, last_seen)
-        SELECT provider, target, what, '', first_seen, last_seen FROM observations WHERE what = 'orphan';
-    DROP TABLE observations;",
-    // Notice periods: one row per pending (or due) action of a policy with `notice`.
-    "CREATE TABLE notices (
-        provider      TEXT NOT NULL,
-        target        TEXT NOT NULL,
-        policy        TEXT NOT NULL,
-        action        TEXT NOT NULL,
-        incarnation   TEXT NOT NULL,
-        first_matched TEXT NOT NULL,
-        last_matched  TEXT NOT NULL,
-        due_at        TEXT NOT NULL,
-        PRIMARY KEY (provider, target, policy, action)
-    );",
-];
-
 /// One stored sighting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sighting {
@@ -99,41 +63,19 @@ pub struct Store {
 type Key = (String, &'static str);
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the state file at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: shown.clone(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: shown.clone(),
-            source,
+        let conn = super::open(path).map_err(|e| {
+            e.wrap(
+                |source| StoreError::Folder {
+                    path: shown.clone(),
+                    source,
+                },
+                sqlite_error(shown.clone()),
+            )
         })?;
-        let mut store = Store { conn, path: shown };
-        store.migrate()?;
-        Ok(store)
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let err = sqlite_error(self.path.clone());
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(&err)?;
-        let version: usize = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(&err)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction().map_err(&err)?;
-            tx.execute_batch(sql).map_err(&err)?;
-            tx.pragma_update(None, "user_version", i + 1)
-                .map_err(&err)?;
-            tx.commit().map_err(&err)?;
-        }
-        Ok(())
+        Ok(Store { conn, path: shown })
     }
 
     /// Records what this run saw at `now` and fills in the starts the providers did not give

@@ -1,9 +1,8 @@
 //! The audit journal: an append-only, hash-chained record of every stage of every action.
 //!
 //! # Storage
-//! The journal lives in the SQLite state file (`Config.state`) next to the store's tables, in
-//! two tables this module creates itself (`CREATE TABLE IF NOT EXISTS`; the store's
-//! `PRAGMA user_version` migrations are not touched):
+//! The journal lives in the SQLite state file (`Config.state`, see [`crate::state`]) next to
+//! the store's tables, in two tables defined in [`super::schema`]:
 //! - `journal`: one row per stage of an action (`planned`, `sent`, `accepted`, `failed`,
 //!   `skipped`, `verified`, `unverified`), `seq INTEGER PRIMARY KEY`, never updated or deleted.
 //! - `journal_head`: one row holding the last `seq` and its `hash`, updated in the same
@@ -14,6 +13,22 @@
 //! the write lock up front (`BEGIN IMMEDIATE`), and a busy timeout of
 //! [`BUSY_TIMEOUT`] lets two processes (a killed run's restart and an `audit` reader, say) wait
 //! for each other instead of failing on a lock.
+//!
+//! # A journal, or none
+//! `podwarden audit` tells a state file with no journal ("No audit journal in …": no action
+//! was ever applied with it) from a journal with no records yet ("… is empty"). Every state
+//! file has the journal's tables (one schema), so the tables cannot tell. Decision: a journal
+//! exists once it was opened for writing: [`Journal::open`] writes the **genesis head** (`seq`
+//! 0, [`GENESIS_HASH`]: the head of a chain with no records, and the `prev_hash` the first
+//! record links to) when the journal has neither a head nor records, and
+//! [`Journal::open_existing`] finds no journal where there is neither. The genesis head is
+//! written in one statement, so two processes opening the file at once write it once. It
+//! never replaces a head that is missing from a journal with records (that is a break, and
+//! appends stay refused), and [`Journal::head`] leaves it out (it names no record); to
+//! [`Journal::verify`], a genesis head and no records are an intact, empty journal, while a
+//! head naming a later record with its records gone is a break, as always. A state file from
+//! before the one schema whose journal was opened but never written reads as no journal until
+//! an apply opens it again: both say that no action was recorded.
 //!
 //! # The hash chain
 //! Each record's `hash` is the lowercase hex SHA-256 of its **canonical form**: the UTF-8
@@ -42,17 +57,15 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// How long a connection waits for another process's lock before failing.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+use super::BUSY_TIMEOUT;
 
-/// The `prev_hash` of the first record.
+/// The `prev_hash` of the first record, and the hash of the genesis head (see the module doc).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, thiserror::Error)]
@@ -216,38 +229,6 @@ pub struct Journal {
     path: String,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS journal (
-    seq                 INTEGER PRIMARY KEY,
-    prev_hash           TEXT NOT NULL,
-    run_id              TEXT NOT NULL,
-    action_id           TEXT NOT NULL,
-    idempotency_key     TEXT NOT NULL,
-    provider            TEXT NOT NULL,
-    target              TEXT NOT NULL,
-    pod_id              TEXT NOT NULL,
-    kind                TEXT NOT NULL,
-    action              TEXT NOT NULL,
-    policy              TEXT NOT NULL,
-    reason              TEXT NOT NULL,
-    stage               TEXT NOT NULL,
-    http_status         INTEGER,
-    operation_id        TEXT,
-    audit_id            TEXT,
-    detail              TEXT,
-    est_savings_per_day TEXT,
-    currency            TEXT,
-    at                  TEXT NOT NULL,
-    hash                TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journal_by_key ON journal (idempotency_key, seq);
-CREATE INDEX IF NOT EXISTS journal_by_run ON journal (run_id);
-CREATE TABLE IF NOT EXISTS journal_head (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    seq  INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);";
-
 const COLUMNS: &str = "seq, prev_hash, run_id, action_id, idempotency_key, provider, target, \
     pod_id, kind, action, policy, reason, stage, http_status, operation_id, audit_id, detail, \
     est_savings_per_day, currency, at, hash";
@@ -257,28 +238,36 @@ const SELECTS: &str = "(?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR target = ?
     AND (?3 IS NULL OR policy = ?3) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5)";
 
 impl Journal {
-    /// Opens the journal in the state file at `path`, creating the folder, the file and the
-    /// journal's tables as needed.
+    /// Opens the journal in the state file at `path` for writing, creating the folder and the
+    /// file as needed and bringing the schema up to date; writes the genesis head of a journal
+    /// that has neither a head nor records (see the module doc).
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| JournalError::Folder {
-                path: shown.clone(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path).map_err(sqlite_error(&shown))?;
-        let journal = Journal { conn, path: shown };
-        journal.configure()?;
-        journal
-            .conn
-            .execute_batch(SCHEMA)
-            .map_err(sqlite_error(&journal.path))?;
-        Ok(journal)
+        let conn = super::open(path).map_err(|e| {
+            e.wrap(
+                |source| JournalError::Folder {
+                    path: shown.clone(),
+                    source,
+                },
+                sqlite_error(&shown),
+            )
+        })?;
+        let err = sqlite_error(&shown);
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(&err)?;
+        conn.execute(
+            "INSERT INTO journal_head (id, seq, hash) SELECT 1, 0, ?1 \
+             WHERE NOT EXISTS (SELECT 1 FROM journal_head) AND NOT EXISTS (SELECT 1 FROM journal)",
+            params![GENESIS_HASH],
+        )
+        .map_err(&err)?;
+        Ok(Journal { conn, path: shown })
     }
 
     /// Opens an existing journal for reading (`podwarden audit`): `None` when the file does
-    /// not exist or holds no journal yet. Creates and changes nothing.
+    /// not exist or holds no journal yet (no journal tables, or neither a head nor records:
+    /// see the module doc). Creates and changes nothing, so it does not migrate either (the
+    /// journal's tables are as they were first created).
     pub fn open_existing(path: &Path) -> Result<Option<Journal>, JournalError> {
         let shown = path.display().to_string();
         if !path.exists() {
@@ -298,18 +287,17 @@ impl Journal {
                 |r| r.get(0),
             )
             .map_err(sqlite_error(&shown))?;
-        Ok((tables > 0).then_some(Journal { conn, path: shown }))
-    }
-
-    fn configure(&self) -> Result<(), JournalError> {
-        let err = sqlite_error(&self.path);
-        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(&err)?;
-        self.conn
-            .pragma_update(None, "synchronous", "FULL")
-            .map_err(&err)
+        if tables == 0 {
+            return Ok(None);
+        }
+        let opened: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM journal_head) OR EXISTS (SELECT 1 FROM journal)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite_error(&shown))?;
+        Ok(opened.then_some(Journal { conn, path: shown }))
     }
 
     /// The state file this journal is in (for messages).
@@ -462,9 +450,14 @@ impl Journal {
         rows.into_iter().map(|r| self.record(r)).collect()
     }
 
-    /// The head: the last record's `seq` and `hash` (none for an empty journal). Keep it
-    /// elsewhere to anchor the chain.
+    /// The head: the last record's `seq` and `hash` (none for an empty journal, whose head
+    /// is the genesis head or missing). Keep it elsewhere to anchor the chain.
     pub fn head(&self) -> Result<Option<(i64, String)>, JournalError> {
+        Ok(self.head_row()?.filter(|(seq, _)| *seq > 0))
+    }
+
+    /// The head row as stored: the genesis head too.
+    fn head_row(&self) -> Result<Option<(i64, String)>, JournalError> {
         self.conn
             .query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -479,7 +472,7 @@ impl Journal {
         // One read transaction: the head and the rows come from the same snapshot, so an
         // append by another process in between is not mistaken for an insertion.
         let snapshot = self.conn.unchecked_transaction().map_err(&err)?;
-        let head = self.head()?;
+        let head = self.head_row()?;
         let mut stmt = snapshot
             .prepare(&format!("SELECT {COLUMNS} FROM journal ORDER BY seq"))
             .map_err(&err)?;
@@ -552,6 +545,16 @@ impl Journal {
         }
         match (head, prev) {
             (None, None) => Ok(Verification::Intact { records: 0 }),
+            // The genesis head of a journal with no records yet (see the module doc).
+            (Some((0, hash)), None) if hash == GENESIS_HASH => {
+                Ok(Verification::Intact { records: 0 })
+            }
+            (Some((0, _)), None) => Ok(broken(
+                1,
+                "the journal is empty, but its head row does not hold the genesis hash: it was \
+                 edited outside podwarden"
+                    .to_string(),
+            )),
             (None, Some((seq, _, name))) => Ok(broken(
                 seq,
                 format!("the journal's head row is missing (the last record is {name})"),
@@ -1254,9 +1257,60 @@ mod tests {
         let path = dir.path().join("missing.db");
         assert!(Journal::open_existing(&path).expect("ok").is_none());
         assert!(!path.exists());
-        // A state file the store made, without a journal yet.
+        // An SQLite file without the journal's tables.
         drop(Connection::open(&path).expect("create"));
         assert!(Journal::open_existing(&path).expect("ok").is_none());
+    }
+
+    #[test]
+    fn the_tables_alone_are_no_journal_until_it_is_opened_for_writing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        // A state file the store made: it has the journal's tables (one schema), no head.
+        crate::state::store::Store::open(&path).expect("store");
+        assert!(Journal::open_existing(&path).expect("ok").is_none());
+        let j = Journal::open(&path).expect("opens for writing");
+        assert_eq!(
+            j.head_row().expect("head row"),
+            Some((0, GENESIS_HASH.to_string())),
+            "the genesis head"
+        );
+        assert_eq!(j.head().expect("head"), None, "it names no record");
+        let reader = Journal::open_existing(&path)
+            .expect("ok")
+            .expect("a journal now");
+        assert_eq!(
+            reader.verify().expect("v"),
+            Verification::Intact { records: 0 }
+        );
+    }
+
+    #[test]
+    fn an_edited_genesis_head_is_a_break() {
+        let (_dir, j) = journal();
+        raw(&j, "UPDATE journal_head SET hash = 'forged'");
+        let (seq, why) = broken_at(&j);
+        assert_eq!(seq, 1);
+        assert!(why.contains("genesis hash"), "{why}");
+    }
+
+    #[test]
+    fn a_missing_head_stays_missing_when_the_journal_is_opened_again() {
+        let (dir, j) = filled();
+        raw(&j, "DELETE FROM journal_head");
+        drop(j);
+        let mut j = Journal::open(&dir.path().join("state/podwarden.db")).expect("opens");
+        assert_eq!(
+            j.head_row().expect("head row"),
+            None,
+            "no genesis head over records"
+        );
+        let refused = j.append(rec("k9", "wkr_9", Stage::Planned, 9));
+        assert!(
+            matches!(refused, Err(JournalError::HeadMissing { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(broken_at(&j).0, 1);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The email outbox: mails whose send failed, kept in the SQLite state file and retried by
 //! later runs until delivered.
 //!
-//! Its table lives in the same file as the state store but is created here, in its own
-//! connection, with `CREATE TABLE IF NOT EXISTS` (the store's numbered migrations stay its
-//! own). Each row keeps the formatted message (with its `Message-ID`) and the envelope, so a
-//! retry sends exactly the mail that failed.
+//! Its table, `outbox`, is defined in [`super::schema`] with the rest of the state file; the
+//! outbox reads and writes it on a connection of its own. Each row keeps the formatted
+//! message (with its `Message-ID`) and the envelope, so a retry sends exactly the mail that
+//! failed.
 //!
 //! Exactly once: a run **claims** the pending rows in one `IMMEDIATE` transaction before it
 //! sends them (another process finds them claimed and leaves them), and marks each one
@@ -71,49 +71,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Opens the state file (creating it and its folder if needed) and the table.
+    /// Opens the state file (creating it and its folder if needed) and brings its schema up
+    /// to date.
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
-        let err = |message: String| OutboxError {
-            path: path.to_path_buf(),
-            message,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        }
-        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| err(e.to_string()))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS outbox (
-                id           INTEGER PRIMARY KEY AUTOINCREMENT,
-                kind         TEXT NOT NULL,
-                subject      TEXT NOT NULL,
-                env_from     TEXT,
-                env_to       TEXT NOT NULL,
-                message      BLOB NOT NULL,
-                created_at   TEXT NOT NULL,
-                attempts     INTEGER NOT NULL,
-                last_error   TEXT NOT NULL,
-                claimed_at   TEXT,
-                delivered_at TEXT,
-                abandoned_at TEXT,
-                dedupe_key   TEXT
-            );",
-        )
-        .map_err(|e| err(e.to_string()))?;
-        // State files from before keys: the column is added (their rows keep no key).
-        let has_key: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'dedupe_key'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .map_err(|e| err(e.to_string()))?;
-        if !has_key {
-            conn.execute_batch("ALTER TABLE outbox ADD COLUMN dedupe_key TEXT;")
-                .map_err(|e| err(e.to_string()))?;
-        }
+        let conn =
+            super::open(path).map_err(|e| e.wrap(|e| self_err(path, e), |e| self_err(path, e)))?;
         Ok(Outbox {
             conn,
             path: path.to_path_buf(),
@@ -535,28 +497,6 @@ mod tests {
             "v1 is v2's past: never sent after it"
         );
         assert_eq!(later.pending().expect("count"), 0);
-    }
-
-    #[test]
-    fn a_state_file_from_before_keys_gets_the_column() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("s.db");
-        let conn = Connection::open(&path).expect("opens");
-        conn.execute_batch(
-            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
-             subject TEXT NOT NULL, env_from TEXT, env_to TEXT NOT NULL, message BLOB NOT NULL,
-             created_at TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
-             claimed_at TEXT, delivered_at TEXT, abandoned_at TEXT);
-             INSERT INTO outbox (kind, subject, env_from, env_to, message, created_at, attempts,
-             last_error) VALUES ('finance', 's', 'pw@example.com', 'finance@example.com', X'78',
-             '2026-11-20T02:00:00Z', 1, 'down');",
-        )
-        .expect("old table");
-        drop(conn);
-        let mut o = Outbox::open(&path).expect("opens and adds the column");
-        let claimed = o.claim(Utc::now()).expect("claims");
-        assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].key, None);
     }
 
     #[test]
