@@ -78,13 +78,36 @@ impl From<rusqlite::Error> for OpenError {
 
 /// Opens the state file at `path` for writing, creating its folder and the file as needed:
 /// WAL mode, [`BUSY_TIMEOUT`], and the schema brought up to date ([`schema::migrate`]).
+///
+/// Openers racing on a fresh file (a run and a reader, two test threads) can be answered
+/// `SQLITE_BUSY` by the switch to WAL without SQLite calling the busy handler, so a busy
+/// answer is retried here until [`BUSY_TIMEOUT`], as the busy handler would.
 fn open(path: &Path) -> Result<Connection, OpenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(OpenError::Folder)?;
     }
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match open_once(path) {
+            Err(OpenError::Sqlite(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection, OpenError> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     schema::migrate(&mut conn)?;
     Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
