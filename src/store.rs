@@ -493,6 +493,7 @@ mod tests {
             costs: vec![],
             wallets: vec![],
             idle_costs: Vec::new(),
+            facts: Default::default(),
         }
     }
 

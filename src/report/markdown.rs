@@ -2,10 +2,11 @@
 //! Markdown rendering, `summary.md`: for the terminal, a review comment or a mail body.
 //! `report.html` renders the same blocks ([`crate::report::html`]).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::money::{fixed, Money};
-use crate::report::build::Report;
+use crate::report::build::{IdleList, Report};
 use crate::report::currency::{grouped, Amounts};
 
 /// What "Planned this run" says when no plan was made (`podwarden report`).
@@ -205,13 +206,13 @@ pub fn doc(r: &Report) -> Doc {
         d.p("No provider idle list to cross-check against.".into());
     } else if r.idle.differences.is_empty() {
         d.p(format!(
-            "Cross-check with {} /cost/idle: no differences.",
-            r.idle.checked_against.join(", ")
+            "Cross-check with {}: no differences.",
+            lists_named(&r.idle.checked_against)
         ));
     } else {
         d.warn(format!(
-            "Cross-check with {} /cost/idle: {} difference(s)",
-            r.idle.checked_against.join(", "),
+            "Cross-check with {}: {} difference(s)",
+            lists_named(&r.idle.checked_against),
             r.idle.differences.len()
         ));
         d.table(
@@ -472,6 +473,20 @@ pub fn doc(r: &Report) -> Doc {
         );
     }
     d
+}
+
+/// The idle lists compared, for people: `NAME, NAME SOURCE`, the providers that
+/// publish at the same source named together.
+fn lists_named(lists: &[IdleList]) -> String {
+    let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for l in lists {
+        by_source.entry(&l.source).or_default().push(&l.provider);
+    }
+    by_source
+        .iter()
+        .map(|(source, names)| format!("{} {source}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The headline as Markdown list items.
