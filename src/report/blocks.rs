@@ -46,6 +46,14 @@ impl Doc {
             rows,
         });
     }
+    /// A table, or "None." when it has no rows.
+    pub fn table_or_none(&mut self, head: &[&str], rows: Vec<Vec<String>>) {
+        if rows.is_empty() {
+            self.p("None.".into());
+        } else {
+            self.table(head, rows);
+        }
+    }
     /// A place for the chart `which` (see [`Block::Chart`]).
     pub fn chart(&mut self, which: &'static str) {
         self.blocks.push(Block::Chart(which));

@@ -24,81 +24,69 @@ pub fn add(r: &Report, d: &mut Doc) {
             3,
             format!("Planned this run: {} saved per day", r.planned_total),
         );
-        if r.planned.is_empty() {
-            d.p("None.".into());
-        } else {
-            d.table(
-                &["provider", "target", "action", "policy", "saves per day"],
-                r.planned
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.provider.clone(),
-                            p.target.clone(),
-                            p.action.clone(),
-                            p.policy.clone(),
-                            grouped(&p.per_day),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
-        d.h(3, format!("Pending notices ({})", r.pending.len()));
-        if r.pending.is_empty() {
-            d.p("None.".into());
-        } else {
-            d.table(
-                &["provider", "target", "action", "policy", "due", "reason"],
-                r.pending
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.provider.clone(),
-                            p.target.clone(),
-                            p.action.clone(),
-                            p.policy.clone(),
-                            p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                            p.reason.clone(),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
-    }
-    d.h(
-        3,
-        format!("Taken in past runs: {} realised since", r.realised_total),
-    );
-    if r.taken.is_empty() {
-        d.p("None.".into());
-    } else {
-        d.table(
-            &[
-                "at",
-                "provider",
-                "target",
-                "action",
-                "policy",
-                "status",
-                "per day",
-                "realised since",
-            ],
-            r.taken
+        d.table_or_none(
+            &["provider", "target", "action", "policy", "saves per day"],
+            r.planned
                 .iter()
-                .map(|t| {
-                    let a = &t.action;
+                .map(|p| {
                     vec![
-                        a.at.format("%Y-%m-%d %H:%M").to_string(),
-                        a.provider.clone(),
-                        a.target.clone(),
-                        a.action.clone(),
-                        a.policy.clone(),
-                        a.status.clone(),
-                        grouped(&Money::new(a.est_savings_per_day, a.currency.clone())),
-                        grouped(&t.realised),
+                        p.provider.clone(),
+                        p.target.clone(),
+                        p.action.clone(),
+                        p.policy.clone(),
+                        grouped(&p.per_day),
+                    ]
+                })
+                .collect(),
+        );
+        d.h(3, format!("Pending notices ({})", r.pending.len()));
+        d.table_or_none(
+            &["provider", "target", "action", "policy", "due", "reason"],
+            r.pending
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.provider.clone(),
+                        p.target.clone(),
+                        p.action.clone(),
+                        p.policy.clone(),
+                        p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        p.reason.clone(),
                     ]
                 })
                 .collect(),
         );
     }
+    d.h(
+        3,
+        format!("Taken in past runs: {} realised since", r.realised_total),
+    );
+    d.table_or_none(
+        &[
+            "at",
+            "provider",
+            "target",
+            "action",
+            "policy",
+            "status",
+            "per day",
+            "realised since",
+        ],
+        r.taken
+            .iter()
+            .map(|t| {
+                let a = &t.action;
+                vec![
+                    a.at.format("%Y-%m-%d %H:%M").to_string(),
+                    a.provider.clone(),
+                    a.target.clone(),
+                    a.action.clone(),
+                    a.policy.clone(),
+                    a.status.clone(),
+                    grouped(&Money::new(a.est_savings_per_day, a.currency.clone())),
+                    grouped(&t.realised),
+                ]
+            })
+            .collect(),
+    );
 }
