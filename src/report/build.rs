@@ -389,7 +389,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let mut by_project: Vec<(String, Amounts)> = by_project.into_iter().collect();
     by_project.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
     // The providers' own idle lists that this fleet holds (read in full), each compared
-    // when there is something to compare: rows it listed, or tracked pods of its own.
+    // when there is something to compare: rows it listed, or tracked pods of its own. A
+    // provider with neither adds nothing to the cross-check and is not named in it (as before
+    // the facts were recorded, when such a provider could not be told to publish a list).
     let checked_against: Vec<IdleList> = fleet
         .facts
         .iter()
