@@ -106,6 +106,7 @@ fn fleet(n: usize) -> Fleet {
         costs: vec![],
         wallets: vec![],
         idle_costs: Vec::new(),
+        facts: Default::default(),
     }
 }
 

@@ -17,6 +17,7 @@ use podwarden::fleet::{
     ResourceKind, Since,
 };
 use podwarden::money::{Currency, Money};
+use podwarden::providers::registry::ProviderType;
 use rust_decimal::Decimal;
 
 /// A writer that only counts the bytes it is given.
@@ -140,6 +141,9 @@ fn fleet(n: usize, days: i64) -> Fleet {
         costs,
         wallets: vec![],
         idle_costs: vec![],
+        facts: [ProviderType::Argus, ProviderType::Podstack]
+            .map(|t| (t.builtin_name().to_string(), t.facts(true)))
+            .into(),
     }
 }
 

@@ -62,6 +62,7 @@ pub async fn collect(
         costs: Vec::new(),
         wallets: Vec::new(),
         idle_costs: Vec::new(),
+        facts: Default::default(),
     };
     let mut errors = Vec::new();
     for (p, result) in providers.iter().zip(results) {
@@ -92,7 +93,11 @@ pub async fn collect(
                 fleet.pods.extend(inv.pods);
                 fleet.costs.extend(inv.costs);
                 fleet.wallets.extend(inv.wallets);
-                fleet.idle_costs.extend(inv.idle_costs);
+                let facts = p.provider_type().facts(inv.idle_costs.is_some());
+                fleet.facts.insert(p.name().into(), facts);
+                fleet
+                    .idle_costs
+                    .extend(inv.idle_costs.into_iter().flatten());
             }
             Err(e) => {
                 tracing::error!(provider = p.name(), error = %e, "collection failed: no actions for this provider");
@@ -103,6 +108,9 @@ pub async fn collect(
                     error: Some(e.to_string()),
                     gaps: Vec::new(),
                 });
+                fleet
+                    .facts
+                    .insert(p.name().into(), p.provider_type().facts(false));
                 errors.push(e);
             }
         }

@@ -69,6 +69,16 @@ pub fn load(path: &Path) -> Result<Fleet, SnapshotError> {
         });
     }
     let mut fleet = file.fleet;
+    // Saved before the fleet recorded its providers' facts: read them off the data.
+    let read_off: Vec<_> = fleet
+        .providers
+        .iter()
+        .filter(|p| !fleet.facts.contains_key(&p.name))
+        .filter_map(|p| {
+            crate::providers::legacy_facts::read_off(&fleet, &p.name).map(|f| (p.name.clone(), f))
+        })
+        .collect();
+    fleet.facts.extend(read_off);
     fleet.normalize_order();
     Ok(fleet)
 }

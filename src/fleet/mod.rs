@@ -222,8 +222,9 @@ pub struct ResourceBreakdown {
     pub storage: Decimal,
 }
 
-/// The provider's own view of idle burn (Argus `/cost/idle`): a running worker serving
-/// nothing and what it costs per day. The report cross-checks its idle burn against these.
+/// The provider's own view of idle burn (read from its
+/// [`ProviderFacts::idle_cost_source`]): a running worker serving nothing and what it costs
+/// per day. The report cross-checks its idle burn against these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdleCost {
     pub provider: String,
@@ -287,11 +288,38 @@ pub struct Fleet {
     pub pods: Vec<Pod>,
     pub costs: Vec<CostRow>,
     pub wallets: Vec<Wallet>,
-    /// Providers' own idle-cost rows (Argus `/cost/idle`), for the report's cross-check.
-    /// Absent in snapshots written before they were read.
+    /// Providers' own idle-cost rows (see [`ProviderFacts::idle_cost_source`]), for the
+    /// report's cross-check. Absent in snapshots written before they were read.
     #[serde(default)]
     pub idle_costs: Vec<IdleCost>,
+    /// Each provider's facts, by configured name (not part of [`ProviderStatus`], which the
+    /// plan file carries unchanged). A snapshot saved before facts were recorded has none
+    /// here; `snapshot::load` then reads them off its data as podwarden did before (see
+    /// `providers::legacy_facts`), so that it reports as it did.
+    #[serde(default)]
+    pub facts: BTreeMap<String, ProviderFacts>,
 }
+
+/// What the fleet's data from one provider is, as its type declares it
+/// (`providers::registry::ProviderType`) and as far as this run read it. Recorded at
+/// collection, so that the report reads facts instead of guessing them from the data's shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFacts {
+    /// Its cost rows name the worker each pod billed under: a row that names none is a pod
+    /// billed without a worker, an orphan's spend outside the tracked total.
+    pub cost_rows_per_worker: bool,
+    /// Where its own idle-cost rows in [`Fleet::idle_costs`] were read from, named in the
+    /// report's cross-check; `None` when it publishes none or this run could not read them
+    /// (the provider is incomplete, or a `costs` gap says why): nothing to cross-check against.
+    pub idle_cost_source: Option<String>,
+}
+
+/// The facts of a provider the fleet holds none for (a fleet built by hand): its cost rows
+/// are per pod and it has no idle-cost list.
+static NO_FACTS: ProviderFacts = ProviderFacts {
+    cost_rows_per_worker: false,
+    idle_cost_source: None,
+};
 
 impl Fleet {
     /// Whether any provider is incomplete or has data that failed to load.
@@ -306,6 +334,12 @@ impl Fleet {
         self.providers
             .iter()
             .any(|p| p.name == provider && p.complete)
+    }
+
+    /// The facts of `provider` (see [`Fleet::facts`]; none recorded: per-pod cost rows, no
+    /// idle-cost list).
+    pub fn facts_of(&self, provider: &str) -> &ProviderFacts {
+        self.facts.get(provider).unwrap_or(&NO_FACTS)
     }
 
     /// Sorts pods and costs into a stable order so that plans and reports are deterministic.

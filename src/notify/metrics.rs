@@ -170,7 +170,7 @@ impl RunMetrics {
             .collect();
         for c in fleet.costs.iter().filter(|c| {
             let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
-            !crate::report::spend::is_orphan_spend(c, pod)
+            !crate::report::spend::is_orphan_spend(c, pod, fleet)
         }) {
             *m.tracked_spend
                 .entry((c.provider.clone(), c.amount.currency.to_string()))

@@ -8,6 +8,7 @@ pub mod argus;
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod legacy_facts;
 pub mod podstack;
 pub mod registry;
 pub mod retry_after;
@@ -27,8 +28,10 @@ pub struct Inventory {
     pub pods: Vec<Pod>,
     pub costs: Vec<CostRow>,
     pub wallets: Vec<Wallet>,
-    /// The provider's own idle-cost rows (Argus `/cost/idle`).
-    pub idle_costs: Vec<IdleCost>,
+    /// The provider's own idle-cost rows, read from its type's
+    /// [`registry::ProviderType::idle_cost_source`]; `None` when it publishes none or the
+    /// read failed (a gap then says why): the report has nothing to cross-check against.
+    pub idle_costs: Option<Vec<IdleCost>>,
     /// Data that failed to load although the inventory was read to the end.
     pub gaps: Vec<Gap>,
 }
@@ -157,6 +160,8 @@ pub struct CallStats {
 pub trait Provider: Send + Sync {
     /// The configured name ("argus", "podstack"), used in plans and reports.
     fn name(&self) -> &str;
+    /// Which provider it is: the facts the fleet records for it come from its type.
+    fn provider_type(&self) -> registry::ProviderType;
     /// Reads everything: inventory to the end, signals, and `cost_days` days of costs up to `now`.
     async fn collect(&self, now: DateTime<Utc>, cost_days: u32)
         -> Result<Inventory, ProviderError>;

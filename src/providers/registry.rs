@@ -1,10 +1,13 @@
 //! The providers podwarden knows and the facts each one declares once: what the rest of the
-//! program (policy validation, the demo, collection) reads instead of naming a provider.
+//! program (policy validation, the demo, collection, the report through the fleet's
+//! [`ProviderFacts`]) reads instead of naming a provider.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use crate::fleet::ProviderFacts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +52,38 @@ impl ProviderType {
         match self {
             ProviderType::Argus => "20/60s",
             ProviderType::Podstack => "120/60s",
+        }
+    }
+
+    /// Whether its cost rows name the worker each pod billed under (Argus `/cost/daily`
+    /// `worker_id`): a row that names none is a pod billed without a worker, an orphan's spend
+    /// outside the tracked total. Podstack bills pods and never names a worker.
+    pub fn cost_rows_per_worker(self) -> bool {
+        match self {
+            ProviderType::Argus => true,
+            ProviderType::Podstack => false,
+        }
+    }
+
+    /// Where it publishes its own idle-cost rows, which the report cross-checks its idle burn
+    /// against and names in its text (Argus `/cost/idle`); `None` when it publishes none.
+    pub fn idle_cost_source(self) -> Option<&'static str> {
+        match self {
+            ProviderType::Argus => Some("/cost/idle"),
+            ProviderType::Podstack => None,
+        }
+    }
+
+    /// The facts the fleet records for a provider of this type, which the report reads.
+    /// `idle_costs_read`: whether this run read its idle-cost rows (a provider whose read
+    /// failed is recorded as having no list to cross-check against).
+    pub fn facts(self, idle_costs_read: bool) -> ProviderFacts {
+        ProviderFacts {
+            cost_rows_per_worker: self.cost_rows_per_worker(),
+            idle_cost_source: self
+                .idle_cost_source()
+                .filter(|_| idle_costs_read)
+                .map(String::from),
         }
     }
 }

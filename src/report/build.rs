@@ -56,7 +56,7 @@ pub struct IdlePod {
     pub per_day: Money,
 }
 
-/// One difference between podwarden's idle list and the provider's own (`/cost/idle`).
+/// One difference between podwarden's idle list and the provider's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdleDifference {
     pub provider: String,
@@ -73,9 +73,17 @@ pub struct IdleBurn {
     pub pods: Vec<IdlePod>,
     pub total_per_day: Amounts,
     pub by_project: Vec<(String, Amounts)>,
-    /// Providers whose own idle rows were compared (those that publish them).
-    pub checked_against: Vec<String>,
+    /// The providers' own idle lists compared, by provider name.
+    pub checked_against: Vec<IdleList>,
     pub differences: Vec<IdleDifference>,
+}
+
+/// A provider's own idle list the report compared its idle burn with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdleList {
+    pub provider: String,
+    /// Where the provider publishes it ([`crate::fleet::ProviderFacts::idle_cost_source`]).
+    pub source: String,
 }
 
 #[derive(Debug, Clone)]
@@ -380,30 +388,28 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     }
     let mut by_project: Vec<(String, Amounts)> = by_project.into_iter().collect();
     by_project.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
-    // Providers that publish idle rows: those that sent some, and those whose pods carry no
-    // health (Argus: its `/cost/idle` may rightly be empty), unless that read failed (a gap).
-    let checked_against: Vec<String> = fleet
-        .idle_costs
+    // The providers' own idle lists that this fleet holds (read in full), each compared
+    // when there is something to compare: rows it listed, or tracked pods of its own. A
+    // provider with neither adds nothing to the cross-check and is not named in it (as before
+    // the facts were recorded, when such a provider could not be told to publish a list).
+    let checked_against: Vec<IdleList> = fleet
+        .facts
         .iter()
-        .map(|c| c.provider.clone())
-        .chain(
-            fleet
-                .pods
-                .iter()
-                .filter(|p| p.kind == ResourceKind::Pod && p.health.is_none())
-                .map(|p| p.provider.clone()),
-        )
-        .filter(|name| {
-            !fleet.providers.iter().any(|p| {
-                &p.name == name
-                    && (!p.complete || p.gaps.iter().any(|g| g.detail.contains("/cost/idle")))
+        .filter_map(|(name, facts)| {
+            let source = facts.idle_cost_source.as_ref()?;
+            let compared = fleet.idle_costs.iter().any(|c| &c.provider == name)
+                || fleet
+                    .pods
+                    .iter()
+                    .any(|p| &p.provider == name && p.kind == ResourceKind::Pod);
+            compared.then(|| IdleList {
+                provider: name.clone(),
+                source: source.clone(),
             })
         })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
     let mut differences = Vec::new();
-    for provider in &checked_against {
+    for IdleList { provider, .. } in &checked_against {
         let theirs: BTreeMap<&str, &Money> = fleet
             .idle_costs
             .iter()
@@ -719,6 +725,7 @@ mod tests {
             ],
             wallets: vec![],
             idle_costs: vec![],
+            facts: Default::default(),
         };
         let conv = Conversion::default();
         let report = build(&Input {

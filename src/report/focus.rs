@@ -199,7 +199,7 @@ pub fn write<'a>(
     for c in costs {
         let pod = pods.get(&(c.provider.as_str(), c.pod_id.as_str())).copied();
         let provider = title(&c.provider);
-        let orphan = crate::report::spend::is_orphan_spend(c, pod);
+        let orphan = crate::report::spend::is_orphan_spend(c, pod, fleet);
         let cost = dec(c.amount.amount, 2);
         let currency = c.amount.currency.as_str();
         let (quantity, unit) = match c.hours {
@@ -356,6 +356,7 @@ mod tests {
             ],
             wallets: vec![],
             idle_costs: vec![],
+            facts: Default::default(),
         };
         let conv = Conversion {
             report: Currency::usd(),

@@ -1,11 +1,12 @@
-//! `report.html`: the report's blocks as one self-contained page for mail clients and
-//! browsers: inline CSS, inline SVG charts, no scripts, no external fetches.
+//! `report.html`: the blocks of the report's sections as one self-contained page for mail
+//! clients and browsers: inline CSS, inline SVG charts, no scripts, no external fetches.
 
 use std::fmt::Write;
 
+use crate::report::blocks::{Block, Doc};
 use crate::report::build::Report;
 use crate::report::charts;
-use crate::report::markdown::{doc, doc_for_mail, Block, Doc};
+use crate::report::sections::{doc, doc_for_mail};
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -43,7 +44,7 @@ pub fn render(r: &Report) -> String {
 
 /// The page for a mail body: mail clients show no SVG, so the daily-spend chart is the PNG
 /// attached inline under Content-ID `cid`, and the other charts are left to report.html; each
-/// table is cut to [`crate::report::markdown::MAIL_TABLE_ROWS`] rows (the mail stays small).
+/// table is cut to [`crate::report::sections::MAIL_TABLE_ROWS`] rows (the mail stays small).
 pub fn for_mail(r: &Report, cid: &str) -> String {
     render_with(r, doc_for_mail(r), Some(cid))
 }

@@ -3,6 +3,7 @@
 //! inline SVG charts, CSV, Parquet, a FOCUS 1.2 export and a small per-project summary CSV
 //! under `reports/YYYY-MM-DD/`.
 
+pub mod blocks;
 pub mod breakdown;
 pub mod build;
 pub mod charts;
@@ -11,6 +12,7 @@ pub mod focus;
 pub mod html;
 pub mod inputs;
 pub mod markdown;
+pub mod sections;
 pub mod spend;
 pub mod summary;
 pub mod window;

@@ -3,8 +3,9 @@
 //! micro-units in the report currency when a rate exists).
 //!
 //! A row is **orphan** spend (outside the tracked total) when the pod is an orphan in the
-//! fleet, or when Argus billed it without a worker (`worker_id` null on that day). Rows of
-//! pods no longer in the fleet keep the dimensions the cost row itself carries.
+//! fleet, or when a provider that bills per worker (Argus) billed it without one (`worker_id`
+//! null on that day). Rows of pods no longer in the fleet keep the dimensions the cost row
+//! itself carries.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -180,7 +181,7 @@ pub fn frame<'a>(
                 found
             }
         };
-        let orphan = is_orphan_spend(c, pod);
+        let orphan = is_orphan_spend(c, pod, fleet);
         date.push(days.get(&c.date).map(String::as_str));
         provider.push(Some(&c.provider));
         kind.push(Some(if orphan { "orphan" } else { "pod" }));
@@ -282,17 +283,13 @@ pub fn frame<'a>(
     )
 }
 
-/// Whether cost row `c` is orphan spend (outside the tracked total): its pod (`pod`, when the
-/// fleet has it) is an orphan, or the provider billed it per worker and named none that day.
-pub fn is_orphan_spend(c: &CostRow, pod: Option<&Pod>) -> bool {
+/// Whether cost row `c` of `fleet` is orphan spend (outside the tracked total): its pod
+/// (`pod`, when the fleet has it) is an orphan, or its provider's rows name the worker each
+/// pod billed under ([`crate::fleet::ProviderFacts::cost_rows_per_worker`]) and this one
+/// names none.
+pub fn is_orphan_spend(c: &CostRow, pod: Option<&Pod>, fleet: &Fleet) -> bool {
     pod.is_some_and(|p| p.kind == ResourceKind::Orphan)
-        || (c.worker_id.is_none() && billed_per_worker(c))
-}
-
-/// Whether the provider bills pods by worker (Argus: its rows carry billed hours and name the
-/// worker, `null` for an orphan). Podstack rows carry a resource breakdown and never a worker.
-fn billed_per_worker(c: &CostRow) -> bool {
-    c.hours.is_some() && c.by_resource.is_none()
+        || (c.worker_id.is_none() && fleet.facts_of(&c.provider).cost_rows_per_worker)
 }
 
 /// Whether a pod is running and idle now.

@@ -380,6 +380,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         costs: vec![],
         wallets: vec![],
         idle_costs: Vec::new(),
+        facts: Default::default(),
     };
     fleet.normalize_order();
     let settings = PlanSettings {

@@ -435,6 +435,7 @@ mod tests {
             costs: vec![],
             wallets: vec![],
             idle_costs: Vec::new(),
+            facts: Default::default(),
         }
     }
 

@@ -228,6 +228,7 @@ async fn collect_and_plan(
         costs: vec![],
         wallets: vec![],
         idle_costs: Vec::new(),
+        facts: Default::default(),
     };
     fleet.normalize_order();
     store.observe(&mut fleet, now).expect("observe");

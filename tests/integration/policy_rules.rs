@@ -89,6 +89,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
         costs: vec![],
         wallets: vec![],
         idle_costs: Vec::new(),
+        facts: Default::default(),
     };
     f.normalize_order();
     f

@@ -347,6 +347,7 @@ async fn a_worker_missing_from_served_is_unknown_and_never_planned_idle() {
         costs: vec![],
         wallets: vec![],
         idle_costs: Vec::new(),
+        facts: Default::default(),
     };
     let set = podwarden::policy::builtin::load().expect("shipped policies");
     let plan =

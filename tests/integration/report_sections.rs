@@ -68,9 +68,12 @@ async fn report_sorts_idle_pods_by_converted_cost_and_says_it_made_no_plan() {
     );
 
     // No plan: the actions say so, in the Markdown and the HTML, rather than "None." and $0.00.
-    assert!(md.contains(podwarden::report::markdown::NO_PLAN), "{md}");
     assert!(
-        md.contains(podwarden::report::markdown::NO_PLAN_NOTICES),
+        md.contains(podwarden::report::sections::actions::NO_PLAN),
+        "{md}"
+    );
+    assert!(
+        md.contains(podwarden::report::sections::actions::NO_PLAN_NOTICES),
         "{md}"
     );
     assert!(!md.contains("Planned this run: "), "{md}");

@@ -20,6 +20,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::http::{Api, CursorGuard, HttpSettings};
+use super::registry::ProviderType;
 use super::wire_fields;
 use super::{
     CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
@@ -228,6 +229,10 @@ pub fn activity(served: Option<&Served>, last_started_at: Option<DateTime<Utc>>)
 
 #[async_trait]
 impl Provider for Argus {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::Argus
+    }
+
     fn name(&self) -> &str {
         self.api.provider()
     }
@@ -281,21 +286,24 @@ impl Provider for Argus {
                 by_resource: None,
             });
         }
-        // The provider's own idle view, for the report's cross-check; a failed read is a gap.
+        // The provider's own idle view, for the report's cross-check; a failed read leaves
+        // `idle_costs` unread (`None`) and is a gap.
         match self.api.get::<Items<IdleCost>>("/cost/idle", &[]).await {
             Ok(idle) => {
+                let mut rows = Vec::with_capacity(idle.items.len());
                 for row in idle.items {
                     let per_day = self.money(
                         &row.usd_per_day,
                         "/cost/idle",
                         &format!("items[worker_id={}].usd_per_day", row.worker_id),
                     )?;
-                    inv.idle_costs.push(FleetIdleCost {
+                    rows.push(FleetIdleCost {
                         provider: name.clone(),
                         target: row.worker_id,
                         per_day,
                     });
                 }
+                inv.idle_costs = Some(rows);
             }
             Err(e) => inv.gaps.push(Gap {
                 data: "costs",

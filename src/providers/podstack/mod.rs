@@ -26,6 +26,7 @@ use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
 use super::http::{Api, CursorGuard, HttpSettings};
+use super::registry::ProviderType;
 use super::wire_fields;
 use super::{
     CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
@@ -313,6 +314,10 @@ impl Podstack {
 
 #[async_trait]
 impl Provider for Podstack {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::Podstack
+    }
+
     fn name(&self) -> &str {
         self.api.provider()
     }
