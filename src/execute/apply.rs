@@ -356,26 +356,37 @@ fn same_action(a: &PlannedAction, b: &PlannedAction) -> bool {
 
 /// An action of an earlier run, rebuilt from its journal record (to recover or verify it when
 /// the current plan does not carry it). Its TTL is not journalled: a resume is verified as
-/// running; its rate is not either (0). `None` for a record whose action or kind is not one
-/// podwarden writes: nothing is sent for it.
+/// running; its rate is not either (0), and its savings only order the queue (0 when the
+/// record's text is not a decimal). `None`, with a warning, for a record whose action or kind
+/// is not one podwarden writes: nothing can be sent for it.
 fn from_record(r: &Record) -> Option<PlannedAction> {
     let n = &r.new;
+    let (Some(kind), Some(action)) = (ResourceKind::parse(&n.kind), OpKind::parse(&n.action)) else {
+        tracing::warn!(
+            seq = r.seq,
+            kind = %n.kind,
+            action = %n.action,
+            "journal record of an unknown action or kind: left alone"
+        );
+        return None;
+    };
     Some(PlannedAction {
         id: n.action_id.clone(),
         provider: n.provider.clone(),
         target: n.target.clone(),
         pod_id: n.pod_id.clone(),
-        kind: ResourceKind::parse(&n.kind)?,
-        action: OpKind::parse(&n.action)?,
+        kind,
+        action,
         policy: n.policy.clone(),
         reason: n.reason.clone(),
         hourly_rate_usd: None,
         est_savings_usd_per_day: None,
         hourly_rate: Decimal::ZERO,
-        est_savings_per_day: match &n.est_savings_per_day {
-            Some(text) => text.parse().ok()?,
-            None => Decimal::ZERO,
-        },
+        est_savings_per_day: n
+            .est_savings_per_day
+            .as_deref()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(Decimal::ZERO),
         currency: Currency::new(n.currency.as_deref().unwrap_or_default()),
         idempotency_key: n.idempotency_key.clone(),
         preconditions: Default::default(),

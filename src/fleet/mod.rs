@@ -41,9 +41,10 @@ impl ResourceKind {
     }
 }
 
+/// The word, padded as the format asks.
 impl std::fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

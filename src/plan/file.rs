@@ -7,8 +7,9 @@
 //! helpers below are that format, used by the plan's field attributes, so the file written
 //! today is byte for byte the one written when these fields were strings.
 //!
-//! A plan file is input that a person may have edited, so [`read`] reports *every* problem it
-//! finds at once, each with its place in the file (`actions[3].kind: …`), instead of the first;
+//! A plan file is input that a person may have edited, so [`read`] reports the problems of
+//! every entry at once (the first of each action and pending entry, by key, and the first of
+//! the rest of the file), each with its place in the file (`actions[3].kind: …`);
 //! what the actions mean (providers, keys, targets) is checked afterwards by
 //! `execute::plan_check`, also all at once.
 //!
@@ -90,7 +91,7 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
 
 /// [`read`] of text already in memory; `path` names it in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
-    let mut value: Value = serde_json::from_str(text).map_err(|e| PlanFileError::Syntax {
+    let Strict(mut value) = serde_json::from_str(text).map_err(|e| PlanFileError::Syntax {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
@@ -164,6 +165,69 @@ fn located(place: &str, e: &serde_json::Error) -> String {
         e.to_string()
     } else {
         format!("{place}: {e}")
+    }
+}
+
+/// A JSON value read with every object's keys unique. `serde_json::Value` keeps the last of
+/// two equal keys, so a file whose second `"actions"` (or an action's second `"action"`) is
+/// not what a reviewer read first would be applied as the second says; such a file is refused
+/// instead, at the line of the repeat.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -283,11 +347,20 @@ fn decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> 
     decimal_of(&text)
 }
 
-/// A string decimal; anything else (a number, `"1e3"`, `"12,50"`) is refused by name rather
-/// than read as 0.
+/// A string decimal as podwarden writes it: digits with an optional sign and fraction,
+/// blanks around it ignored. Anything else (a number, `"1e3"`, `"1_000"`, `"12,50"`,
+/// `"about 120"`) is refused by name rather than read as some amount or as 0: an amount in a
+/// plan file is never guessed.
 fn decimal_of<E: serde::de::Error>(text: &str) -> Result<Decimal, E> {
-    text.parse::<Decimal>()
-        .map_err(|_| E::custom(format!("{text:?} is not a decimal amount (write e.g. \"59.76\")")))
+    let refuse = || E::custom(format!("{text:?} is not a decimal amount (write e.g. \"59.76\")"));
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix('-').unwrap_or(trimmed);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !plain(whole) || !plain(fraction) {
+        return Err(refuse());
+    }
+    trimmed.parse::<Decimal>().map_err(|_| refuse())
 }
 
 #[cfg(test)]
@@ -328,6 +401,24 @@ mod tests {
         assert!(problems[1].starts_with("actions[0].kind: unknown variant `vm`"), "{err}");
         assert!(
             problems[2].starts_with("actions[1].est_savings_per_day: \"lots\" is not a decimal"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn amounts_are_plain_decimals_and_keys_are_unique() {
+        let text = plan_text();
+        let with = |from: &str, to: &str| parse(&text.replacen(from, to, 1), Path::new("p.json"));
+        let padded = with("\"59.76\"", "\" 59.76 \"").expect("blanks around an amount");
+        assert_eq!(padded.actions[0].est_savings_per_day.to_string(), "59.76");
+        for bad in ["\"1e3\"", "\"1_000\"", "\"12,50\"", "\"about 120\"", "\".5\"", "\"-\""] {
+            let err = with("\"59.76\"", bad).expect_err(bad);
+            assert!(err.to_string().contains("is not a decimal amount"), "{bad}: {err}");
+        }
+        let twice = with("\"action\": \"stop\",", "\"action\": \"stop\", \"action\": \"terminate\",");
+        let err = twice.expect_err("a key twice");
+        assert!(
+            matches!(&err, PlanFileError::Syntax { message, .. } if message.contains("\"action\" appears twice")),
             "{err}"
         );
     }

@@ -87,11 +87,12 @@ pub struct PlannedAction {
     pub action: OpKind,
     pub policy: String,
     pub reason: String,
-    /// The hourly rate in USD; `null` when the pod bills in another currency.
-    #[serde(with = "file::rate_text_or_null")]
+    /// The hourly rate in USD; `null` when the pod bills in another currency (a file without
+    /// the key reads as `null`).
+    #[serde(default, with = "file::rate_text_or_null")]
     pub hourly_rate_usd: Option<Decimal>,
     /// Savings per day in USD (negative for resume); `null` when not in USD.
-    #[serde(with = "file::daily_text_or_null")]
+    #[serde(default, with = "file::daily_text_or_null")]
     pub est_savings_usd_per_day: Option<Decimal>,
     /// The hourly rate (4 places) and savings (2 places) in the pod's own currency.
     #[serde(with = "file::rate_text")]

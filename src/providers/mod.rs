@@ -85,9 +85,10 @@ impl OpKind {
     }
 }
 
+/// The word, padded as the format asks (the plan and apply tables align on it).
 impl std::fmt::Display for OpKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

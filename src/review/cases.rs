@@ -9,7 +9,7 @@
 //! policies = ["stop-idle-argus-workers"]        # optional: default every policy in DIR
 //!
 //! [[case.pod]]
-//! target = "wkr_idle"                           # provider = "argus", kind = "pod", status = "running" by default
+//! target = "wkr_idle"                           # provider: the first built-in name by default; kind = "pod", status = "running"
 //! idle_for = "9h"                               # or activity = "busy" | "unknown"
 //!
 //! [[case.expect]]                               # exactly these actions

@@ -255,6 +255,18 @@ impl Journal {
         let err = sqlite_error(&shown);
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(&err)?;
+        // The schema made both tables; a head table dropped since (outside podwarden) is a
+        // missing head, never recreated: a new head would hide what was deleted with it.
+        let head_table: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal_head'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        if head_table == 0 {
+            return Err(JournalError::HeadMissing { path: shown });
+        }
         conn.execute(
             "INSERT INTO journal_head (id, seq, hash) SELECT 1, 0, ?1 \
              WHERE NOT EXISTS (SELECT 1 FROM journal_head) AND NOT EXISTS (SELECT 1 FROM journal)",

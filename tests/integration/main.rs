@@ -17,6 +17,7 @@ mod guards;
 mod nights;
 mod notices;
 mod plan_edits;
+mod plan_file;
 mod policy_cli;
 mod policy_rules;
 mod providers_http;
