@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use podwarden::providers::Provider;
 use podwarden::state::journal::{Filter, Stage};
 
-use crate::apply_support::*;
+use crate::support::apply::*;
 use crate::support::*;
 
 /// The figures line of a provider: (write calls, seconds, 429s, share in percent if printed).

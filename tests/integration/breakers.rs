@@ -1,4 +1,4 @@
-//! Issue 10's circuit breakers: they judge a policy's filter (every pod it matched and could act
+//! Circuit breakers: they judge a policy's filter (every pod it matched and could act
 //! on, won or not) over the pods its action could apply to, and the plan says so.
 
 use crate::support::*;

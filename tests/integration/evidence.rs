@@ -1,4 +1,4 @@
-//! Issue 6's wrong plans, each pinned over real HTTP against the sandbox: the facts a stop
+//! Wrong plans, each pinned over real HTTP against the sandbox: the facts a stop
 //! stands on and the guards no policy can get around.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Issue 10's guards through the real executable: reasons the provider always accepts,
+//! Guards through the real executable: reasons the provider always accepts,
 //! schedule edges, one definition of each limit, and no silently dropped `ttl_hours`.
 
 use std::path::Path;

@@ -1,17 +1,16 @@
 //! podwarden's integration tests: one binary, real HTTP against sandboxes on ephemeral
 //! ports, and the real `podwarden` executable for the command line.
 
-mod adversarial;
 mod apply;
-mod apply_adversarial;
-mod apply_support;
+mod apply_edge_cases;
 mod audit;
 mod breakers;
 mod cli;
 mod config_diagnostics;
 mod delivery;
-mod delivery_review;
+mod delivery_edge_cases;
 mod evidence;
+mod evidence_guards;
 mod evidence_podstack;
 mod guards;
 mod nights;

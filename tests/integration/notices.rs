@@ -1,4 +1,4 @@
-//! Issue 7, point 5: notice periods. A notice policy's pod is pending on the run that first
+//! Notice periods. A notice policy's pod is pending on the run that first
 //! plans it, acted on only by a run a notice later that finds it still matching, and its
 //! notice is dropped by a run that does not plan it; `plan` reads notices but never records
 //! them, `run` does.

@@ -10,7 +10,7 @@ use std::process::Output;
 use podwarden::state::journal::Filter;
 use serde_json::Value;
 
-use crate::apply_support::*;
+use crate::support::apply::*;
 use crate::support::*;
 
 const SCENARIO: &str = r#"

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::apply_support::*;
+use crate::support::apply::*;
 use crate::support::*;
 
 fn stop_idle_workspace_plan(s: &podwarden::sandbox::RunningSandbox) -> (tempfile::TempDir, Value) {

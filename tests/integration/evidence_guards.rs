@@ -1,4 +1,4 @@
-//! Wrong plans found by an adversarial review of the evidence and guards work, each pinned:
+//! Wrong plans about evidence and guards, each pinned: every test here failed before its fix
 //! every test here failed before its fix (the doc comment of each says what went wrong).
 
 use std::collections::HashMap;

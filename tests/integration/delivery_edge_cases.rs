@@ -1,4 +1,4 @@
-//! Review of issue 9 (delivery): inputs and sequences that made delivery do the wrong thing,
+//! Delivery edge cases: inputs and sequences that made delivery do the wrong thing,
 //! each pinned by a test.
 
 use std::path::Path;
@@ -251,7 +251,7 @@ fn cr_lf_in_owner_name_or_reason_adds_no_header() {
 /// domain is set.
 #[test]
 fn validate_warns_when_owner_notices_cannot_reach_owners_named_without_a_domain() {
-    let dir = crate::support::workspace("http://127.0.0.1:9", crate::apply_support::STOP_IDLE);
+    let dir = crate::support::workspace("http://127.0.0.1:9", crate::support::apply::STOP_IDLE);
     let path = dir.path().join("podwarden.toml");
     let base = std::fs::read_to_string(&path).expect("config");
     let email = "[email]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\n\

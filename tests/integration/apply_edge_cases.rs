@@ -1,4 +1,4 @@
-//! Adversarial review of acting (issue 7): hand-edited plans, crashes that lost an answer, a
+//! Acting when things go wrong: hand-edited plans, crashes that lost an answer, a
 //! provider down during re-check or verification, journal records of earlier runs the plan no
 //! longer carries, terminates without `--yes` after a crash, and two applies at once. The real
 //! executable against an in-process sandbox over HTTP; the journal is prepared through its
@@ -15,7 +15,7 @@ use podwarden::providers::{OpKind, Operation, Provider, Receipt};
 use podwarden::sandbox::RunningSandbox;
 use podwarden::state::journal::{Filter, Journal, NewRecord, Record, Stage};
 
-use crate::apply_support::*;
+use crate::support::apply::*;
 use crate::support::*;
 
 fn write_plan(dir: &Path, plan: &serde_json::Value) {

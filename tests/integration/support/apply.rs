@@ -1,4 +1,4 @@
-//! Helpers of the acting tests (`apply`, `apply_adversarial`): sandboxes serving scenario
+//! Helpers of the acting tests (`apply`, `apply_edge_cases`, `plan_edits`, `plan_file`): sandboxes serving scenario
 //! fleets, workspaces whose breakers allow every action, the real executable with a token, and
 //! readers of the sandbox's audit and of the journal.
 

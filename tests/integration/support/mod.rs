@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the one support module (sandboxes, workspaces,
+//! the real executable, SMTP and Pushgateway servers); `apply` holds the acting tests' own.
+
+pub mod apply;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
