@@ -361,7 +361,8 @@ fn same_action(a: &PlannedAction, b: &PlannedAction) -> bool {
 /// is not one podwarden writes: nothing can be sent for it.
 fn from_record(r: &Record) -> Option<PlannedAction> {
     let n = &r.new;
-    let (Some(kind), Some(action)) = (ResourceKind::parse(&n.kind), OpKind::parse(&n.action)) else {
+    let (Some(kind), Some(action)) = (ResourceKind::parse(&n.kind), OpKind::parse(&n.action))
+    else {
         tracing::warn!(
             seq = r.seq,
             kind = %n.kind,
@@ -1013,8 +1014,7 @@ async fn recover(
     let op = operation(a, shared.opts.yes);
     // A terminate is replayed only with `--yes`: without it the request would be a terminate
     // sent without `--yes` (its effect shows anyway; the receipt is what is lost).
-    let replay = if provider.keeps_operation_ids() && (op.op != OpKind::Terminate || op.confirm)
-    {
+    let replay = if provider.keeps_operation_ids() && (op.op != OpKind::Terminate || op.confirm) {
         match provider.requests(std::slice::from_ref(&op)).first() {
             Some(r) => Some(queue::send(provider, r, shared.opts.deadline, &mut || Ok(())).await),
             None => None,

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::state::journal::{Filter, Journal, JournalError, Stage};
 use crate::plan::Unfinished;
+use crate::state::journal::{Filter, Journal, JournalError, Stage};
 
 /// What the state file's journal holds as unfinished (none when there is no journal yet).
 pub fn unfinished(state: &Path) -> Result<Vec<Unfinished>, JournalError> {

@@ -131,10 +131,22 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(found.len(), 4, "{found:#?}");
-        assert!(found[0].contains("idempotency_key must be 1 to 64"), "{found:#?}");
-        assert!(found[1].contains("its id is used by another action"), "{found:#?}");
-        assert!(found[2].contains("\"../wkr_b\" is not a provider id"), "{found:#?}");
+        assert!(
+            found[0].contains("idempotency_key must be 1 to 64"),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("its id is used by another action"),
+            "{found:#?}"
+        );
+        assert!(
+            found[2].contains("\"../wkr_b\" is not a provider id"),
+            "{found:#?}"
+        );
         assert!(found[3].contains("provider \"azure\""), "{found:#?}");
-        assert!(check(&plan, &["argus"]).unwrap_err().to_string().starts_with("4 problems"));
+        assert!(check(&plan, &["argus"])
+            .unwrap_err()
+            .to_string()
+            .starts_with("4 problems"));
     }
 }

@@ -8,11 +8,11 @@ use super::Error;
 use crate::cli::ActArgs;
 use crate::config::Config;
 use crate::execute::apply::{self, ActionResult, Options, Outcome};
-use crate::state::journal::Journal;
 use crate::execute::queue::StopSignal;
 use crate::execute::Clock;
 use crate::exit::Exit;
 use crate::plan::{Plan, PlanSettings};
+use crate::state::journal::Journal;
 
 /// Applies `plan` with `cfg`'s providers and journal (or prints its requests): the exit code,
 /// and what applying did (none when nothing was sent).

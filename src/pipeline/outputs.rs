@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::{Error, Inputs};
 use crate::config::Config;
-use crate::state::journal::{Filter, Journal};
 use crate::plan::Plan;
+use crate::state::journal::{Filter, Journal};
 
 /// What `report` and `run` say on stderr when a replay writes no report files.
 pub const REPLAY_WRITES_NO_REPORT: &str =

@@ -60,7 +60,10 @@ pub enum PlanFileError {
         .problems.len(),
         .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
     )]
-    Invalid { path: PathBuf, problems: Vec<String> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 /// An hourly rate as the file writes it: rounded half away from zero to 4 places, with
@@ -134,7 +137,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanFileError> {
 
 /// Takes the list `field` out of `value` (leaving an empty one) and reads each entry,
 /// recording a problem per entry that is not one.
-fn entries<T: DeserializeOwned>(value: &mut Value, field: &str, problems: &mut Vec<String>) -> Vec<T> {
+fn entries<T: DeserializeOwned>(
+    value: &mut Value,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> Vec<T> {
     let Some(slot) = value.get_mut(field) else {
         return Vec::new();
     };
@@ -352,7 +359,11 @@ fn decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> 
 /// `"about 120"`) is refused by name rather than read as some amount or as 0: an amount in a
 /// plan file is never guessed.
 fn decimal_of<E: serde::de::Error>(text: &str) -> Result<Decimal, E> {
-    let refuse = || E::custom(format!("{text:?} is not a decimal amount (write e.g. \"59.76\")"));
+    let refuse = || {
+        E::custom(format!(
+            "{text:?} is not a decimal amount (write e.g. \"59.76\")"
+        ))
+    };
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix('-').unwrap_or(trimmed);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
@@ -369,7 +380,10 @@ mod tests {
 
     fn plan_text() -> String {
         let plan = Plan {
-            actions: vec![super::super::sample_action("wkr_a"), super::super::sample_action("wkr_b")],
+            actions: vec![
+                super::super::sample_action("wkr_a"),
+                super::super::sample_action("wkr_b"),
+            ],
             ..super::super::sample_plan()
         };
         serde_json::to_string_pretty(&plan).expect("serialises")
@@ -379,7 +393,10 @@ mod tests {
     fn amounts_are_written_with_fixed_places_and_read_back_the_same() {
         let text = plan_text();
         assert!(text.contains("\"hourly_rate\": \"2.4900\""), "{text}");
-        assert!(text.contains("\"est_savings_per_day\": \"59.76\""), "{text}");
+        assert!(
+            text.contains("\"est_savings_per_day\": \"59.76\""),
+            "{text}"
+        );
         let back = parse(&text, Path::new("plan.json")).expect("reads");
         assert_eq!(serde_json::to_string_pretty(&back).expect("json"), text);
         assert_eq!(rate(Decimal::new(24_900_5, 5)).to_string(), "2.4901");
@@ -398,7 +415,10 @@ mod tests {
         };
         assert_eq!(problems.len(), 3, "{err}");
         assert!(problems[0].starts_with("policies_sha256:"), "{err}");
-        assert!(problems[1].starts_with("actions[0].kind: unknown variant `vm`"), "{err}");
+        assert!(
+            problems[1].starts_with("actions[0].kind: unknown variant `vm`"),
+            "{err}"
+        );
         assert!(
             problems[2].starts_with("actions[1].est_savings_per_day: \"lots\" is not a decimal"),
             "{err}"
@@ -411,11 +431,24 @@ mod tests {
         let with = |from: &str, to: &str| parse(&text.replacen(from, to, 1), Path::new("p.json"));
         let padded = with("\"59.76\"", "\" 59.76 \"").expect("blanks around an amount");
         assert_eq!(padded.actions[0].est_savings_per_day.to_string(), "59.76");
-        for bad in ["\"1e3\"", "\"1_000\"", "\"12,50\"", "\"about 120\"", "\".5\"", "\"-\""] {
+        for bad in [
+            "\"1e3\"",
+            "\"1_000\"",
+            "\"12,50\"",
+            "\"about 120\"",
+            "\".5\"",
+            "\"-\"",
+        ] {
             let err = with("\"59.76\"", bad).expect_err(bad);
-            assert!(err.to_string().contains("is not a decimal amount"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("is not a decimal amount"),
+                "{bad}: {err}"
+            );
         }
-        let twice = with("\"action\": \"stop\",", "\"action\": \"stop\", \"action\": \"terminate\",");
+        let twice = with(
+            "\"action\": \"stop\",",
+            "\"action\": \"stop\", \"action\": \"terminate\",",
+        );
         let err = twice.expect_err("a key twice");
         assert!(
             matches!(&err, PlanFileError::Syntax { message, .. } if message.contains("\"action\" appears twice")),
@@ -426,6 +459,9 @@ mod tests {
     #[test]
     fn another_version_is_refused_before_its_shape() {
         let err = parse(r#"{"version": 2, "actions": 5}"#, Path::new("p.json")).expect_err("v2");
-        assert!(matches!(err, PlanFileError::Version { found: 2, .. }), "{err}");
+        assert!(
+            matches!(err, PlanFileError::Version { found: 2, .. }),
+            "{err}"
+        );
     }
 }

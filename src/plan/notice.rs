@@ -26,9 +26,9 @@ use rust_decimal::Decimal;
 use super::PlannedAction;
 use crate::fleet::{Pod, ResourceKind};
 use crate::money::Currency;
-use crate::providers::OpKind;
 use crate::policy::schedule::Schedule;
 use crate::policy::Action;
+use crate::providers::OpKind;
 
 /// What a notice is about: one policy's action on one target.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

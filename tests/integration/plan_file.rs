@@ -89,10 +89,7 @@ fn an_action_with_a_word_twice_is_refused() {
           "hourly_rate": "2.4900", "est_savings_per_day": "59.76", "currency": "USD",
           "idempotency_key": "k1", "preconditions": {}, "action": "terminate"}]}"#;
     match parse(text) {
-        Ok(plan) => panic!(
-            "read, with action {}",
-            plan.actions[0].action
-        ),
+        Ok(plan) => panic!("read, with action {}", plan.actions[0].action),
         Err(e) => assert!(e.to_string().contains("\"action\" appears twice"), "{e}"),
     }
 }
@@ -121,14 +118,25 @@ async fn an_amount_that_is_not_a_decimal_refuses_the_plan_and_blanks_do_not() {
         "incarnation": "2026-11-01T00:00:00Z", "est_savings_per_day": "n/a", "currency": "USD"
     }]);
     for (what, edited, place) in [
-        ("the summary's savings", summary, "summary.est_savings_per_day"),
-        ("a pending entry's savings", pending, "pending[0].est_savings_per_day"),
+        (
+            "the summary's savings",
+            summary,
+            "summary.est_savings_per_day",
+        ),
+        (
+            "a pending entry's savings",
+            pending,
+            "pending[0].est_savings_per_day",
+        ),
     ] {
         std::fs::write(dir.path().join("plan.json"), edited.to_string()).expect("plan written");
         let out = apply(dir.path(), &[]);
         let said = text_of(&out);
         assert_eq!(out.status.code(), Some(2), "{what}: {said}");
-        assert!(said.contains(place) && said.contains("is not a decimal amount"), "{what}: {said}");
+        assert!(
+            said.contains(place) && said.contains("is not a decimal amount"),
+            "{what}: {said}"
+        );
     }
     assert!(audit_by_target(&s).await.is_empty(), "nothing sent");
 }
@@ -152,7 +160,10 @@ fn an_exponent_or_separator_in_an_amount_is_refused() {
         Err(e) => {
             let said = e.to_string();
             // One problem per entry: its first field in key order.
-            assert!(said.contains("actions[0].est_savings_per_day: \"1_000\" is not a decimal"), "{said}");
+            assert!(
+                said.contains("actions[0].est_savings_per_day: \"1_000\" is not a decimal"),
+                "{said}"
+            );
         }
     }
 }
@@ -180,7 +191,10 @@ async fn the_plan_and_apply_tables_keep_their_columns() {
         .lines()
         .find(|l| l.contains("wkr_0000"))
         .unwrap_or_else(|| panic!("an outcome line for wkr_0000:\n{applied_out}"));
-    let want_applied = format!("{:<12} {:<10} {:<9} {:<18} ", "accepted", "stop", "argus", "wkr_0000");
+    let want_applied = format!(
+        "{:<12} {:<10} {:<9} {:<18} ",
+        "accepted", "stop", "argus", "wkr_0000"
+    );
     assert!(
         line.starts_with(&want) && applied_line.starts_with(&want_applied),
         "plan table:\n  {line:?}\nwanted it to start with\n  {want:?}\napply table:\n  \
