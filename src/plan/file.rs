@@ -399,7 +399,7 @@ mod tests {
         );
         let back = parse(&text, Path::new("plan.json")).expect("reads");
         assert_eq!(serde_json::to_string_pretty(&back).expect("json"), text);
-        assert_eq!(rate(Decimal::new(24_900_5, 5)).to_string(), "2.4901");
+        assert_eq!(rate(Decimal::new(249_005, 5)).to_string(), "2.4901");
         assert_eq!(daily(Decimal::new(-5, 3)).to_string(), "-0.01");
     }
 

@@ -168,13 +168,13 @@ pub fn pending(action: &PlannedAction, n: &NoticeServed) -> Pending {
         provider: action.provider.clone(),
         target: action.target.clone(),
         pod_id: action.pod_id.clone(),
-        kind: action.kind.clone(),
-        action: action.action.clone(),
+        kind: action.kind,
+        action: action.action,
         reason: action.reason.clone(),
         first_matched: n.first_matched,
         due_at: n.due_at,
         incarnation: n.incarnation,
-        est_savings_per_day: action.est_savings_per_day.clone(),
+        est_savings_per_day: action.est_savings_per_day,
         currency: action.currency.clone(),
     }
 }
