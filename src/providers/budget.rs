@@ -16,7 +16,10 @@
 //! answer only bounds the window's end from above and the earliest such bound is kept.
 //!
 //! Every wait is bounded by the run's deadline: a wait that would end past it is not started
-//! and the caller gets the reason instead.
+//! and the caller gets the reason instead. A wait for a window or a pause is logged once (at
+//! info, by the first request that meets it, not by every request queued behind it) with its
+//! length and the requests sent so far, so that a long read at fleet size says where its time
+//! goes: the rate limit, not the CPU.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -41,6 +44,10 @@ struct State {
     reset_at: Option<Instant>,
     paused_until: Option<Instant>,
     in_flight: usize,
+    /// Requests let go so far.
+    sent: u64,
+    /// The end of the last wait logged, so that each wait is logged once.
+    announced: Option<Instant>,
 }
 
 /// `calls` per `window`, as a provider documents it or the config sets it (`"20/60s"`).
@@ -83,12 +90,16 @@ pub struct Budget {
     state: Mutex<State>,
     changed: Notify,
     limit: Option<RateLimit>,
+    /// Whose budget it is, for the log ("argus").
+    name: String,
 }
 
 /// What a request must do before it may be sent.
 enum Turn {
     Go,
-    WaitUntil(Instant, String),
+    /// Wait until then, for this reason; `Some(sent)` when this request is the first to meet
+    /// this wait (it logs it, with the requests sent so far).
+    WaitUntil(Instant, String, Option<u64>),
     WaitForProbe,
 }
 
@@ -100,9 +111,12 @@ impl Default for Budget {
                 reset_at: None,
                 paused_until: None,
                 in_flight: 0,
+                sent: 0,
+                announced: None,
             }),
             changed: Notify::new(),
             limit: None,
+            name: String::new(),
         }
     }
 }
@@ -133,12 +147,33 @@ impl Budget {
         }
     }
 
+    /// Names the budget for its log lines (the provider's configured name).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn turn(&self, now: Instant) -> Turn {
         let mut s = self.lock();
+        let turn = Self::turn_in(&mut s, self.limit, now);
+        match turn {
+            Turn::Go => {
+                s.sent += 1;
+                Turn::Go
+            }
+            Turn::WaitUntil(until, why, _) if s.announced != Some(until) => {
+                s.announced = Some(until);
+                Turn::WaitUntil(until, why, Some(s.sent))
+            }
+            other => other,
+        }
+    }
+
+    fn turn_in(s: &mut State, limit: Option<RateLimit>, now: Instant) -> Turn {
         if let Some(until) = s.paused_until {
             if until > now {
                 return Turn::WaitUntil(
@@ -147,6 +182,7 @@ impl Budget {
                         "waiting for the provider's Retry-After pause to end (in {})",
                         secs(until - now)
                     ),
+                    None,
                 );
             }
             s.paused_until = None;
@@ -174,21 +210,22 @@ impl Budget {
                         "waiting for the rate-limit window to reset (in {})",
                         secs(r - now)
                     ),
+                    None,
                 ),
                 None => {
                     // Used up with no reset time given: find out again with a probe.
                     s.allowance = Allowance::Unknown;
-                    Self::probe(&mut s)
+                    Self::probe(s)
                 }
             },
-            Allowance::Unknown => match self.limit {
+            Allowance::Unknown => match limit {
                 Some(l) => {
                     s.allowance = Allowance::Known(u64::from(l.calls) - 1);
                     s.reset_at = Some(now + l.window + margin(l.window));
                     s.in_flight += 1;
                     Turn::Go
                 }
-                None => Self::probe(&mut s),
+                None => Self::probe(s),
             },
         }
     }
@@ -213,11 +250,19 @@ impl Budget {
             let now = Instant::now();
             match self.turn(now) {
                 Turn::Go => return Ok(Permit { budget: self }),
-                Turn::WaitUntil(until, why) => {
+                Turn::WaitUntil(until, why, first) => {
                     if deadline.is_some_and(|d| until > d) {
                         return Err(why);
                     }
-                    tracing::debug!(wait_ms = (until - now).as_millis() as u64, "{why}");
+                    match first {
+                        Some(sent) => tracing::info!(
+                            provider = %self.name,
+                            wait_s = (until - now).as_secs(),
+                            sent,
+                            "{why}; {sent} requests sent so far"
+                        ),
+                        None => tracing::debug!(wait_ms = (until - now).as_millis() as u64, "{why}"),
+                    }
                     tokio::time::sleep_until(until).await;
                 }
                 Turn::WaitForProbe => match deadline {
@@ -330,6 +375,17 @@ mod tests {
             .await
             .expect_err("past the deadline");
         assert!(why.contains("Retry-After"), "{why}");
+    }
+
+    #[test]
+    fn a_wait_is_logged_once_by_the_first_request_that_meets_it() {
+        let b = Budget::with_limit(Some(RateLimit::parse("2/60s").expect("limit")));
+        let now = Instant::now();
+        assert!(matches!(b.turn(now), Turn::Go));
+        assert!(matches!(b.turn(now), Turn::Go));
+        let first = b.turn(now);
+        assert!(matches!(first, Turn::WaitUntil(_, _, Some(2))), "the first waiter logs, 2 sent");
+        assert!(matches!(b.turn(now), Turn::WaitUntil(_, _, None)), "the others do not");
     }
 
     #[tokio::test]

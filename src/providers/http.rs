@@ -73,7 +73,7 @@ impl Api {
         Ok(Api {
             provider: provider.into(),
             client,
-            budget: Budget::with_limit(settings.rate),
+            budget: Budget::with_limit(settings.rate).named(provider),
             settings,
             writes: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
