@@ -78,6 +78,33 @@ impl RateLimit {
     }
 }
 
+/// What `requests` more requests cost at `limit`, said before they are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadEstimate {
+    /// The least time they take: every full window they wait for (the first window's calls go
+    /// at once). Other requests on the same token only add to it.
+    pub at_least: Duration,
+    /// How many of them the time `left` (to the deadline) leaves unsent; 0 without a deadline.
+    pub left_unread: usize,
+}
+
+impl RateLimit {
+    /// The estimate for `requests` requests with `left` until the deadline.
+    pub fn estimate(&self, requests: usize, left: Option<Duration>) -> ReadEstimate {
+        let calls = self.calls as usize;
+        let windows = requests.div_ceil(calls).saturating_sub(1);
+        let at_least = self.window * u32::try_from(windows).unwrap_or(u32::MAX);
+        let fit = left.map_or(requests, |left| {
+            let whole = (left.as_secs_f64() / self.window.as_secs_f64()).floor() as usize;
+            calls.saturating_mul(whole + 1)
+        });
+        ReadEstimate {
+            at_least,
+            left_unread: requests.saturating_sub(fit),
+        }
+    }
+}
+
 /// A margin past a configured window's end before its calls are spent again: the provider
 /// starts its window when the first request arrives, a little after it was sent.
 fn margin(window: Duration) -> Duration {
@@ -261,7 +288,9 @@ impl Budget {
                             sent,
                             "{why}; {sent} requests sent so far"
                         ),
-                        None => tracing::debug!(wait_ms = (until - now).as_millis() as u64, "{why}"),
+                        None => {
+                            tracing::debug!(wait_ms = (until - now).as_millis() as u64, "{why}")
+                        }
                     }
                     tokio::time::sleep_until(until).await;
                 }
@@ -378,14 +407,34 @@ mod tests {
     }
 
     #[test]
+    fn an_estimate_counts_the_windows_a_read_waits_for() {
+        let podstack = RateLimit::parse("120/60s").expect("limit");
+        // 2,700 reads at 120 a minute: 23 windows, 22 of them waited for.
+        let e = podstack.estimate(2_700, None);
+        assert_eq!(e.at_least, Duration::from_secs(22 * 60));
+        assert_eq!(e.left_unread, 0, "no deadline: nothing is cut");
+        // 19 minutes left: 20 windows (the first at once) = 2,400 reads; 300 left unread.
+        let cut = podstack.estimate(2_700, Some(Duration::from_secs(19 * 60)));
+        assert_eq!(cut.left_unread, 300);
+        assert_eq!(podstack.estimate(120, Some(Duration::ZERO)).left_unread, 0);
+        assert_eq!(podstack.estimate(0, None).at_least, Duration::ZERO);
+    }
+
+    #[test]
     fn a_wait_is_logged_once_by_the_first_request_that_meets_it() {
         let b = Budget::with_limit(Some(RateLimit::parse("2/60s").expect("limit")));
         let now = Instant::now();
         assert!(matches!(b.turn(now), Turn::Go));
         assert!(matches!(b.turn(now), Turn::Go));
         let first = b.turn(now);
-        assert!(matches!(first, Turn::WaitUntil(_, _, Some(2))), "the first waiter logs, 2 sent");
-        assert!(matches!(b.turn(now), Turn::WaitUntil(_, _, None)), "the others do not");
+        assert!(
+            matches!(first, Turn::WaitUntil(_, _, Some(2))),
+            "the first waiter logs, 2 sent"
+        );
+        assert!(
+            matches!(b.turn(now), Turn::WaitUntil(_, _, None)),
+            "the others do not"
+        );
     }
 
     #[tokio::test]

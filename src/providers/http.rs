@@ -93,6 +93,11 @@ impl Api {
         self.settings.rate
     }
 
+    /// The run's deadline, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.settings.deadline
+    }
+
     /// Calls that fit in one window of this connection's budget.
     pub fn batch(&self) -> usize {
         self.budget.batch()

@@ -138,6 +138,43 @@ impl Podstack {
         wire_fields::money(self.api.provider(), endpoint, field, amount, currency)
     }
 
+    /// Logs what reading the running pods' utilisation will cost at the rate limit, and, when
+    /// the run's deadline cannot fit it, how many pods it will leave unread (their activity
+    /// unknown: no policy acts on them).
+    fn announce_stats_reads(&self, pods: &[wire::Pod]) {
+        let running = pods
+            .iter()
+            .filter(|p| p.status.eq_ignore_ascii_case("running"))
+            .count();
+        let Some(limit) = self.api.limit().filter(|_| running > 0) else {
+            return;
+        };
+        let left = self
+            .api
+            .deadline()
+            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        let e = limit.estimate(running, left);
+        let took = chrono::Duration::from_std(e.at_least).unwrap_or(chrono::Duration::MAX);
+        tracing::info!(
+            provider = %self.api.provider(),
+            requests = running,
+            "reading the utilisation of {running} running pods: {running} requests at {} \
+             per {}s take at least {}",
+            limit.calls,
+            limit.window.as_secs(),
+            crate::duration::format(took)
+        );
+        if e.left_unread > 0 {
+            tracing::warn!(
+                provider = %self.api.provider(),
+                unread = e.left_unread,
+                "the run's deadline leaves about {} of {running} running pods unread: their \
+                 activity stays unknown and no policy acts on them",
+                e.left_unread
+            );
+        }
+    }
+
     /// A pod's activity, and the error when its utilisation could not be read.
     async fn activity(
         &self,
@@ -338,7 +375,9 @@ impl Provider for Podstack {
                 c.project = Some(name.clone());
             }
         }
-        // One request per running pod: the slow part of a run. Report progress as it goes.
+        // One request per running pod: the slow part of a run. Say first what it will cost,
+        // then report progress as it goes.
+        self.announce_stats_reads(&pods);
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
         let total = lookups.len();
         let activities: Vec<(Activity, Option<ProviderError>)> = stream::iter(lookups)
