@@ -76,19 +76,7 @@ impl RateLimit {
             .ok_or_else(|| format!("{text:?}: the window must be a positive duration, e.g. 60s"))?;
         Ok(RateLimit { calls, window })
     }
-}
 
-/// What `requests` more requests cost at `limit`, said before they are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadEstimate {
-    /// The least time they take: every full window they wait for (the first window's calls go
-    /// at once). Other requests on the same token only add to it.
-    pub at_least: Duration,
-    /// How many of them the time `left` (to the deadline) leaves unsent; 0 without a deadline.
-    pub left_unread: usize,
-}
-
-impl RateLimit {
     /// The estimate for `requests` requests with `left` until the deadline.
     pub fn estimate(&self, requests: usize, left: Option<Duration>) -> ReadEstimate {
         let calls = self.calls as usize;
@@ -103,6 +91,16 @@ impl RateLimit {
             left_unread: requests.saturating_sub(fit),
         }
     }
+}
+
+/// What `requests` more requests cost at `limit`, said before they are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadEstimate {
+    /// The least time they take: every full window they wait for (the first window's calls go
+    /// at once). Other requests on the same token only add to it.
+    pub at_least: Duration,
+    /// How many of them the time `left` (to the deadline) leaves unsent; 0 without a deadline.
+    pub left_unread: usize,
 }
 
 /// A margin past a configured window's end before its calls are spent again: the provider

@@ -49,21 +49,6 @@ async fn sandbox_with_scenario() -> podwarden::sandbox::RunningSandbox {
     .await
 }
 
-/// `snapshot save fleet.json` with the workspace's config in `dir`.
-fn save_snapshot(dir: &Path) {
-    let saved = podwarden_in(
-        dir,
-        &[
-            "snapshot",
-            "save",
-            "fleet.json",
-            "--config",
-            "podwarden.toml",
-        ],
-    );
-    assert!(saved.status.success(), "{}", text(&saved.stderr));
-}
-
 /// Runs `podwarden report` in `dir`; returns the day's folder.
 fn report_in(dir: &Path) -> PathBuf {
     let out = podwarden_in(dir, &["report", "--config", "podwarden.toml"]);

@@ -141,11 +141,7 @@ impl Podstack {
     /// Logs what reading the running pods' utilisation will cost at the rate limit, and, when
     /// the run's deadline cannot fit it, how many pods it will leave unread (their activity
     /// unknown: no policy acts on them).
-    fn announce_stats_reads(&self, pods: &[wire::Pod]) {
-        let running = pods
-            .iter()
-            .filter(|p| p.status.eq_ignore_ascii_case("running"))
-            .count();
+    fn announce_stats_reads(&self, running: usize) {
         let Some(limit) = self.api.limit().filter(|_| running > 0) else {
             return;
         };
@@ -377,7 +373,11 @@ impl Provider for Podstack {
         }
         // One request per running pod: the slow part of a run. Say first what it will cost,
         // then report progress as it goes.
-        self.announce_stats_reads(&pods);
+        let running = pods
+            .iter()
+            .filter(|p| p.status.eq_ignore_ascii_case("running"))
+            .count();
+        self.announce_stats_reads(running);
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
         let total = lookups.len();
         let activities: Vec<(Activity, Option<ProviderError>)> = stream::iter(lookups)
@@ -391,10 +391,6 @@ impl Provider for Podstack {
             })
             .collect()
             .await;
-        let running = pods
-            .iter()
-            .filter(|p| p.status.eq_ignore_ascii_case("running"))
-            .count();
         let failed: Vec<&ProviderError> =
             activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
         if let (Some(first), Some(worst)) =

@@ -97,9 +97,8 @@ pub fn podwarden_in(dir: &Path, args: &[&str]) -> Output {
         .expect("podwarden runs")
 }
 
-/// `snapshot save` over HTTP, then `plan --snapshot --format json` of the workspace's policies:
-/// the plan, and the fleet it was made from (to check each action against the pod's facts).
-pub fn snapshot_and_plan(dir: &Path) -> (serde_json::Value, serde_json::Value) {
+/// `snapshot save fleet.json` with the workspace's config in `dir`.
+pub fn save_snapshot(dir: &Path) {
     let saved = podwarden_in(
         dir,
         &[
@@ -111,6 +110,12 @@ pub fn snapshot_and_plan(dir: &Path) -> (serde_json::Value, serde_json::Value) {
         ],
     );
     assert!(saved.status.success(), "snapshot: {}", text(&saved.stderr));
+}
+
+/// `snapshot save` over HTTP, then `plan --snapshot --format json` of the workspace's policies:
+/// the plan, and the fleet it was made from (to check each action against the pod's facts).
+pub fn snapshot_and_plan(dir: &Path) -> (serde_json::Value, serde_json::Value) {
+    save_snapshot(dir);
     let out = podwarden_in(
         dir,
         &[
