@@ -84,6 +84,7 @@ fn fleet(n: usize) -> Fleet {
                 orphaned_since: orphan.then(|| now - Duration::days(rng.random_range(0..30))),
                 orphaned_since_source: orphan.then_some(Since::Provider),
                 stopped_since: None,
+                reading: None,
                 health: None,
                 activity,
             }
@@ -92,6 +93,7 @@ fn fleet(n: usize) -> Fleet {
     let providers = ["argus", "podstack"]
         .iter()
         .map(|p| ProviderStatus {
+            activity_reads: None,
             name: p.to_string(),
             complete: true,
             pods: pods.iter().filter(|x| x.provider == *p).count(),

@@ -90,6 +90,7 @@ fn fleet(n: usize, days: i64) -> Fleet {
             orphaned_since: orphan.then(|| now - Duration::days(12)),
             orphaned_since_source: orphan.then_some(Since::Provider),
             stopped_since: None,
+            reading: None,
             activity: if i % 3 == 0 {
                 Activity::Idle {
                     since: Some(now - Duration::hours(9)),
@@ -130,6 +131,7 @@ fn fleet(n: usize, days: i64) -> Fleet {
         providers: ["argus", "podstack"]
             .iter()
             .map(|p| ProviderStatus {
+                activity_reads: None,
                 name: p.to_string(),
                 complete: true,
                 pods: pods.iter().filter(|x| x.provider == *p).count(),

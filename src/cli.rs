@@ -153,6 +153,19 @@ pub enum Command {
         #[command(flatten)]
         act: ActArgs,
     },
+    /// Read utilisation ahead of the nightly run and keep it in the state file.
+    ///
+    /// Reads the pods whose activity needs a request of its own (Podstack's utilisation): the
+    /// never-read first, then the oldest readings, at `[collect] observe_budget` of each
+    /// provider's rate limit (default 50 %, leaving the rest to others using the token), as
+    /// many as `[collect] observe_span` holds (default 1h: run it hourly). The nightly `run` /
+    /// `plan` then judges pods on readings younger than `[collect] max_evidence_age` (default
+    /// 12h) and reads only the rest. Never acts, plans, mails or writes a report.
+    Observe {
+        /// podwarden.toml. Default: $PODWARDEN_CONFIG, else ./podwarden.toml, else the demo.
+        #[arg(long, short, env = "PODWARDEN_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Dry-run review: print the plan and optionally write the plan file.
     ///
     /// With --snapshot the plan is deterministic: the same snapshot, policies and --now give

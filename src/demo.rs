@@ -31,6 +31,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         protection: Default::default(),
         limits: None,
         apply: Default::default(),
+        collect: Default::default(),
         schedule: None,
         metrics: None,
         // Example recipients, so `podwarden run --email-to-dir mail` shows the mails; the

@@ -10,7 +10,7 @@ use crate::exit::Exit;
 use crate::pipeline::evaluate::make_plan;
 
 pub async fn diff(base: &Path, head: &Path, source: Source) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(&source).await?;
+    let loaded = super::inputs::load(&source, super::inputs::Wanted::Whole).await?;
     let (inputs, config) = (&loaded.inputs, loaded.config());
     let providers = provider_types(loaded.setup.as_ref());
     let load = |dir: &Path| {

@@ -14,7 +14,11 @@ pub async fn explain(
     source: Source,
     policies: Option<PathBuf>,
 ) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(&source).await?;
+    let loaded = super::inputs::load(
+        &source,
+        super::inputs::Wanted::Policies(policies.as_deref()),
+    )
+    .await?;
     let inputs = &loaded.inputs;
     let set = load_policies(policies.as_deref(), loaded.setup.as_ref())?;
     let plan = make_plan(inputs, loaded.config(), &set, &crate::execute::wall_clock())?;

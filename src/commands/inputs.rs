@@ -133,21 +133,37 @@ fn saved(
     })
 }
 
+/// Which pods' utilisation a live collection of a command reads.
+#[derive(Clone, Copy)]
+pub enum Wanted<'a> {
+    /// The pods the policies of this folder (`None`: the setup's) could act on.
+    Policies(Option<&'a Path>),
+    /// Every pod without a usable stored reading: the whole fleet (a report, a diff).
+    Whole,
+}
+
 /// What the reviews (`plan`, `explain`, `diff`, `report`) evaluate: [`start`], with a live
 /// collection made at once, at the real time.
-pub async fn load(source: &Source) -> Result<Loaded, Error> {
+pub async fn load(source: &Source, wanted: Wanted<'_>) -> Result<Loaded, Error> {
     match start(source).await? {
         FleetSource::Saved { setup, inputs } => Ok(Loaded {
             setup,
             inputs: *inputs,
         }),
-        FleetSource::Live(setup) => live(setup).await,
+        FleetSource::Live(setup) => live(setup, wanted).await,
     }
 }
 
 /// A live collection with `setup`'s providers, at the real time.
-pub async fn live(setup: Setup) -> Result<Loaded, Error> {
-    let inputs = crate::pipeline::inputs::live(setup.config(), Utc::now()).await?;
+pub async fn live(setup: Setup, wanted: Wanted<'_>) -> Result<Loaded, Error> {
+    use crate::pipeline::inputs::Reads;
+    setup.config().check_tokens()?;
+    let set = match wanted {
+        Wanted::Policies(dir) => Some(super::setup::load_policies(dir, Some(&setup))?),
+        Wanted::Whole => None,
+    };
+    let reads = set.as_ref().map_or(Reads::Unknown, Reads::Candidates);
+    let inputs = crate::pipeline::inputs::live(setup.config(), Utc::now(), reads).await?;
     Ok(Loaded {
         setup: Some(setup),
         inputs,

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod inputs;
+pub mod observe;
 pub mod plan;
 pub mod report;
 pub mod run;
@@ -139,6 +140,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             apply,
             act,
         } => schedule::schedule(config, out, email_to_dir, max_runs, apply.then_some(act)).await,
+        Command::Observe { config } => observe::observe(config.as_deref()).await,
         Command::Plan {
             source,
             policies,

@@ -17,7 +17,11 @@ pub async fn plan(
     out: Option<PathBuf>,
     reports: Option<PathBuf>,
 ) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(&source).await?;
+    let loaded = super::inputs::load(
+        &source,
+        super::inputs::Wanted::Policies(policies.as_deref()),
+    )
+    .await?;
     let (inputs, config) = (&loaded.inputs, loaded.config());
     let set = load_policies(policies.as_deref(), loaded.setup.as_ref())?;
     let plan = make_plan(inputs, config, &set, &crate::execute::wall_clock())?;

@@ -12,7 +12,7 @@ use crate::pipeline::outputs::{
 };
 
 pub async fn report(source: Source, reports: Option<PathBuf>) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(&source).await?;
+    let loaded = super::inputs::load(&source, super::inputs::Wanted::Whole).await?;
     let (inputs, config) = (&loaded.inputs, loaded.config());
     let folder = report_folder(inputs, config, reports.as_deref(), true);
     let (report, written) = write_report(inputs, config, None, folder.as_deref())?;

@@ -13,7 +13,12 @@ use crate::pipeline::evaluate::collection_exit;
 pub async fn save(file: &Path, config: Option<PathBuf>) -> Result<Exit, Error> {
     let setup = live_setup(config.as_deref()).await?;
     let now = Utc::now();
-    let (fleet, errors) = crate::pipeline::inputs::collect(setup.config(), now).await?;
+    let (fleet, errors) = crate::pipeline::inputs::collect(
+        setup.config(),
+        now,
+        crate::pipeline::inputs::Reads::Everything,
+    )
+    .await?;
     crate::snapshot::save(&fleet, file)?;
     eprintln!(
         "Snapshot of {} pods taken at {} written to {}",

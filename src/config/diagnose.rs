@@ -48,6 +48,7 @@ const TOP: &[&str] = &[
     "protection",
     "limits",
     "apply",
+    "collect",
     "providers",
     "schedule",
     "metrics",
@@ -171,6 +172,24 @@ impl Walk<'_> {
                     if self.read::<super::ApplyToml>(node, "[apply]").is_some() {
                         self.duration_at(node, "max_plan_age", "[apply] max_plan_age");
                         self.duration_at(node, "verify_timeout", "[apply] verify_timeout");
+                    }
+                }
+                "collect" => {
+                    if let Some(c) = self.read::<crate::collect::CollectToml>(node, "[collect]") {
+                        self.duration_at(node, "max_evidence_age", "[collect] max_evidence_age");
+                        self.duration_at(node, "observe_span", "[collect] observe_span");
+                        if let Err(e) = c.check() {
+                            if e.contains("observe_budget") {
+                                let span = field(node, "observe_budget")
+                                    .map_or_else(|| node.span(), |v| v.span());
+                                self.push(
+                                    span,
+                                    code::BAD_VALUE,
+                                    e,
+                                    Some("a share such as \"50%\"".into()),
+                                );
+                            }
+                        }
                     }
                 }
                 "providers" => self.providers(node),

@@ -137,6 +137,9 @@ pub struct ConfigToml {
     pub limits: Option<crate::policy::LimitsToml>,
     #[serde(default)]
     pub apply: ApplyToml,
+    /// Readings kept between runs and `podwarden observe`'s share of the rate budget.
+    #[serde(default)]
+    pub collect: crate::collect::CollectToml,
     pub providers: BTreeMap<String, ProviderToml>,
     /// `podwarden schedule`: cron, time zone, SIGTERM grace.
     #[serde(default)]
@@ -243,6 +246,7 @@ pub struct Config {
     pub new_pod_grace: chrono::Duration,
     pub limits: Limits,
     pub apply: ApplySettings,
+    pub collect: crate::collect::CollectSettings,
     pub providers: Vec<ProviderConfig>,
     pub schedule: Option<crate::schedule::ScheduleConfig>,
     pub metrics: Option<crate::notify::metrics::MetricsConfig>,
@@ -406,6 +410,7 @@ impl Config {
                     .map_err(|e| invalid(format!("apply.max_plan_age: {e}")))?,
                 verify_timeout: std_duration("apply.verify_timeout", &raw.apply.verify_timeout)?,
             },
+            collect: raw.collect.check().map_err(&invalid)?,
             providers,
             schedule: raw
                 .schedule
@@ -435,6 +440,15 @@ impl Config {
     pub fn cost_days_at(&self, now: chrono::DateTime<chrono::Utc>) -> u32 {
         self.cost_days
             .unwrap_or_else(|| crate::report::window::Window::at(now.date_naive()).days())
+    }
+
+    /// Checks that every provider's token can be read (from the process environment), before
+    /// anything else of a live run is loaded: a missing token is the first thing to fix.
+    pub fn check_tokens(&self) -> Result<(), ConfigError> {
+        for p in &self.providers {
+            self.token(p, &|var| std::env::var(var).ok())?;
+        }
+        Ok(())
     }
 
     /// Reads a provider's token from its environment variable or file; `env` looks up

@@ -394,6 +394,7 @@ fn from_record(r: &Record) -> Option<PlannedAction> {
         ttl_hours: None,
         also_matched: Vec::new(),
         notice: None,
+        activity_read_at: None,
     })
 }
 

@@ -169,6 +169,26 @@ pub struct Pod {
     /// has no such notion (Argus) or in snapshots written before it was read.
     #[serde(default)]
     pub health: Option<PodHealth>,
+    /// Where its activity comes from when it needs a read of its own (a Podstack pod's
+    /// utilisation): read by this run, taken from the state store, or not read. `None` for a
+    /// signal that comes with the inventory (Argus' served list) and in older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Reading>,
+}
+
+/// Where a pod's activity comes from, for a signal read pod by pod (see
+/// [`crate::collect::readings`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum Reading {
+    /// Read by this run (its activity may still be unknown: a failed read, stale samples).
+    Read,
+    /// A reading an earlier run stored at `at`, of the same incarnation and younger than the
+    /// configured `max_evidence_age`: the pod is judged on it, and apply reads it again right
+    /// before acting.
+    Stored { at: DateTime<Utc> },
+    /// Not read this run and no usable stored reading: its activity is unknown.
+    Skipped { why: String },
 }
 
 /// A Podstack pod's replicas and its health light.
@@ -270,6 +290,79 @@ pub struct ProviderStatus {
     /// snapshots written before gaps existed.
     #[serde(default)]
     pub gaps: Vec<DataGap>,
+    /// How this run came by the activity of the pods that need a read of their own (Podstack's
+    /// utilisation); `None` for a provider with none and in older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_reads: Option<ReadCounts>,
+}
+
+/// How many of a provider's pods had their activity read this run, taken from storage, or
+/// left unknown ([`Reading`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCounts {
+    /// Read this run.
+    pub read: usize,
+    /// Of those, how many came back unknown (a failed or cut read, stale samples).
+    pub read_unknown: usize,
+    /// Judged on a stored reading of an earlier run.
+    pub stored: usize,
+    /// The oldest stored reading used, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_stored: Option<DateTime<Utc>>,
+    /// Not read and nothing stored: unknown. `skipped_why` says why, with counts.
+    pub skipped: usize,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_why: BTreeMap<String, usize>,
+}
+
+impl ReadCounts {
+    /// The counts of `pods` (one provider's); `None` when none needs a read of its own.
+    pub fn of<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Option<ReadCounts> {
+        let mut c = ReadCounts::default();
+        let mut any = false;
+        for pod in pods {
+            let Some(reading) = &pod.reading else {
+                continue;
+            };
+            any = true;
+            match reading {
+                Reading::Read => {
+                    c.read += 1;
+                    if matches!(pod.activity, Activity::Unknown { .. }) {
+                        c.read_unknown += 1;
+                    }
+                }
+                Reading::Stored { at } => {
+                    c.stored += 1;
+                    c.oldest_stored = Some(c.oldest_stored.map_or(*at, |o| o.min(*at)));
+                }
+                Reading::Skipped { why } => {
+                    c.skipped += 1;
+                    *c.skipped_why.entry(why.clone()).or_default() += 1;
+                }
+            }
+        }
+        any.then_some(c)
+    }
+
+    /// One line for people: "412 read (3 unknown), 2,100 from storage (oldest 58m), 188 not
+    /// read: no acting policy could act on them".
+    pub fn describe(&self, now: DateTime<Utc>) -> String {
+        let mut parts = vec![format!("{} read", self.read)];
+        if self.read_unknown > 0 {
+            parts[0].push_str(&format!(" ({} unknown)", self.read_unknown));
+        }
+        if self.stored > 0 {
+            let oldest = self.oldest_stored.map_or_else(String::new, |at| {
+                format!(" (oldest {} old)", crate::duration::format(now - at))
+            });
+            parts.push(format!("{} from storage{oldest}", self.stored));
+        }
+        for (why, n) in &self.skipped_why {
+            parts.push(format!("{n} not read: {why}"));
+        }
+        parts.join(", ")
+    }
 }
 
 /// One kind of a provider's data that failed to load.

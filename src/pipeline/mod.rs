@@ -94,28 +94,36 @@ impl RunOutcome {
 pub async fn run(start: Start, run: &Run<'_>, clock: &Clock) -> Result<RunOutcome, Error> {
     let started = std::time::Instant::now();
     let deadline_base = tokio::time::Instant::now();
+    // The tokens, then the policies: a live collection reads utilisation only where they
+    // could act.
+    if let (Start::Collect, Some(config)) = (&start, run.config) {
+        config.check_tokens().map_err(Error::Config)?;
+    }
+    let set = evaluate::policies(run.policies.as_deref(), run.config)?;
     let inputs = match (start, run.config) {
         (Start::Replay(inputs), _) => *inputs,
-        (Start::Collect, Some(config)) => inputs::live(config, clock()).await?,
+        (Start::Collect, Some(config)) => {
+            inputs::live(config, clock(), inputs::Reads::Candidates(&set)).await?
+        }
         (Start::Collect, None) => {
             return Err(Error::Usage(
                 "a live run collects the providers of a configuration: none given".into(),
             ))
         }
     };
-    let outcome = plan_act_report(&inputs, run, clock, deadline_base).await;
+    let outcome = plan_act_report(&inputs, &set, run, clock, deadline_base).await;
     notify(&inputs, run, &outcome, started, clock).await;
     outcome
 }
 
 async fn plan_act_report(
     inputs: &Inputs,
+    set: &crate::policy::PolicySet,
     run: &Run<'_>,
     clock: &Clock,
     started: tokio::time::Instant,
 ) -> Result<RunOutcome, Error> {
-    let set = evaluate::policies(run.policies.as_deref(), run.config)?;
-    let plan = evaluate::make_plan(inputs, run.config, &set, clock)?;
+    let plan = evaluate::make_plan(inputs, run.config, set, clock)?;
     // The nightly run is what starts, confirms and drops notices (a snapshot run writes nothing).
     if let (false, Some(config)) = (inputs.from_snapshot, run.config) {
         Store::open(&config.state)?.record_notices(&plan)?;

@@ -116,7 +116,7 @@ fn exempt(pod: &Pod, fleet: &Fleet, settings: &PlanSettings, now: DateTime<Utc>)
 }
 
 /// Guards 1, 2, 4 and 5 of the module doc for one matched pod; why it is not acted on.
-fn guard(
+pub(super) fn guard(
     pod: &Pod,
     policy: &Policy,
     fleet: &Fleet,
@@ -333,6 +333,10 @@ fn planned(pod: &Pod, policy: &Policy, now: DateTime<Utc>) -> Option<PlannedActi
         ttl_hours: policy.ttl_hours.filter(|_| policy.action == Action::Resume),
         also_matched: Vec::new(),
         notice: None,
+        activity_read_at: match pod.reading {
+            Some(crate::fleet::Reading::Stored { at }) => Some(at),
+            _ => None,
+        },
     })
 }
 

@@ -4,6 +4,7 @@
 //! other tools read the plan file.
 
 pub mod build;
+pub mod candidates;
 pub mod file;
 pub mod notice;
 pub mod render;
@@ -111,6 +112,11 @@ pub struct PlannedAction {
     /// The notice period this action has served (policies with `notice` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<NoticeServed>,
+    /// When the activity this action rests on was read, when an earlier run (or `podwarden
+    /// observe`) read it and this plan took it from the state store; absent when this run
+    /// read it or the signal came with the inventory. Apply reads it again before acting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_read_at: Option<DateTime<Utc>>,
 }
 
 /// An action an earlier run left unfinished (see [`Plan::unfinished`]).
@@ -266,5 +272,6 @@ pub(crate) fn sample_action(target: &str) -> PlannedAction {
         ttl_hours: None,
         also_matched: Vec::new(),
         notice: None,
+        activity_read_at: None,
     }
 }

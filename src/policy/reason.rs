@@ -295,6 +295,7 @@ mod tests {
             orphaned_since: None,
             orphaned_since_source: None,
             stopped_since: None,
+            reading: None,
             health: None,
             activity,
         }

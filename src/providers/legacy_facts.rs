@@ -49,6 +49,7 @@ mod tests {
             taken_at: "2026-11-21T02:00:00Z".parse().expect("instant"),
             providers: ["a", "p"]
                 .map(|name| ProviderStatus {
+                    activity_reads: None,
                     name: name.into(),
                     complete: true,
                     pods: 0,

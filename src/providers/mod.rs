@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ProviderError;
 
-use crate::fleet::{CostRow, IdleCost, Pod, ResourceKind, Wallet};
+use crate::fleet::{Activity, CostRow, IdleCost, Pod, ResourceKind, Wallet};
 
 /// What one provider returned.
 #[derive(Debug, Default)]
@@ -34,6 +34,18 @@ pub struct Inventory {
     pub idle_costs: Option<Vec<IdleCost>>,
     /// Data that failed to load although the inventory was read to the end.
     pub gaps: Vec<Gap>,
+    /// The targets whose activity needs a read of its own ([`Provider::read_activity`]; a
+    /// Podstack pod's `/stats/history`): until read, their activity is unknown. Empty for a
+    /// provider whose signal comes with the inventory (Argus' `/compute/served`).
+    pub unread: Vec<String>,
+}
+
+/// What one per-pod activity read found.
+#[derive(Debug, Clone)]
+pub struct ActivityRead {
+    pub activity: Activity,
+    /// Why the activity is unknown when the read failed (a deadline, a 5xx…).
+    pub error: Option<ProviderError>,
 }
 
 /// Data of a provider that failed to load while its inventory was read to the end: what it
@@ -56,6 +68,25 @@ impl Gap {
             detail: error.to_string(),
             error,
         }
+    }
+}
+
+impl ActivityRead {
+    /// The `stats` gap of a batch of reads of which some failed: how many, the first error,
+    /// and the most specific one for the exit code. `None` when none failed.
+    pub fn gap(reads: &[ActivityRead]) -> Option<Gap> {
+        let failed: Vec<&ProviderError> = reads.iter().filter_map(|r| r.error.as_ref()).collect();
+        let first = failed.first()?;
+        let worst = failed.iter().min_by_key(|e| e.failure())?;
+        Some(Gap {
+            data: "stats",
+            detail: format!(
+                "{} of {} pods' utilisation not read, their activity is unknown (first error: {first})",
+                failed.len(),
+                reads.len()
+            ),
+            error: (*worst).clone(),
+        })
     }
 }
 
@@ -163,9 +194,47 @@ pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
     /// Which provider it is: the facts the fleet records for it come from its type.
     fn provider_type(&self) -> registry::ProviderType;
-    /// Reads everything: inventory to the end, signals, and `cost_days` days of costs up to `now`.
-    async fn collect(&self, now: DateTime<Utc>, cost_days: u32)
-        -> Result<Inventory, ProviderError>;
+    /// Reads the inventory to the end, the signals that come in lists, and `cost_days` days
+    /// of costs up to `now`. Pods whose activity needs a read of its own are listed in
+    /// [`Inventory::unread`], their activity unknown.
+    async fn inventory(
+        &self,
+        now: DateTime<Utc>,
+        cost_days: u32,
+    ) -> Result<Inventory, ProviderError>;
+    /// Reads the activity of `pods` (from [`Inventory::unread`]), in the order given, as far
+    /// as the run's deadline allows: one result per pod, in the same order. The default, for a
+    /// provider that lists none: their activity as it is.
+    async fn read_activity(&self, pods: &[&Pod], _now: DateTime<Utc>) -> Vec<ActivityRead> {
+        pods.iter()
+            .map(|p| ActivityRead {
+                activity: p.activity.clone(),
+                error: None,
+            })
+            .collect()
+    }
+    /// Reads everything: [`Provider::inventory`], then every unread pod's activity.
+    async fn collect(
+        &self,
+        now: DateTime<Utc>,
+        cost_days: u32,
+    ) -> Result<Inventory, ProviderError> {
+        let mut inv = self.inventory(now, cost_days).await?;
+        let unread: std::collections::HashSet<&String> = inv.unread.iter().collect();
+        let rows: Vec<usize> = (0..inv.pods.len())
+            .filter(|&i| unread.contains(&inv.pods[i].target))
+            .collect();
+        let pods: Vec<&Pod> = rows.iter().map(|&i| &inv.pods[i]).collect();
+        let reads = self.read_activity(&pods, now).await;
+        if let Some(gap) = ActivityRead::gap(&reads) {
+            inv.gaps.push(gap);
+        }
+        for (i, read) in rows.into_iter().zip(reads) {
+            inv.pods[i].activity = read.activity;
+        }
+        inv.unread.clear();
+        Ok(inv)
+    }
     /// Reads the current state of `targets` (status, labels, lease, activity), for the
     /// re-check right before an action and for verification after it. A target missing from
     /// the answer is gone.

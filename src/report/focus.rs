@@ -343,6 +343,7 @@ mod tests {
         let fleet = Fleet {
             taken_at: Utc::now(),
             providers: vec![ProviderStatus {
+                activity_reads: None,
                 name: "argus".into(),
                 complete: true,
                 pods: 0,

@@ -283,6 +283,7 @@ impl PodFixture {
             orphaned_since,
             orphaned_since_source: orphaned_since.map(|_| Since::Provider),
             stopped_since: None,
+            reading: None,
             health: None,
             activity,
         })
@@ -369,6 +370,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
         providers: providers
             .into_iter()
             .map(|name| ProviderStatus {
+                activity_reads: None,
                 pods: pods.iter().filter(|p| p.provider == name).count(),
                 name,
                 complete: true,

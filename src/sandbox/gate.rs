@@ -213,6 +213,7 @@ fn header(v: impl ToString) -> HeaderValue {
 /// handler; every answer carries the rate-limit headers.
 pub async fn gate(State(sandbox): State<Arc<Sandbox>>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    sandbox.count_request(req.method().as_str(), &path);
     let Some(bucket) = bucket_for(&path) else {
         return ApiError::not_found("route").into_response();
     };

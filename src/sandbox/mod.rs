@@ -109,6 +109,8 @@ pub struct Sandbox {
     pub clock: Clock,
     world: Mutex<World>,
     limiter: Limiter,
+    /// Requests received, by method and endpoint (ids replaced by `{id}`), 429s included.
+    requests: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Sandbox {
@@ -122,8 +124,37 @@ impl Sandbox {
             clock: Clock::starting_at(start),
             world: Mutex::new(world),
             limiter: Limiter::default(),
+            requests: Mutex::default(),
             config,
         }
+    }
+
+    fn count_request(&self, method: &str, path: &str) {
+        let endpoint: Vec<&str> = path
+            .split('/')
+            .map(|seg| if is_id(seg) { "{id}" } else { seg })
+            .collect();
+        let key = format!("{method} {}", endpoint.join("/"));
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        *requests.entry(key).or_default() += 1;
+    }
+
+    /// Requests received so far, by `METHOD /path` with ids as `{id}` (e.g.
+    /// `GET /podstack/v1/pods/{id}/stats/history`): what benchmarks and tests count.
+    pub fn request_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Requests received so far whose `METHOD /path` key ends with `suffix`.
+    pub fn requests_to(&self, suffix: &str) -> u64 {
+        self.request_counts()
+            .iter()
+            .filter(|(k, _)| k.ends_with(suffix))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Locks the world (a panicked handler does not poison it for the others).
@@ -162,6 +193,14 @@ impl Sandbox {
     pub fn retry_after_count(&self) -> u64 {
         self.limiter.unavailable()
     }
+}
+
+/// A path segment that names one resource (`pod_12`, `wkr_3`, `ps_0007`): a letter prefix,
+/// an underscore, then anything.
+fn is_id(segment: &str) -> bool {
+    segment.split_once('_').is_some_and(|(prefix, rest)| {
+        !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_lowercase()) && !rest.is_empty()
+    })
 }
 
 /// The axum router serving both APIs.

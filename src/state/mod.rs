@@ -9,6 +9,8 @@
 //! - `journal` and `journal_head` ([`journal`]): the hash-chained audit journal, one record per
 //!   stage of every action, and the head that names the last record.
 //! - `outbox` ([`outbox`]): mails whose send failed, retried by later runs until delivered.
+//! - `readings` ([`evidence`]): the newest activity reading of each pod whose signal is read
+//!   pod by pod (Podstack's utilisation), kept so that later runs need not read it again.
 //!
 //! # One migration sequence
 //! Every table is defined in one place, [`schema`]: one ordered list of migration steps; a
@@ -34,6 +36,7 @@
 //! where the store had SQLite's default (5 s) and the outbox 10 s: a lock on this file is held
 //! for one short transaction, and waiting for it beats failing the command.
 
+pub mod evidence;
 pub mod journal;
 pub mod outbox;
 pub mod schema;

@@ -119,6 +119,18 @@ const STEPS: &[Step] = &[
     ),
     // 6. An outbox from before mail keys gets the key column (its rows keep no key).
     Step::Code(outbox_dedupe_key),
+    // 7. Activity readings kept between runs (see `evidence`): the newest reading of each pod
+    // whose signal is read pod by pod, with the incarnation it belongs to and when it was read.
+    Step::Sql(
+        "CREATE TABLE readings (
+        provider    TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        incarnation TEXT NOT NULL,
+        read_at     TEXT NOT NULL,
+        activity    TEXT NOT NULL,
+        PRIMARY KEY (provider, target)
+    );",
+    ),
 ];
 
 /// Runs the steps the file lacks, all in one transaction that takes the write lock first

@@ -3,7 +3,8 @@
 //! It holds *sightings*: podwarden's own observations that stand in for a start the provider
 //! does not give. Each sighting belongs to one run of one state of one pod:
 //! - `idle`: the pod was seen idle from `first_seen` to `last_seen`, in the incarnation (last
-//!   start) it had then. It ends — the row is deleted — when the pod is seen busy, unknown, not
+//!   start) it had then. A pod judged on a stored reading was seen when that reading was made;
+//!   one whose activity was not read this run keeps its sighting unchanged. It ends — the row is deleted — when the pod is seen busy, unknown, not
 //!   running, or restarted, or when the provider's own evidence shows the idle run began after
 //!   `last_seen` (so the pod was busy in between, unseen by a nightly job).
 //! - `orphan`: first seen as an orphan (used only when the provider's `orphaned_since` is null).
@@ -29,7 +30,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 
-use crate::fleet::{Activity, Fleet, Pod, PodStatus, ResourceKind, Since};
+use crate::fleet::{Activity, Fleet, Pod, PodStatus, Reading, ResourceKind, Since};
 use crate::plan::notice::{Notice, NoticeKey, Notices};
 use crate::plan::Plan;
 
@@ -78,6 +79,19 @@ impl Store {
         Ok(Store { conn, path: shown })
     }
 
+    /// The state file's path, as errors show it.
+    pub(super) fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Records what this run saw at `now` and fills in the starts the providers did not give
     /// (see the module doc). Providers that were not read completely are left alone.
     pub fn observe(&mut self, fleet: &mut Fleet, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -96,9 +110,18 @@ impl Store {
                 let mut take = |what: &'static str| stored.remove(&(pod.target.clone(), what));
                 let (orphan, idle, stopped) = (take("orphan"), take("idle"), take("stopped"));
                 let target = pod.target.clone();
+                // An idle run is seen when its activity was read: a stored reading's time, not
+                // now; a pod not read this run keeps its sighting as it was.
+                let idle = match &pod.reading {
+                    Some(Reading::Skipped { .. }) => {
+                        idle.filter(|s| s.incarnation == pod.incarnation())
+                    }
+                    Some(Reading::Stored { at }) => merge_idle(pod, idle, *at),
+                    Some(Reading::Read) | None => merge_idle(pod, idle, now),
+                };
                 let merged = [
                     ("orphan", merge_orphan(pod, orphan, now)),
-                    ("idle", merge_idle(pod, idle, now)),
+                    ("idle", idle),
                     ("stopped", merge_stopped(pod, stopped, now)),
                 ];
                 for (what, s) in merged {
@@ -214,14 +237,14 @@ impl Store {
 
 /// Wraps a SQLite error with the database's path (taken by value: the connection is borrowed
 /// mutably while the closure lives).
-fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
+pub(super) fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite {
         path: path.clone(),
         source,
     }
 }
 
-fn time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -404,6 +427,7 @@ mod tests {
             orphaned_since: None,
             orphaned_since_source: None,
             stopped_since: None,
+            reading: None,
             health: None,
             activity: Activity::Idle {
                 since,
@@ -425,6 +449,7 @@ mod tests {
         Fleet {
             taken_at: at,
             providers: vec![crate::fleet::ProviderStatus {
+                activity_reads: None,
                 name: "p".into(),
                 complete: true,
                 pods: pods.len(),

@@ -218,6 +218,7 @@ async fn collect_and_plan(
     let mut fleet = podwarden::fleet::Fleet {
         taken_at: now,
         providers: vec![podwarden::fleet::ProviderStatus {
+            activity_reads: None,
             name: "podstack".into(),
             complete: true,
             pods: 0,

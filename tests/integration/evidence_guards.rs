@@ -218,9 +218,13 @@ async fn global_fleet_share_counts_only_pods_the_action_could_apply_to() {
         "[[policy]]\nname = \"stop-idle\"\naction = \"stop\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
     );
     let cfg = admin_config(dir.path());
-    let (fleet, _) = podwarden::pipeline::inputs::collect(&cfg, start)
-        .await
-        .expect("collects");
+    let (fleet, _) = podwarden::pipeline::inputs::collect(
+        &cfg,
+        start,
+        podwarden::pipeline::inputs::Reads::Everything,
+    )
+    .await
+    .expect("collects");
     let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
     let eval = podwarden::policy::evaluate::evaluate(&fleet.pods, &set, start).expect("eval");
     let limits = podwarden::policy::limits::LimitsToml {

@@ -24,5 +24,6 @@ mod reads;
 mod report;
 mod report_sections;
 mod schedule;
+mod stored_readings;
 mod support;
 mod wire_contract;

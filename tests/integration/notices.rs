@@ -46,11 +46,12 @@ async fn night_limited(
     record: bool,
     limits: podwarden::policy::Limits,
 ) -> Plan {
-    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now)
+    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
+    let reads = podwarden::pipeline::inputs::Reads::Candidates(&set);
+    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now, reads)
         .await
         .expect("collects");
     assert!(errors.is_empty(), "{errors:?}");
-    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
     let mut store = Store::open(&cfg.state).expect("store");
     let settings = PlanSettings {
         notices: store.notices().expect("notices"),

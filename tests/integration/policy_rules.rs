@@ -39,6 +39,7 @@ fn pod(target: &str) -> Pod {
         orphaned_since: None,
         orphaned_since_source: None,
         stopped_since: None,
+        reading: None,
         health: None,
         activity: Activity::Busy,
     }
@@ -71,6 +72,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
         taken_at: now(),
         providers: vec![
             ProviderStatus {
+                activity_reads: None,
                 name: "argus".into(),
                 complete: true,
                 pods: pods.len(),
@@ -78,6 +80,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
                 gaps: vec![],
             },
             ProviderStatus {
+                activity_reads: None,
                 name: "podstack".into(),
                 complete: true,
                 pods: 0,

@@ -337,6 +337,7 @@ async fn a_worker_missing_from_served_is_unknown_and_never_planned_idle() {
     let fleet = podwarden::fleet::Fleet {
         taken_at: now,
         providers: vec![podwarden::fleet::ProviderStatus {
+            activity_reads: None,
             name: "argus".into(),
             complete: true,
             pods: inv.pods.len(),

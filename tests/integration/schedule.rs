@@ -16,8 +16,28 @@ action = "report"
 status = ["running"]
 "#;
 
+/// A dry-run stop of idle Podstack pods: its candidates' utilisation is read every run.
+const STOP_IDLE_PODSTACK: &str = r#"
+[[policy]]
+name = "stop-idle-podstack"
+action = "stop"
+providers = ["podstack"]
+[policy.match]
+status = "running"
+idle_for = "6h"
+"#;
+
 fn schedule_workspace(base: &str, cron: &str, grace: &str) -> tempfile::TempDir {
-    let dir = workspace(base, REPORT_ONLY);
+    schedule_workspace_with(base, cron, grace, REPORT_ONLY)
+}
+
+fn schedule_workspace_with(
+    base: &str,
+    cron: &str,
+    grace: &str,
+    policies: &str,
+) -> tempfile::TempDir {
+    let dir = workspace(base, policies);
     let path = dir.path().join("podwarden.toml");
     let config = std::fs::read_to_string(&path).expect("config");
     std::fs::write(
@@ -113,7 +133,7 @@ fn schedule_fires_on_a_six_field_schedule_and_runs_the_job() {
 fn a_fire_during_a_slow_run_is_skipped_and_sigterm_lets_the_run_finish() {
     // Each Podstack utilisation read takes 3 s longer: a run outlasts the 1 s schedule.
     let sandbox = SandboxProcess::start(&["--pods", "20", "--fault", "slow-stats"]);
-    let dir = schedule_workspace(&sandbox.base, "* * * * * *", "60s");
+    let dir = schedule_workspace_with(&sandbox.base, "* * * * * *", "60s", STOP_IDLE_PODSTACK);
     let mut child = schedule_command(dir.path(), &[]).spawn().expect("starts");
     let stdout = collect(child.stdout.take().expect("stdout"));
     let stderr = collect(child.stderr.take().expect("stderr"));

@@ -82,7 +82,7 @@ impl Argus {
     }
 
     /// Workers and pods with their activity (no costs): what `collect` and `recheck` share.
-    async fn inventory(&self) -> Result<Inventory, ProviderError> {
+    async fn workers_and_pods(&self) -> Result<Inventory, ProviderError> {
         let name = self.api.provider().to_string();
         let workers: Vec<Worker> = self.list_all("/compute/workers", &[]).await?;
         let pods: Vec<ProviderPod> = self.list_all("/compute/pods", &[]).await?;
@@ -140,6 +140,7 @@ impl Argus {
                 orphaned_since: None,
                 orphaned_since_source: None,
                 stopped_since: None,
+                reading: None,
                 health: None,
                 activity,
             });
@@ -169,6 +170,7 @@ impl Argus {
                 orphaned_since: p.orphaned_since,
                 orphaned_since_source: p.orphaned_since.map(|_| Since::Provider),
                 stopped_since: None,
+                reading: None,
                 health: None,
                 activity: Activity::Unknown {
                     why: "orphan: no worker, no served signal".into(),
@@ -237,12 +239,14 @@ impl Provider for Argus {
         self.api.provider()
     }
 
-    async fn collect(
+    /// Workers, pods and `/compute/served` (one list for every worker: no per-pod reads),
+    /// costs and the provider's idle view.
+    async fn inventory(
         &self,
         now: DateTime<Utc>,
         cost_days: u32,
     ) -> Result<Inventory, ProviderError> {
-        let mut inv = self.inventory().await?;
+        let mut inv = self.workers_and_pods().await?;
         let to = now.date_naive();
         let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
         // Costs are reported, not acted on: a failed read leaves this provider without costs.
@@ -320,7 +324,7 @@ impl Provider for Argus {
         _now: DateTime<Utc>,
     ) -> Result<Vec<Pod>, ProviderError> {
         let wanted: HashSet<&str> = targets.iter().map(String::as_str).collect();
-        let inv = self.inventory().await?;
+        let inv = self.workers_and_pods().await?;
         Ok(inv
             .pods
             .into_iter()

@@ -29,7 +29,8 @@ use super::http::{Api, CursorGuard, HttpSettings};
 use super::registry::ProviderType;
 use super::wire_fields;
 use super::{
-    CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt, WireRequest,
+    ActivityRead, CallStats, Gap, Inventory, OpKind, Operation, Provider, ProviderError, Receipt,
+    WireRequest,
 };
 use crate::fleet::{
     Activity, CostRow, Pod, PodHealth, PodStatus, ResourceBreakdown, ResourceKind,
@@ -171,32 +172,31 @@ impl Podstack {
         }
     }
 
-    /// A pod's activity, and the error when its utilisation could not be read.
-    async fn activity(
-        &self,
-        pod: &wire::Pod,
-        now: DateTime<Utc>,
-    ) -> (Activity, Option<ProviderError>) {
-        if !pod.status.eq_ignore_ascii_case("running") {
+    /// A pod's activity from its `/stats/history`, and the error when it could not be read.
+    async fn activity(&self, pod: &Pod, now: DateTime<Utc>) -> ActivityRead {
+        if pod.status != PodStatus::Running {
             let why = format!("not running ({}): no utilisation signal", pod.status);
-            return (Activity::Unknown { why }, None);
+            return ActivityRead {
+                activity: Activity::Unknown { why },
+                error: None,
+            };
         }
-        let path = format!("/pods/{}/stats/history", pod.id);
+        let path = format!("/pods/{}/stats/history", pod.target);
         match self
             .api
             .get::<Items<StatsSample>>(&path, &[("window", self.idle.window.clone())])
             .await
         {
-            Ok(s) => (
-                activity_from_samples(
+            Ok(s) => ActivityRead {
+                activity: activity_from_samples(
                     &s.items,
-                    pod.started_at,
-                    pod.resources.gpu_count,
+                    pod.last_started_at,
+                    pod.gpu_count,
                     now,
                     &self.idle,
                 ),
-                None,
-            ),
+                error: None,
+            },
             Err(e) => {
                 let why = match e {
                     ProviderError::DeadlineExceeded { .. } => {
@@ -204,12 +204,14 @@ impl Podstack {
                     }
                     _ => format!("utilisation failed to load: {e}"),
                 };
-                (Activity::Unknown { why }, Some(e))
+                ActivityRead {
+                    activity: Activity::Unknown { why },
+                    error: Some(e),
+                }
             }
         }
     }
 
-    /// Wallet and costs: kept out of the inventory's fate, a failure becomes a gap.
     /// The normalized pod of a wire pod (`project`: its name when known, else its id).
     fn pod(
         &self,
@@ -243,6 +245,7 @@ impl Podstack {
             orphaned_since: None,
             orphaned_since_source: None,
             stopped_since: None,
+            reading: None,
             activity,
             health: Some(PodHealth {
                 replicas: p.replicas,
@@ -251,6 +254,7 @@ impl Podstack {
         })
     }
 
+    /// Wallet and costs: kept out of the inventory's fate, a failure becomes a gap.
     async fn money_data(&self, inv: &mut Inventory, now: DateTime<Utc>, cost_days: u32) {
         let name = self.api.provider().to_string();
         match self.api.get::<Wallet>("/wallet", &[]).await.and_then(|w| {
@@ -355,7 +359,9 @@ impl Provider for Podstack {
         self.api.provider()
     }
 
-    async fn collect(
+    /// Projects, pods, wallet and costs; every running pod is left [`Inventory::unread`]
+    /// (its utilisation is one request of its own, the slow part of a run).
+    async fn inventory(
         &self,
         now: DateTime<Utc>,
         cost_days: u32,
@@ -371,46 +377,46 @@ impl Provider for Podstack {
                 c.project = Some(name.clone());
             }
         }
-        // One request per running pod: the slow part of a run. Say first what it will cost,
-        // then report progress as it goes.
-        let running = pods
-            .iter()
-            .filter(|p| p.status.eq_ignore_ascii_case("running"))
-            .count();
-        self.announce_stats_reads(running);
-        let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
-        let total = lookups.len();
-        let activities: Vec<(Activity, Option<ProviderError>)> = stream::iter(lookups)
-            .buffered(STATS_CONCURRENCY)
-            .enumerate()
-            .map(|(i, activity)| {
-                if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
-                    tracing::info!(provider = %self.api.provider(), done = i + 1, total, "utilisation read");
-                }
-                activity
-            })
-            .collect()
-            .await;
-        let failed: Vec<&ProviderError> =
-            activities.iter().filter_map(|(_, e)| e.as_ref()).collect();
-        if let (Some(first), Some(worst)) =
-            (failed.first(), failed.iter().min_by_key(|e| e.failure()))
-        {
-            inv.gaps.push(Gap {
-                data: "stats",
-                detail: format!(
-                    "{} of {running} running pods not read, their activity is unknown (first error: {first})",
-                    failed.len()
-                ),
-                error: (*worst).clone(),
-            });
-        }
-
-        for (p, (activity, _)) in pods.iter().zip(activities) {
+        for p in &pods {
             let project = project_name.get(&p.project_id).cloned();
+            let running = p.status.eq_ignore_ascii_case("running");
+            let activity = Activity::Unknown {
+                why: if running {
+                    "utilisation not read".into()
+                } else {
+                    format!("not running ({}): no utilisation signal", p.status)
+                },
+            };
+            if running {
+                inv.unread.push(p.id.clone());
+            }
             inv.pods.push(self.pod(p, project, activity, "/pods")?);
         }
         Ok(inv)
+    }
+
+    /// One `/stats/history` request per pod, four in flight: says first what it will cost at
+    /// the rate limit, then reports progress as it goes.
+    async fn read_activity(&self, pods: &[&Pod], now: DateTime<Utc>) -> Vec<ActivityRead> {
+        let running = pods
+            .iter()
+            .filter(|p| p.status == PodStatus::Running)
+            .count();
+        self.announce_stats_reads(running);
+        let total = pods.len();
+        // The futures are made first: a closure over them inside the stream is not `Send`.
+        let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
+        stream::iter(lookups)
+            .buffered(STATS_CONCURRENCY)
+            .enumerate()
+            .map(|(i, read)| {
+                if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
+                    tracing::info!(provider = %self.api.provider(), done = i + 1, total, "utilisation read");
+                }
+                read
+            })
+            .collect()
+            .await
     }
 
     /// `GET /pods/{id}` and its utilisation, one target after another (they share the
@@ -428,8 +434,9 @@ impl Provider for Podstack {
                 Err(ProviderError::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            let (activity, _) = self.activity(&p, now).await;
-            out.push(self.pod(&p, None, activity, &path)?);
+            let mut pod = self.pod(&p, None, Activity::Unknown { why: String::new() }, &path)?;
+            pod.activity = self.activity(&pod, now).await.activity;
+            out.push(pod);
         }
         Ok(out)
     }

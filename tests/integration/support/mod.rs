@@ -180,11 +180,12 @@ pub async fn plan_night(
     cfg: &podwarden::config::Config,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (podwarden::fleet::Fleet, podwarden::plan::Plan) {
-    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now)
+    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
+    let reads = podwarden::pipeline::inputs::Reads::Candidates(&set);
+    let (fleet, errors) = podwarden::pipeline::inputs::collect(cfg, now, reads)
         .await
         .expect("collects");
     assert!(errors.is_empty(), "{errors:?}");
-    let set = podwarden::policy::load_dir(&cfg.policies).expect("policies");
     let plan = podwarden::plan::make(&fleet, &set, &Default::default(), now, "night", now)
         .expect("evaluates");
     (fleet, plan)
