@@ -94,6 +94,7 @@ fn fleet(n: usize) -> Fleet {
         .iter()
         .map(|p| ProviderStatus {
             activity_reads: None,
+            cost_reads: None,
             name: p.to_string(),
             complete: true,
             pods: pods.iter().filter(|x| x.provider == *p).count(),

@@ -132,6 +132,7 @@ fn fleet(n: usize, days: i64) -> Fleet {
             .iter()
             .map(|p| ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 name: p.to_string(),
                 complete: true,
                 pods: pods.iter().filter(|x| x.provider == *p).count(),

@@ -10,6 +10,7 @@
 //! that failed to load while the inventory was read (served, stats, costs, wallet) is kept
 //! as the provider's gaps, and the errors behind them count for the exit code too.
 
+pub mod costs;
 pub mod readings;
 pub mod settings;
 
@@ -67,28 +68,43 @@ pub struct Collected {
     pub unread: Vec<usize>,
 }
 
-/// Reads every provider and [`read_activity`] of every pod that needs it: the whole fleet.
+/// Reads every provider, `cost_days` days of costs straight from each (no state file), and
+/// [`read_activity`] of every pod that needs it: the whole fleet.
 pub async fn collect(
     providers: &[Box<dyn Provider>],
     now: DateTime<Utc>,
     cost_days: u32,
 ) -> (Fleet, Vec<ProviderError>) {
-    let mut c = inventories(providers, now, cost_days).await;
+    let mut c = inventories(providers, now).await;
+    let (from, to) = crate::providers::cost_window(now, cost_days);
+    for p in providers {
+        if !c.fleet.is_complete(p.name()) {
+            continue;
+        }
+        let pods: Vec<crate::fleet::Pod> = c
+            .fleet
+            .pods
+            .iter()
+            .filter(|x| x.provider == p.name())
+            .cloned()
+            .collect();
+        match p.costs(from, to, &pods).await {
+            Ok(rows) => c.fleet.costs.extend(rows),
+            Err(e) => c.add_gap(p.name(), crate::providers::Gap::no_costs(e)),
+        }
+    }
+    c.fleet.normalize_order();
     let rows = c.unread.clone();
     read_activity(providers, &mut c, &rows, now).await;
     count_readings(&mut c.fleet);
     (c.fleet, c.errors)
 }
 
-/// Reads every provider's inventory (no per-pod activity reads). Returns the fleet, the errors
-/// of the providers that failed and of the data that failed to load, and the unread rows.
-pub async fn inventories(
-    providers: &[Box<dyn Provider>],
-    now: DateTime<Utc>,
-    cost_days: u32,
-) -> Collected {
-    let results =
-        futures::future::join_all(providers.iter().map(|p| p.inventory(now, cost_days))).await;
+/// Reads every provider's inventory (no cost rows, no per-pod activity reads). Returns the
+/// fleet, the errors of the providers that failed and of the data that failed to load, and
+/// the unread rows.
+pub async fn inventories(providers: &[Box<dyn Provider>], now: DateTime<Utc>) -> Collected {
+    let results = futures::future::join_all(providers.iter().map(|p| p.inventory(now))).await;
     let mut fleet = Fleet {
         taken_at: now,
         providers: Vec::new(),
@@ -125,6 +141,7 @@ pub async fn inventories(
                     error: None,
                     gaps,
                     activity_reads: None,
+                    cost_reads: None,
                 });
                 let unread: HashSet<String> = inv.unread.into_iter().collect();
                 fleet.pods.extend(inv.pods.into_iter().map(|mut pod| {
@@ -152,6 +169,7 @@ pub async fn inventories(
                     error: Some(e.to_string()),
                     gaps: Vec::new(),
                     activity_reads: None,
+                    cost_reads: None,
                 });
                 fleet
                     .facts
@@ -203,14 +221,7 @@ pub async fn read_activity(
     .await;
     for ((p, rows), reads) in providers.iter().zip(&per_provider).zip(reads) {
         if let Some(gap) = ActivityRead::gap(&reads) {
-            warn_gap(p.name(), &gap);
-            if let Some(status) = c.fleet.providers.iter_mut().find(|s| s.name == p.name()) {
-                status.gaps.push(DataGap {
-                    data: gap.data.into(),
-                    detail: gap.detail.clone(),
-                });
-            }
-            c.errors.push(gap.error);
+            c.add_gap(p.name(), gap);
         }
         for (&row, read) in rows.iter().zip(reads) {
             if read.error.is_some() {
@@ -222,6 +233,63 @@ pub async fn read_activity(
         }
     }
     failed
+}
+
+impl Collected {
+    /// Records data of `provider` that failed to load: a gap of its status, an error for the
+    /// exit code, and a warning.
+    pub fn add_gap(&mut self, provider: &str, gap: crate::providers::Gap) {
+        warn_gap(provider, &gap);
+        if let Some(status) = self.fleet.providers.iter_mut().find(|s| s.name == provider) {
+            status.gaps.push(DataGap {
+                data: gap.data.into(),
+                detail: gap.detail.clone(),
+            });
+        }
+        self.errors.push(gap.error);
+    }
+}
+
+/// Reads each complete provider's cost rows of the window through the state file's cache
+/// ([`costs`]); a failed provider read keeps the stored rows of the window and is a `costs`
+/// gap. A state-file error fails the collection.
+pub async fn read_costs(
+    providers: &[Box<dyn Provider>],
+    c: &mut Collected,
+    store: &mut crate::state::store::Store,
+    window: (chrono::NaiveDate, chrono::NaiveDate),
+    revision_days: u32,
+    now: DateTime<Utc>,
+) -> Result<(), crate::state::store::StoreError> {
+    for p in providers {
+        if !c.fleet.is_complete(p.name()) {
+            continue;
+        }
+        let pods: Vec<crate::fleet::Pod> = c
+            .fleet
+            .pods
+            .iter()
+            .filter(|x| x.provider == p.name())
+            .cloned()
+            .collect();
+        match costs::read(p.as_ref(), &pods, store, window, revision_days, now).await {
+            Ok((rows, reads)) => {
+                c.fleet.costs.extend(rows);
+                if let Some(s) = c.fleet.providers.iter_mut().find(|s| s.name == p.name()) {
+                    s.cost_reads = Some(reads);
+                }
+            }
+            Err(costs::CostError::Provider(e)) => {
+                c.fleet
+                    .costs
+                    .extend(store.cost_rows(p.name(), window.0, window.1)?);
+                c.add_gap(p.name(), crate::providers::Gap::no_costs(e));
+            }
+            Err(costs::CostError::Store(e)) => return Err(e),
+        }
+    }
+    c.fleet.normalize_order();
+    Ok(())
 }
 
 /// Fills each provider's [`ProviderStatus::activity_reads`] from its pods' readings.

@@ -17,6 +17,14 @@ pub struct CollectToml {
     /// How long one `podwarden observe` run spreads its reads over: its cron's interval.
     #[serde(default = "default_observe_span")]
     pub observe_span: String,
+    /// The last this many days of cost rows are read again every run (a provider may still
+    /// revise them; today's grows all day); older days come from the state file.
+    #[serde(default = "default_cost_revision_days")]
+    pub cost_revision_days: u32,
+}
+
+fn default_cost_revision_days() -> u32 {
+    2
 }
 
 fn default_max_evidence_age() -> String {
@@ -35,6 +43,7 @@ impl Default for CollectToml {
             max_evidence_age: default_max_evidence_age(),
             observe_budget: default_observe_budget(),
             observe_span: default_observe_span(),
+            cost_revision_days: default_cost_revision_days(),
         }
     }
 }
@@ -46,6 +55,8 @@ pub struct CollectSettings {
     /// In (0, 1].
     pub observe_budget: f64,
     pub observe_span: std::time::Duration,
+    /// At least 1.
+    pub cost_revision_days: u32,
 }
 
 impl Default for CollectSettings {
@@ -54,6 +65,7 @@ impl Default for CollectSettings {
             max_evidence_age: chrono::Duration::hours(12),
             observe_budget: 0.5,
             observe_span: std::time::Duration::from_secs(3600),
+            cost_revision_days: 2,
         }
     }
 }
@@ -71,6 +83,7 @@ impl CollectToml {
             observe_budget: share(&self.observe_budget)
                 .map_err(|e| format!("[collect] observe_budget: {e}"))?,
             observe_span,
+            cost_revision_days: self.cost_revision_days.clamp(1, 90),
         })
     }
 }

@@ -294,6 +294,10 @@ pub struct ProviderStatus {
     /// utilisation); `None` for a provider with none and in older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_reads: Option<ReadCounts>,
+    /// Which days of cost rows this run read and which came from the state file; `None` when
+    /// costs were not read through it (a provider that failed, `observe`, older snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_reads: Option<crate::collect::costs::CostReads>,
 }
 
 /// How many of a provider's pods had their activity read this run, taken from storage, or

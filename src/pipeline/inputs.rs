@@ -91,10 +91,15 @@ pub async fn collect(
     };
     let deadline = tokio::time::Instant::now() + span;
     let providers = crate::collect::providers(cfg, deadline)?;
-    // `observe` reads no costs: 0 days.
-    let cost_days = if observing { 0 } else { cfg.cost_days_at(now) };
-    let mut c = crate::collect::inventories(&providers, now, cost_days).await;
+    let mut c = crate::collect::inventories(&providers, now).await;
     let mut store = Store::open(&cfg.state)?;
+    // `observe` reads no costs.
+    if !observing {
+        let window = crate::providers::cost_window(now, cfg.cost_days_at(now));
+        let revision_days = cfg.collect.cost_revision_days;
+        crate::collect::read_costs(&providers, &mut c, &mut store, window, revision_days, now)
+            .await?;
+    }
     let mut stored = HashMap::new();
     for status in c.fleet.providers.iter().filter(|p| p.complete) {
         for (target, r) in store.readings(&status.name)? {

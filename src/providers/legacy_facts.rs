@@ -50,6 +50,7 @@ mod tests {
             providers: ["a", "p"]
                 .map(|name| ProviderStatus {
                     activity_reads: None,
+                    cost_reads: None,
                     name: name.into(),
                     complete: true,
                     pods: 0,

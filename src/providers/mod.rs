@@ -15,7 +15,7 @@ pub mod retry_after;
 pub mod wire_fields;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use error::ProviderError;
@@ -60,7 +60,25 @@ pub struct Gap {
     pub error: ProviderError,
 }
 
+/// The days of `cost_days` days of costs ending on `now`'s day (at least one).
+pub fn cost_window(now: DateTime<Utc>, cost_days: u32) -> (NaiveDate, NaiveDate) {
+    let to = now.date_naive();
+    (
+        to - chrono::Duration::days(i64::from(cost_days.max(1)) - 1),
+        to,
+    )
+}
+
 impl Gap {
+    /// The gap of a failed cost read: the provider has no cost rows this run.
+    pub fn no_costs(error: ProviderError) -> Self {
+        Gap {
+            data: "costs",
+            detail: format!("no cost rows for this provider: {error}"),
+            error,
+        }
+    }
+
     /// A gap caused by one failed read.
     pub fn from_error(data: &'static str, error: ProviderError) -> Self {
         Gap {
@@ -194,14 +212,18 @@ pub trait Provider: Send + Sync {
     fn name(&self) -> &str;
     /// Which provider it is: the facts the fleet records for it come from its type.
     fn provider_type(&self) -> registry::ProviderType;
-    /// Reads the inventory to the end, the signals that come in lists, and `cost_days` days
-    /// of costs up to `now`. Pods whose activity needs a read of its own are listed in
-    /// [`Inventory::unread`], their activity unknown.
-    async fn inventory(
+    /// Reads the inventory to the end, the signals that come in lists, the wallet and the
+    /// provider's own idle view (no cost rows: [`Provider::costs`]). Pods whose activity needs
+    /// a read of its own are listed in [`Inventory::unread`], their activity unknown.
+    async fn inventory(&self, now: DateTime<Utc>) -> Result<Inventory, ProviderError>;
+    /// The billed cost rows of the days `from` to `to` (inclusive). `pods` is this run's
+    /// inventory of the provider (a row takes its pod's project where the provider names none).
+    async fn costs(
         &self,
-        now: DateTime<Utc>,
-        cost_days: u32,
-    ) -> Result<Inventory, ProviderError>;
+        from: NaiveDate,
+        to: NaiveDate,
+        pods: &[Pod],
+    ) -> Result<Vec<CostRow>, ProviderError>;
     /// Reads the activity of `pods` (from [`Inventory::unread`]), in the order given, as far
     /// as the run's deadline allows: one result per pod, in the same order. The default, for a
     /// provider that lists none: their activity as it is.
@@ -213,13 +235,19 @@ pub trait Provider: Send + Sync {
             })
             .collect()
     }
-    /// Reads everything: [`Provider::inventory`], then every unread pod's activity.
+    /// Reads everything: [`Provider::inventory`], `cost_days` days of costs up to `now` (a
+    /// failed read is a `costs` gap), then every unread pod's activity.
     async fn collect(
         &self,
         now: DateTime<Utc>,
         cost_days: u32,
     ) -> Result<Inventory, ProviderError> {
-        let mut inv = self.inventory(now, cost_days).await?;
+        let mut inv = self.inventory(now).await?;
+        let (from, to) = cost_window(now, cost_days);
+        match self.costs(from, to, &inv.pods).await {
+            Ok(rows) => inv.costs = rows,
+            Err(e) => inv.gaps.push(Gap::no_costs(e)),
+        }
         let unread: std::collections::HashSet<&String> = inv.unread.iter().collect();
         let rows: Vec<usize> = (0..inv.pods.len())
             .filter(|&i| unread.contains(&inv.pods[i].target))

@@ -344,6 +344,7 @@ mod tests {
             taken_at: Utc::now(),
             providers: vec![ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 name: "argus".into(),
                 complete: true,
                 pods: 0,

@@ -371,6 +371,7 @@ fn run_case(case: &Case, all: &PolicySet) -> Result<Vec<String>, CaseFault> {
             .into_iter()
             .map(|name| ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 pods: pods.iter().filter(|p| p.provider == name).count(),
                 name,
                 complete: true,

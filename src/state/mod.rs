@@ -9,6 +9,8 @@
 //! - `journal` and `journal_head` ([`journal`]): the hash-chained audit journal, one record per
 //!   stage of every action, and the head that names the last record.
 //! - `outbox` ([`outbox`]): mails whose send failed, retried by later runs until delivered.
+//! - `cost_rows` and `cost_days` ([`costs`]): the daily cost rows read so far, with each
+//!   day's count, checksum and last read, so that a run reads only the days it lacks.
 //! - `readings` ([`evidence`]): the newest activity reading of each pod whose signal is read
 //!   pod by pod (Podstack's utilisation), kept so that later runs need not read it again.
 //!
@@ -36,6 +38,7 @@
 //! where the store had SQLite's default (5 s) and the outbox 10 s: a lock on this file is held
 //! for one short transaction, and waiting for it beats failing the command.
 
+pub mod costs;
 pub mod evidence;
 pub mod journal;
 pub mod outbox;

@@ -131,6 +131,30 @@ const STEPS: &[Step] = &[
         PRIMARY KEY (provider, target)
     );",
     ),
+    // 8. Daily cost rows kept between runs (see `costs`): the rows, and per provider and day
+    // how many there were, their checksum and when the day was last read.
+    Step::Sql(
+        "CREATE TABLE cost_rows (
+        provider     TEXT NOT NULL,
+        date         TEXT NOT NULL,
+        pod_id       TEXT NOT NULL,
+        worker_id    TEXT,
+        project      TEXT,
+        amount       TEXT NOT NULL,
+        currency     TEXT NOT NULL,
+        hours        TEXT,
+        by_resource  TEXT
+    );
+    CREATE INDEX cost_rows_by_day ON cost_rows (provider, date);
+    CREATE TABLE cost_days (
+        provider TEXT NOT NULL,
+        date     TEXT NOT NULL,
+        rows     INTEGER NOT NULL,
+        checksum TEXT NOT NULL,
+        read_at  TEXT NOT NULL,
+        PRIMARY KEY (provider, date)
+    );",
+    ),
 ];
 
 /// Runs the steps the file lacks, all in one transaction that takes the write lock first

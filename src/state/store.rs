@@ -450,6 +450,7 @@ mod tests {
             taken_at: at,
             providers: vec![crate::fleet::ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 name: "p".into(),
                 complete: true,
                 pods: pods.len(),

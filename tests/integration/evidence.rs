@@ -219,6 +219,7 @@ async fn collect_and_plan(
         taken_at: now,
         providers: vec![podwarden::fleet::ProviderStatus {
             activity_reads: None,
+            cost_reads: None,
             name: "podstack".into(),
             complete: true,
             pods: 0,

@@ -7,6 +7,7 @@ mod audit;
 mod breakers;
 mod cli;
 mod config_diagnostics;
+mod cost_cache;
 mod delivery;
 mod delivery_edge_cases;
 mod evidence;

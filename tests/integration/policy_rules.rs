@@ -73,6 +73,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
         providers: vec![
             ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 name: "argus".into(),
                 complete: true,
                 pods: pods.len(),
@@ -81,6 +82,7 @@ fn fleet(pods: Vec<Pod>) -> Fleet {
             },
             ProviderStatus {
                 activity_reads: None,
+                cost_reads: None,
                 name: "podstack".into(),
                 complete: true,
                 pods: 0,

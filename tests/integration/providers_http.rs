@@ -338,6 +338,7 @@ async fn a_worker_missing_from_served_is_unknown_and_never_planned_idle() {
         taken_at: now,
         providers: vec![podwarden::fleet::ProviderStatus {
             activity_reads: None,
+            cost_reads: None,
             name: "argus".into(),
             complete: true,
             pods: inv.pods.len(),

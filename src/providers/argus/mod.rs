@@ -15,7 +15,7 @@ pub mod wire;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
@@ -240,56 +240,10 @@ impl Provider for Argus {
     }
 
     /// Workers, pods and `/compute/served` (one list for every worker: no per-pod reads),
-    /// costs and the provider's idle view.
-    async fn inventory(
-        &self,
-        now: DateTime<Utc>,
-        cost_days: u32,
-    ) -> Result<Inventory, ProviderError> {
+    /// and the provider's idle view.
+    async fn inventory(&self, _now: DateTime<Utc>) -> Result<Inventory, ProviderError> {
         let mut inv = self.workers_and_pods().await?;
-        let to = now.date_naive();
-        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
-        // Costs are reported, not acted on: a failed read leaves this provider without costs.
-        let daily: Vec<DailyCost> = match self
-            .list_all(
-                "/cost/daily",
-                &[("from", from.to_string()), ("to", to.to_string())],
-            )
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                inv.gaps.push(Gap {
-                    data: "costs",
-                    detail: format!("no cost rows for this provider: {e}"),
-                    error: e,
-                });
-                Vec::new()
-            }
-        };
         let name = self.api.provider().to_string();
-        let project_of: HashMap<String, String> = inv
-            .pods
-            .iter()
-            .filter_map(|p| Some((p.pod_id.clone(), p.project.clone()?)))
-            .collect();
-        for d in daily {
-            inv.costs.push(CostRow {
-                provider: name.clone(),
-                date: d.date,
-                project: project_of.get(&d.pod_id).cloned(),
-                amount: self.money(
-                    &d.usd,
-                    "/cost/daily",
-                    &format!("items[pod_id={},date={}].usd", d.pod_id, d.date),
-                )?,
-                // The shortest decimal that reads back as the float: 1.1 stays 1.1.
-                hours: rust_decimal::prelude::FromPrimitive::from_f64(d.hours),
-                pod_id: d.pod_id,
-                worker_id: d.worker_id,
-                by_resource: None,
-            });
-        }
         // The provider's own idle view, for the report's cross-check; a failed read leaves
         // `idle_costs` unread (`None`) and is a gap.
         match self.api.get::<Items<IdleCost>>("/cost/idle", &[]).await {
@@ -316,6 +270,46 @@ impl Provider for Argus {
             }),
         }
         Ok(inv)
+    }
+
+    /// `/cost/daily` from `from` to `to` (inclusive), every page; a row's project is its
+    /// pod's (from `pods`, this run's inventory).
+    async fn costs(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        pods: &[Pod],
+    ) -> Result<Vec<CostRow>, ProviderError> {
+        let daily: Vec<DailyCost> = self
+            .list_all(
+                "/cost/daily",
+                &[("from", from.to_string()), ("to", to.to_string())],
+            )
+            .await?;
+        let name = self.api.provider().to_string();
+        let project_of: HashMap<&str, &String> = pods
+            .iter()
+            .filter_map(|p| Some((p.pod_id.as_str(), p.project.as_ref()?)))
+            .collect();
+        let mut rows = Vec::with_capacity(daily.len());
+        for d in daily {
+            rows.push(CostRow {
+                provider: name.clone(),
+                date: d.date,
+                project: project_of.get(d.pod_id.as_str()).map(|p| (*p).clone()),
+                amount: self.money(
+                    &d.usd,
+                    "/cost/daily",
+                    &format!("items[pod_id={},date={}].usd", d.pod_id, d.date),
+                )?,
+                // The shortest decimal that reads back as the float: 1.1 stays 1.1.
+                hours: rust_decimal::prelude::FromPrimitive::from_f64(d.hours),
+                pod_id: d.pod_id,
+                worker_id: d.worker_id,
+                by_resource: None,
+            });
+        }
+        Ok(rows)
     }
 
     async fn recheck(

@@ -21,7 +21,7 @@ pub use idle::{activity_from_samples, IdleThresholds};
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
@@ -52,6 +52,8 @@ const PROGRESS_EVERY: usize = 50;
 pub struct Podstack {
     api: Api,
     idle: IdleThresholds,
+    /// Project names by id, from the last inventory's `/projects` (cost rows name ids).
+    projects: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Podstack {
@@ -63,6 +65,7 @@ impl Podstack {
         Ok(Podstack {
             api: Api::new(name, settings)?,
             idle,
+            projects: Default::default(),
         })
     }
 
@@ -254,8 +257,8 @@ impl Podstack {
         })
     }
 
-    /// Wallet and costs: kept out of the inventory's fate, a failure becomes a gap.
-    async fn money_data(&self, inv: &mut Inventory, now: DateTime<Utc>, cost_days: u32) {
+    /// The wallet: kept out of the inventory's fate, a failure becomes a gap.
+    async fn wallet(&self, inv: &mut Inventory) {
         let name = self.api.provider().to_string();
         match self.api.get::<Wallet>("/wallet", &[]).await.and_then(|w| {
             Ok(FleetWallet {
@@ -280,8 +283,11 @@ impl Podstack {
             Ok(w) => inv.wallets.push(w),
             Err(e) => inv.gaps.push(Gap::from_error("wallet", e)),
         }
-        let to = now.date_naive();
-        let from = to - Duration::days(i64::from(cost_days.max(1)) - 1);
+    }
+
+    /// `/billing/usage` from `from` to `to`, rows de-duplicated, projects named.
+    async fn usage(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CostRow>, ProviderError> {
+        let name = self.api.provider().to_string();
         let usage = self
             .api
             .get::<Items<UsageRow>>(
@@ -327,25 +333,25 @@ impl Podstack {
             }
             Ok(rows)
         });
-        match rows {
-            Ok(rows) => inv
-                .costs
-                .extend(rows.into_iter().map(|(amount, by_resource, u)| CostRow {
-                    provider: name.clone(),
-                    date: u.date,
-                    project: Some(u.project_id.clone()),
-                    amount,
-                    hours: None,
-                    pod_id: u.pod_id,
-                    worker_id: None,
-                    by_resource: Some(by_resource),
-                })),
-            Err(e) => inv.gaps.push(Gap {
-                data: "costs",
-                detail: format!("no cost rows for this provider: {e}"),
-                error: e,
-            }),
-        }
+        let projects = self.projects.lock().map(|p| p.clone()).unwrap_or_default();
+        Ok(rows?
+            .into_iter()
+            .map(|(amount, by_resource, u)| CostRow {
+                provider: name.clone(),
+                date: u.date,
+                project: Some(
+                    projects
+                        .get(&u.project_id)
+                        .cloned()
+                        .unwrap_or_else(|| u.project_id.clone()),
+                ),
+                amount,
+                hours: None,
+                pod_id: u.pod_id,
+                worker_id: None,
+                by_resource: Some(by_resource),
+            })
+            .collect())
     }
 }
 
@@ -361,22 +367,16 @@ impl Provider for Podstack {
 
     /// Projects, pods, wallet and costs; every running pod is left [`Inventory::unread`]
     /// (its utilisation is one request of its own, the slow part of a run).
-    async fn inventory(
-        &self,
-        now: DateTime<Utc>,
-        cost_days: u32,
-    ) -> Result<Inventory, ProviderError> {
+    async fn inventory(&self, _now: DateTime<Utc>) -> Result<Inventory, ProviderError> {
         let projects: Items<Project> = self.api.get("/projects", &[]).await?;
         let project_name: HashMap<String, String> =
             projects.items.into_iter().map(|p| (p.id, p.name)).collect();
+        if let Ok(mut held) = self.projects.lock() {
+            held.clone_from(&project_name);
+        }
         let pods = self.list_pods().await?;
         let mut inv = Inventory::default();
-        self.money_data(&mut inv, now, cost_days).await;
-        for c in &mut inv.costs {
-            if let Some(name) = c.project.as_ref().and_then(|id| project_name.get(id)) {
-                c.project = Some(name.clone());
-            }
-        }
+        self.wallet(&mut inv).await;
         for p in &pods {
             let project = project_name.get(&p.project_id).cloned();
             let running = p.status.eq_ignore_ascii_case("running");
@@ -393,6 +393,17 @@ impl Provider for Podstack {
             inv.pods.push(self.pod(p, project, activity, "/pods")?);
         }
         Ok(inv)
+    }
+
+    /// `/billing/usage` (one request for the whole range); projects named as the last
+    /// inventory's `/projects` names them.
+    async fn costs(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        _pods: &[Pod],
+    ) -> Result<Vec<CostRow>, ProviderError> {
+        self.usage(from, to).await
     }
 
     /// One `/stats/history` request per pod, four in flight: says first what it will cost at
