@@ -6,7 +6,9 @@
 //! the rate budget each) is, this run, one of:
 //! - **stored**: judged on the newest reading an earlier run stored ([`use_stored`]) when it
 //!   is of the pod's current incarnation, not from the future, and no older than
-//!   `max_evidence_age`. An idle reading keeps its start: the pod counts as idle from then to
+//!   `max_evidence_age` — also a reading that proved nothing (stale samples, a GPU not read):
+//!   the pod stays unknown without a request spent to learn it again. An idle reading keeps its
+//!   start: the pod counts as idle from then to
 //!   now, and its evidence says how old the reading is. Decision: the plan assumes the pod
 //!   stayed as it was read, so that a plan on fresh-enough readings equals the plan of a full
 //!   read; apply reads every target again right before acting and skips one that turned busy,
@@ -56,11 +58,11 @@ pub fn use_stored(
             continue;
         };
         let mut activity = s.activity.clone();
-        if let Activity::Idle { evidence, .. } = &mut activity {
-            evidence.push_str(&format!(
-                " (read {} ago)",
-                crate::duration::format(now - s.read_at)
-            ));
+        let age = format!(" (read {} ago)", crate::duration::format(now - s.read_at));
+        match &mut activity {
+            Activity::Idle { evidence, .. } => evidence.push_str(&age),
+            Activity::Unknown { why } => why.push_str(&age),
+            Activity::Busy => {}
         }
         pod.activity = activity;
         pod.reading = Some(Reading::Stored { at: s.read_at });

@@ -310,6 +310,9 @@ pub struct ReadCounts {
     pub read_unknown: usize,
     /// Judged on a stored reading of an earlier run.
     pub stored: usize,
+    /// Of those, how many readings had proved nothing (the pod is unknown).
+    #[serde(default)]
+    pub stored_unknown: usize,
     /// The oldest stored reading used, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_stored: Option<DateTime<Utc>>,
@@ -338,6 +341,9 @@ impl ReadCounts {
                 }
                 Reading::Stored { at } => {
                     c.stored += 1;
+                    if matches!(pod.activity, Activity::Unknown { .. }) {
+                        c.stored_unknown += 1;
+                    }
                     c.oldest_stored = Some(c.oldest_stored.map_or(*at, |o| o.min(*at)));
                 }
                 Reading::Skipped { why } => {
@@ -360,7 +366,12 @@ impl ReadCounts {
             let oldest = self.oldest_stored.map_or_else(String::new, |at| {
                 format!(" (oldest {} old)", crate::duration::format(now - at))
             });
-            parts.push(format!("{} from storage{oldest}", self.stored));
+            let unknown = if self.stored_unknown > 0 {
+                format!(", {} of them unknown", self.stored_unknown)
+            } else {
+                String::new()
+            };
+            parts.push(format!("{} from storage{oldest}{unknown}", self.stored));
         }
         for (why, n) in &self.skipped_why {
             parts.push(format!("{n} not read: {why}"));

@@ -5,9 +5,9 @@
 //! A row holds the pod's [`Activity`] as the read found it (JSON), when it was read and the
 //! incarnation (last start) it belongs to. Which stored reading may stand for a pod now is
 //! decided in [`crate::collect::readings`]; this module only keeps them:
-//! - a read that proved something (busy or idle) replaces the pod's row;
-//! - a read that proved nothing although it was answered (stale samples, a GPU not read)
-//!   deletes it: the pod is unknown until read again;
+//! - a read that was answered replaces the pod's row, also when it proved nothing (stale
+//!   samples, a GPU not read: the pod is unknown, and a run within `max_evidence_age` does
+//!   not spend a request to learn that again; `observe` refreshes it in its turn);
 //! - a read that failed (a 5xx, the deadline) leaves the row as it was;
 //! - rows of pods a complete provider no longer lists are deleted.
 
@@ -100,10 +100,6 @@ impl Store {
                 .prepare_cached("DELETE FROM readings WHERE provider = ?1 AND target = ?2")
                 .map_err(&err)?;
             for r in reads.iter().filter(|r| !r.failed) {
-                if matches!(r.activity, Activity::Unknown { .. }) {
-                    delete.execute(params![provider, r.target]).map_err(&err)?;
-                    continue;
-                }
                 let activity = serde_json::to_string(&r.activity).unwrap_or_default();
                 upsert
                     .execute(params![
@@ -155,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_read_keeps_the_row_an_unknown_answer_and_an_unlisted_pod_drop_it() {
+    fn a_failed_read_keeps_the_row_an_answer_replaces_it_an_unlisted_pod_drops_it() {
         let dir = tempfile::tempdir().expect("dir");
         let mut store = Store::open(&dir.path().join("s.db")).expect("open");
         let idle = Activity::Idle {
@@ -186,9 +182,14 @@ mod tests {
             )
             .expect("record");
         let stored = store.readings("ps").expect("readings");
-        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored.len(), 2, "{stored:?}");
         assert_eq!(stored["a"].activity, idle, "a failed read keeps the row");
         assert_eq!(stored["a"].read_at, at(0));
+        assert!(
+            matches!(stored["b"].activity, Activity::Unknown { .. })
+                && stored["b"].read_at == at(1),
+            "an answer that proved nothing replaces it"
+        );
         assert!(store.readings("other").expect("readings").is_empty());
     }
 }

@@ -110,10 +110,22 @@ async fn a_stored_reading_stands_until_max_evidence_age_then_the_pod_is_read_aga
     ));
     assert!(planned(&plan).is_empty(), "{plan:?}");
     assert!(plan.blocked.iter().any(|b| b.target == "pd_idle"));
-    // The read that proved nothing dropped the stored reading: the next run reads again.
+    // The read that proved nothing is stored too: while it is young enough the pod stays
+    // unknown without a request; once it is older, the pod is read again.
     let t3 = t2 + Duration::minutes(5);
     s.sandbox.clock.set(t3);
-    plan_at(&cfg, t3).await;
+    let (fleet, plan) = plan_at(&cfg, t3).await;
+    assert_eq!(s.sandbox.requests_to(STATS), 2);
+    assert!(
+        matches!(&pod(&fleet, "pd_idle").activity, Activity::Unknown { why } if why.ends_with("(read 5m ago)")),
+        "{:?}",
+        pod(&fleet, "pd_idle").activity
+    );
+    assert!(planned(&plan).is_empty());
+    assert_eq!(reads_of(&fleet).stored_unknown, 1);
+    let t4 = t2 + Duration::minutes(61);
+    s.sandbox.clock.set(t4);
+    plan_at(&cfg, t4).await;
     assert_eq!(s.sandbox.requests_to(STATS), 3);
 }
 
