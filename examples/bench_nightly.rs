@@ -13,7 +13,9 @@
 //! `--first-night`: no state file; the run reads every candidate in $/day order within the
 //! 30-minute deadline (this takes as long as the rate limit says: ~25 min at 10 000 pods).
 //!
-//! Prints the wall time, the requests per endpoint, how many pods were read, taken from
+//! The shipped policies run without their circuit breakers and the global `[limits]` (sized
+//! for real fleets, they would refuse every policy of a synthetic one and leave no actions to
+//! compare). Prints the wall time, the requests per endpoint, how many pods were read, taken from
 //! storage or left unknown, and how the plan compares.
 
 use std::collections::BTreeSet;
@@ -68,6 +70,7 @@ async fn sandbox(pods: usize, start: DateTime<Utc>, raised: bool) -> RunningSand
 fn config(s: &RunningSandbox, state: &std::path::Path, raised: bool) -> Config {
     let mut cfg = podwarden::demo::config(s, state).expect("config");
     cfg.deadline = StdDuration::from_secs(30 * 60);
+    cfg.limits = Default::default();
     if raised {
         for p in &mut cfg.providers {
             p.ops_rate = Some(RateLimit {
@@ -79,8 +82,18 @@ fn config(s: &RunningSandbox, state: &std::path::Path, raised: bool) -> Config {
     cfg
 }
 
+/// The shipped policies without their circuit breakers (sized for real fleets, they refuse a
+/// synthetic fleet's whole policy, which would leave no actions to compare).
+fn policies(cfg: &Config) -> podwarden::policy::PolicySet {
+    let mut set = podwarden::pipeline::evaluate::policies(None, Some(cfg)).expect("policies");
+    for p in &mut set.policies {
+        p.limits = Default::default();
+    }
+    set
+}
+
 async fn night(cfg: &Config, now: DateTime<Utc>, reads: ReadsKind) -> (Fleet, Plan, StdDuration) {
-    let set = podwarden::pipeline::evaluate::policies(None, Some(cfg)).expect("policies");
+    let set = policies(cfg);
     let started = Instant::now();
     let reads = match reads {
         ReadsKind::Candidates => Reads::Candidates(&set),

@@ -43,18 +43,35 @@ pub async fn schedule(
     };
     // Each run reads the configuration afresh (a changed ConfigMap applies from the next run);
     // the schedule itself is read once, here.
-    crate::schedule::serve(&sched, crate::schedule::Options { max_runs }, || {
-        let options = options.clone();
-        async move {
-            match run(&options).await {
-                Ok(exit) => exit,
-                Err(e) => {
-                    tracing::error!("scheduled run failed: {e}");
-                    e.exit()
+    let config_path = options.source.config.clone();
+    crate::schedule::serve(
+        &sched,
+        crate::schedule::Options { max_runs },
+        || {
+            let options = options.clone();
+            async move {
+                match run(&options).await {
+                    Ok(exit) => exit,
+                    Err(e) => {
+                        tracing::error!("scheduled run failed: {e}");
+                        e.exit()
+                    }
                 }
             }
-        }
-    })
+        },
+        || {
+            let path = config_path.clone();
+            async move {
+                match super::observe::observe(path.as_deref()).await {
+                    Ok(exit) => exit,
+                    Err(e) => {
+                        tracing::error!("observe run failed: {e}");
+                        e.exit()
+                    }
+                }
+            }
+        },
+    )
     .await
     .map_err(Error::from)
 }

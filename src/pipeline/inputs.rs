@@ -134,7 +134,10 @@ pub async fn collect(
             let failed = crate::collect::read_activity(&providers, &mut c, &ordered, now).await;
             (ordered, failed)
         }
-        Reads::Observe => observe(cfg, &providers, &mut c, &unread, &stored, now).await,
+        Reads::Observe => {
+            observe(cfg, &providers, &mut c, &unread, &stored, now, &mut store).await?;
+            (Vec::new(), HashSet::new())
+        }
     };
     record_readings(&mut store, &c, &to_read, &failed, now)?;
     crate::collect::count_readings(&mut c.fleet);
@@ -153,6 +156,8 @@ pub async fn collect(
 /// later run. A provider whose limit is not configured or documented reads none (decision:
 /// observing blind could starve the people sharing the token). The inventory's own requests
 /// (Podstack: one per 100 pods) are not subtracted: about 1 % of an hour's budget at 3,000 pods.
+/// Each batch is dated when it is read and stored at once, so that a run stopped midway (a
+/// SIGTERM, a crash, its span's end) keeps what it read.
 async fn observe(
     cfg: &Config,
     providers: &[Box<dyn crate::providers::Provider>],
@@ -160,7 +165,8 @@ async fn observe(
     unread: &[usize],
     stored: &HashMap<(String, String), crate::state::evidence::StoredReading>,
     now: DateTime<Utc>,
-) -> (Vec<usize>, HashSet<usize>) {
+    store: &mut Store,
+) -> Result<(), Error> {
     let ordered = readings::oldest_first(&c.fleet, unread, stored);
     let share = cfg.collect.observe_budget;
     let span = cfg.collect.observe_span;
@@ -199,10 +205,10 @@ async fn observe(
         queues.push((now_rows.iter().copied().collect(), batch, limit.window));
     }
     readings::skip(&mut c.fleet, &later, readings::LATER);
-    let mut read = Vec::new();
-    let mut failed = HashSet::new();
+    let began = tokio::time::Instant::now();
     while queues.iter().any(|(q, _, _)| !q.is_empty()) {
         let started = tokio::time::Instant::now();
+        let at = now + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();
         let mut rows = Vec::new();
         let mut window = std::time::Duration::ZERO;
         for (q, batch, w) in &mut queues {
@@ -210,13 +216,13 @@ async fn observe(
             rows.extend(q.drain(..n));
             window = window.max(*w);
         }
-        failed.extend(crate::collect::read_activity(providers, c, &rows, now).await);
-        read.extend(rows);
+        let failed = crate::collect::read_activity(providers, c, &rows, at).await;
+        record_readings(store, c, &rows, &failed, at)?;
         if queues.iter().any(|(q, _, _)| !q.is_empty()) {
             tokio::time::sleep_until(started + window).await;
         }
     }
-    (read, failed)
+    Ok(())
 }
 
 /// Stores what this run read (see [`crate::state::evidence`]), per complete provider, and

@@ -41,6 +41,10 @@ pub struct ScheduleToml {
     /// How long SIGTERM waits for a run in progress (default 5m).
     #[serde(default = "default_grace")]
     pub grace: String,
+    /// When to run `podwarden observe` (same time zone), e.g. `"5 0,1,3-23 * * *"`: hourly
+    /// but in the nightly run's hour. Unset: no observe runs.
+    #[serde(default)]
+    pub observe: Option<String>,
 }
 
 fn default_timezone() -> String {
@@ -55,6 +59,8 @@ fn default_grace() -> String {
 pub struct ScheduleConfig {
     pub cron: CronSchedule,
     pub grace: Duration,
+    /// `observe`'s schedule, if any.
+    pub observe: Option<CronSchedule>,
 }
 
 impl ScheduleToml {
@@ -65,7 +71,17 @@ impl ScheduleToml {
         let grace = crate::duration::parse(&self.grace)
             .and_then(|d| d.to_std().map_err(|_| "negative duration".to_string()))
             .map_err(|e| format!("[schedule] grace: {e}"))?;
-        Ok(ScheduleConfig { cron, grace })
+        let observe = self
+            .observe
+            .as_deref()
+            .map(|expr| CronSchedule::parse(expr, &self.timezone))
+            .transpose()
+            .map_err(|e| format!("[schedule] observe: {e}"))?;
+        Ok(ScheduleConfig {
+            cron,
+            grace,
+            observe,
+        })
     }
 }
 
@@ -113,15 +129,22 @@ fn local(schedule: &CronSchedule, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Runs `job` at every fire of `config` until SIGTERM / Ctrl-C (or `max_runs` runs).
-pub async fn serve<F, Fut>(
+/// Runs `job` at every fire of `config` until SIGTERM / Ctrl-C (or `max_runs` runs), and
+/// `observe` at every fire of `config.observe`. An observe fire while an observe run is going
+/// is skipped like a run's; an observe run and a nightly run may overlap (observe spends only
+/// its share of the rate budget). SIGTERM ends an observe run at once: it stores each batch
+/// as it reads it.
+pub async fn serve<F, Fut, G, Gut>(
     config: &ScheduleConfig,
     options: Options,
     job: F,
+    observe: G,
 ) -> Result<Exit, ScheduleError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Exit> + Send + 'static,
+    G: Fn() -> Gut,
+    Gut: Future<Output = Exit> + Send + 'static,
 {
     let cron = &config.cron;
     let mut scheduler = JobScheduler::new().await?;
@@ -131,6 +154,15 @@ where
         .next_after(Utc::now())
         .ok_or_else(|| ScheduleError::NeverFires(cron.expr().into()))?;
     arm(&scheduler, first, &fires_tx).await?;
+    let (observe_tx, mut observe_fires) = mpsc::unbounded_channel();
+    if let Some(oc) = &config.observe {
+        let first = oc
+            .next_after(Utc::now())
+            .ok_or_else(|| ScheduleError::NeverFires(oc.expr().into()))?;
+        arm(&scheduler, first, &observe_tx).await?;
+        tracing::info!(cron = oc.expr(), next = %local(oc, first), "observe runs scheduled");
+    }
+    let mut observing: Option<tokio::task::JoinHandle<Exit>> = None;
     tracing::info!(
         cron = cron.expr(),
         timezone = %cron.timezone(),
@@ -161,6 +193,18 @@ where
                 tracing::info!(due = %local(cron, due), "scheduled run started");
                 running = Some(tokio::spawn(job()));
             }
+            Some(due) = observe_fires.recv() => {
+                let Some(oc) = &config.observe else { continue };
+                if let Some(next) = oc.next_after(due.max(Utc::now())) {
+                    arm(&scheduler, next, &observe_tx).await?;
+                }
+                if observing.as_ref().is_some_and(|h| !h.is_finished()) {
+                    tracing::warn!(due = %local(oc, due), "skipped an observe run: the previous one is still in progress");
+                    continue;
+                }
+                tracing::info!(due = %local(oc, due), "observe run started");
+                observing = Some(tokio::spawn(observe()));
+            }
             done = async { running.as_mut().expect("guarded by the select condition").await }, if running.is_some() => {
                 running = None;
                 runs += 1;
@@ -178,6 +222,9 @@ where
             _ = tokio::signal::ctrl_c() => break shutdown(running.take(), config.grace, "Ctrl-C").await,
         }
     };
+    if let Some(o) = observing.take() {
+        o.abort();
+    }
     let _ = scheduler.shutdown().await;
     Ok(outcome)
 }

@@ -166,3 +166,39 @@ fn a_fire_during_a_slow_run_is_skipped_and_sigterm_lets_the_run_finish() {
     );
     assert_eq!(count(&stderr, "scheduled run started"), 1, "{log}");
 }
+
+#[test]
+fn observe_runs_on_their_own_cron_store_readings_and_end_at_sigterm() {
+    let sandbox = SandboxProcess::start(&["--pods", "40"]);
+    // The nightly run far away (1 January, 03:00); observe every second.
+    let dir = schedule_workspace_with(&sandbox.base, "0 0 3 1 1 *", "5s", STOP_IDLE_PODSTACK);
+    let path = dir.path().join("podwarden.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(&path, format!("{config}observe = \"* * * * * *\"\n")).expect("written");
+    let mut child = schedule_command(dir.path(), &[]).spawn().expect("starts");
+    let stdout = collect(child.stdout.take().expect("stdout"));
+    let stderr = collect(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&stdout, "utilisation of") == 0 {
+        assert!(Instant::now() < deadline, "no observe run finished");
+        assert!(child.try_wait().expect("waits").is_none(), "exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = wait(&mut child, Duration::from_secs(20));
+    let log = stderr.lock().expect("lock").join("\n");
+    assert_eq!(status.code(), Some(0), "no nightly run was going: {log}");
+    assert!(log.contains("observe run started"), "{log}");
+    assert_eq!(count(&stderr, "scheduled run started"), 0, "{log}");
+    let state = podwarden::state::store::Store::open(&dir.path().join("state/podwarden.db"))
+        .expect("state file");
+    assert!(
+        !state.readings("podstack").expect("readings").is_empty(),
+        "observe stored what it read"
+    );
+}
