@@ -26,6 +26,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod progress;
 pub mod providers;
 pub mod report;
 pub mod review;

@@ -30,7 +30,6 @@ use tokio::time::Instant;
 
 pub use super::operation::{operation, PlanError};
 use super::preconditions::{self, Effect};
-use super::progress::Progress;
 use super::queue::{self, StopSignal};
 pub use super::rederive::{Refusal, Rejected};
 use super::verify;
@@ -39,6 +38,7 @@ use crate::exit::Exit;
 use crate::fleet::{Pod, ResourceKind};
 use crate::money::Currency;
 use crate::plan::{Plan, PlanSettings, PlannedAction};
+use crate::progress::Progress;
 use crate::providers::{CallStats, OpKind, Operation, Provider, ProviderError, Receipt};
 use crate::state::journal::{Journal, JournalError, NewRecord, Record, Stage};
 
@@ -664,7 +664,7 @@ pub async fn apply(
     let shared = Shared {
         plan,
         journal: Mutex::new(journal),
-        progress: Mutex::new(Progress::new(total)),
+        progress: Mutex::new(Progress::new(total, "acting", "actions")),
         opts,
         stop,
     };

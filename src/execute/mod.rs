@@ -9,7 +9,6 @@ pub mod operation;
 pub mod order;
 pub mod plan_check;
 pub mod preconditions;
-pub mod progress;
 pub mod queue;
 pub mod rederive;
 pub mod verify;

@@ -46,8 +46,6 @@ const BULK_MAX: usize = 50;
 /// Stats requests in flight at once (the provider allows 120 requests per minute).
 const STATS_CONCURRENCY: usize = 4;
 const PER_PAGE: u32 = 100;
-/// Log progress of the utilisation reads every this many pods.
-const PROGRESS_EVERY: usize = 50;
 
 pub struct Podstack {
     api: Api,
@@ -414,20 +412,27 @@ impl Provider for Podstack {
             .filter(|p| p.status == PodStatus::Running)
             .count();
         self.announce_stats_reads(running);
-        let total = pods.len();
+        let progress = std::sync::Mutex::new(crate::progress::Progress::new(
+            pods.len(),
+            &format!("{} utilisation", self.api.provider()),
+            "pods",
+        ));
         // The futures are made first: a closure over them inside the stream is not `Send`.
         let lookups: Vec<_> = pods.iter().map(|p| self.activity(p, now)).collect();
-        stream::iter(lookups)
+        let reads = stream::iter(lookups)
             .buffered(STATS_CONCURRENCY)
-            .enumerate()
-            .map(|(i, read)| {
-                if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
-                    tracing::info!(provider = %self.api.provider(), done = i + 1, total, "utilisation read");
+            .map(|read| {
+                if let Ok(mut p) = progress.lock() {
+                    p.advance("");
                 }
                 read
             })
             .collect()
-            .await
+            .await;
+        if let Ok(p) = progress.lock() {
+            p.finish();
+        }
+        reads
     }
 
     /// `GET /pods/{id}` and its utilisation, one target after another (they share the

@@ -1,12 +1,15 @@
-//! Progress of the queue: an indicatif bar (done/total, rate, ETA) on a terminal; plain
-//! `tracing` lines (every 10 % and at the end) when stderr is not a terminal, so cron and
-//! CronJob logs stay readable.
+//! Progress of long work (the apply queue, a provider's utilisation reads): an indicatif bar
+//! (done/total, rate, ETA) on a terminal; plain `tracing` lines (every 10 % and at the end,
+//! with the rate and the time left) when stderr is not a terminal, so cron and CronJob logs
+//! stay readable.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct Progress {
+    /// What is going on, for the bar and the log lines ("acting", "podstack utilisation").
+    what: String,
     bar: Option<ProgressBar>,
     total: u64,
     done: u64,
@@ -14,18 +17,20 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(total: usize) -> Progress {
+    /// Progress of `total` items (`unit`: "actions", "pods") of `what`.
+    pub fn new(total: usize, what: &str, unit: &str) -> Progress {
         let total = total as u64;
         let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
             let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} acting [{bar:30}] {pos}/{len} actions · {per_sec} · ETA {eta} {msg}",
-            ) {
+            if let Ok(style) = ProgressStyle::with_template(&format!(
+                "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {unit} · {{per_sec}} · ETA {{eta}} {{msg}}"
+            )) {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar
         });
         Progress {
+            what: what.to_string(),
             bar,
             total,
             done: 0,
@@ -54,12 +59,17 @@ impl Progress {
             } else {
                 0.0
             };
+            let left = chrono::Duration::seconds(eta.round() as i64);
             tracing::info!(
                 done = self.done,
                 total = self.total,
                 per_sec = format!("{rate:.1}"),
                 eta_secs = eta.round() as u64,
-                "acting"
+                "{}: {} of {} done, ~{} left",
+                self.what,
+                self.done,
+                self.total,
+                crate::duration::format(left)
             );
         }
     }
