@@ -70,8 +70,9 @@ pub struct CostPlan {
 }
 
 /// The plan for a window given what is stored. Pure. A stored day counts as held only when it
-/// was read once it had left the revisable days (read on or after `day + revision_days - 1`):
-/// a day stored while it was still today, and not read since, is read again.
+/// was read after it was over and once it had left the revisable days (read on or after
+/// `day + revision_days - 1`): a day stored while it was still today, or still revisable, and
+/// not read since, is read again.
 pub fn plan(
     from: NaiveDate,
     to: NaiveDate,
@@ -80,10 +81,12 @@ pub fn plan(
 ) -> CostPlan {
     let back = Duration::days(i64::from(revision_days.max(1)) - 1);
     let revisable = (to - back).max(from);
+    // Read after the day was over, and once it had left the revisable days.
     let settled = |d: &NaiveDate| {
-        stored
-            .get(d)
-            .is_some_and(|s| s.read_at.date_naive() >= *d + back)
+        stored.get(d).is_some_and(|s| {
+            let read = s.read_at.date_naive();
+            read > *d && read >= *d + back
+        })
     };
     let first_missing = from
         .iter_days()
@@ -125,34 +128,41 @@ pub async fn read(
         spot_checked: p.spot,
         ..CostReads::default()
     };
+    // The fresh days first: whatever happens to the spot check, they are kept.
     let fresh = provider.costs(p.read_from, to, pods).await?;
-    let mut old_from = p.read_from;
+    store.replace_cost_days(&name, p.read_from, to, &fresh, now)?;
     if let Some(day) = p.spot {
-        let rows = provider.costs(day, day, pods).await?;
-        let now_held: Vec<&CostRow> = rows.iter().filter(|r| r.date == day).collect();
-        let (n, checksum) = summary(&now_held);
-        let before = &stored[&day];
-        if n != before.rows || checksum != before.checksum {
-            tracing::warn!(
-                provider = %name,
-                %day,
-                rows_before = before.rows,
-                rows_now = n,
-                "the provider revised a stored cost day: reading the whole window again"
-            );
-            reads.revised.push(day);
-            old_from = from;
-        } else {
-            store.replace_cost_days(&name, day, day, &rows, now)?;
+        match provider.costs(day, day, pods).await {
+            Ok(rows) => {
+                let now_held: Vec<&CostRow> = rows.iter().filter(|r| r.date == day).collect();
+                let (n, checksum) = summary(&now_held);
+                let before = &stored[&day];
+                if n == before.rows && checksum == before.checksum {
+                    store.replace_cost_days(&name, day, day, &rows, now)?;
+                } else {
+                    tracing::warn!(
+                        provider = %name,
+                        %day,
+                        rows_before = before.rows,
+                        rows_now = n,
+                        "the provider revised a stored cost day: reading the whole window again"
+                    );
+                    reads.revised.push(day);
+                    if p.read_from > from {
+                        let before = p.read_from - Duration::days(1);
+                        let rows = provider.costs(from, before, pods).await?;
+                        store.replace_cost_days(&name, from, before, &rows, now)?;
+                    }
+                    reads.read = Some((from, to));
+                }
+            }
+            // A check that could not be made is only a check missed: the next run makes one.
+            Err(e) => {
+                tracing::warn!(provider = %name, %day, "cost spot check not made: {e}");
+                reads.spot_checked = None;
+            }
         }
     }
-    if old_from < p.read_from {
-        let before = p.read_from - Duration::days(1);
-        let rows = provider.costs(old_from, before, pods).await?;
-        store.replace_cost_days(&name, old_from, before, &rows, now)?;
-        reads.read = Some((old_from, to));
-    }
-    store.replace_cost_days(&name, p.read_from, to, &fresh, now)?;
     let (read_from, _) = reads.read.unwrap_or((p.read_from, to));
     reads.stored_days = usize::try_from((read_from - from).num_days()).unwrap_or(0);
     tracing::info!(provider = %name, "cost rows: {}", reads.describe());
@@ -213,6 +223,12 @@ mod tests {
                 spot: Some(d(1))
             }
         );
+        // With one revisable day, a day read while it was today is still read again.
+        let mut today = stored(&all);
+        if let Some(s) = today.get_mut(&d(9)) {
+            s.read_at = d(9).and_time(chrono::NaiveTime::MIN).and_utc();
+        }
+        assert_eq!(plan(d(1), d(10), &today, 1).read_from, d(9));
         // A window shorter than the revision days: all of it.
         assert_eq!(plan(d(10), d(10), &stored(&all), 2).read_from, d(10));
         // Day 3 was stored while it was today and not read since: read again from there.

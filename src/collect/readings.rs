@@ -6,9 +6,9 @@
 //! the rate budget each) is, this run, one of:
 //! - **stored**: judged on the newest reading an earlier run stored ([`use_stored`]) when it
 //!   is of the pod's current incarnation, not from the future, and no older than
-//!   `max_evidence_age` — also a reading that proved nothing (stale samples, a GPU not read):
-//!   the pod stays unknown without a request spent to learn it again. An idle reading keeps its
-//!   start: the pod counts as idle from then to
+//!   `max_evidence_age` — also a reading that proved nothing (stale samples, a GPU not read),
+//!   for at most an observe run's span ([`MaxAge::unknown`]): the pod stays unknown without a
+//!   request spent to learn it again. An idle reading keeps its start: the pod counts as idle from then to
 //!   now, and its evidence says how old the reading is. Decision: the plan assumes the pod
 //!   stayed as it was read, so that a plan on fresh-enough readings equals the plan of a full
 //!   read; apply reads every target again right before acting and skips one that turned busy,
@@ -32,6 +32,17 @@ pub const NOT_NEEDED: &str = "no acting policy could act on them whatever their 
 /// Why a pod was not read by `podwarden observe`: its share of the budget went to older ones.
 pub const LATER: &str = "left for a later observe run (older readings went first)";
 
+/// How old a stored reading may be to stand for a pod.
+#[derive(Debug, Clone, Copy)]
+pub struct MaxAge {
+    /// `[collect] max_evidence_age`.
+    pub proof: Duration,
+    /// A reading that proved nothing (stale samples, too few since a restart) may have been a
+    /// passing state: it stands no longer than an observe run's span, so the next run after a
+    /// missed observe reads the pod again.
+    pub unknown: Duration,
+}
+
 /// Judges the pods of `rows` on their stored reading where one may stand (see the module
 /// doc); returns the rows still without a usable one, in their order.
 pub fn use_stored(
@@ -39,7 +50,7 @@ pub fn use_stored(
     rows: &[usize],
     stored: &HashMap<(String, String), StoredReading>,
     now: DateTime<Utc>,
-    max_age: Duration,
+    max_age: MaxAge,
 ) -> Vec<usize> {
     let mut left = Vec::new();
     for &row in rows {
@@ -51,7 +62,12 @@ pub fn use_stored(
                     && s.incarnation == pod.incarnation()
                     && s.read_at >= pod.incarnation()
                     && s.read_at <= now
-                    && now - s.read_at <= max_age
+                    && now - s.read_at
+                        <= if matches!(s.activity, Activity::Unknown { .. }) {
+                            max_age.unknown.min(max_age.proof)
+                        } else {
+                            max_age.proof
+                        }
             });
         let Some(s) = usable else {
             left.push(row);
@@ -207,7 +223,11 @@ mod tests {
             (key("future"), stored(at(1), at(-50))),
         ]
         .into();
-        let left = use_stored(&mut f, &[0, 1, 2, 3, 4], &map, at(0), Duration::hours(12));
+        let ages = MaxAge {
+            proof: Duration::hours(12),
+            unknown: Duration::hours(1),
+        };
+        let left = use_stored(&mut f, &[0, 1, 2, 3, 4], &map, at(0), ages);
         assert_eq!(left, vec![1, 2, 3, 4]);
         assert_eq!(f.pods[0].reading, Some(Reading::Stored { at: at(-11) }));
         match &f.pods[0].activity {

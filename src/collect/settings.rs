@@ -14,7 +14,8 @@ pub struct CollectToml {
     /// the rest to people and tools using the same token.
     #[serde(default = "default_observe_budget")]
     pub observe_budget: String,
-    /// How long one `podwarden observe` run spreads its reads over: its cron's interval.
+    /// How long one `podwarden observe` run spreads its reads over: a little less than its
+    /// cron's interval (default 50m for an hourly cron), so that runs never overlap.
     #[serde(default = "default_observe_span")]
     pub observe_span: String,
     /// The last this many days of cost rows are read again every run (a provider may still
@@ -34,7 +35,7 @@ fn default_observe_budget() -> String {
     "50%".into()
 }
 fn default_observe_span() -> String {
-    "1h".into()
+    "50m".into()
 }
 
 impl Default for CollectToml {
@@ -64,7 +65,7 @@ impl Default for CollectSettings {
         CollectSettings {
             max_evidence_age: chrono::Duration::hours(12),
             observe_budget: 0.5,
-            observe_span: std::time::Duration::from_secs(3600),
+            observe_span: std::time::Duration::from_secs(50 * 60),
             cost_revision_days: 2,
         }
     }

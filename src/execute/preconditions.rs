@@ -5,8 +5,10 @@
 //! - the target still exists, and its status still fits the action (`status`);
 //! - it has not restarted since the plan (`started_at`): the idle evidence belonged to that
 //!   incarnation;
-//! - a stop's target is still idle, and idle since before the plan was evaluated
-//!   (`activity = idle`): a pod that served in between, even if quiet again now, is skipped;
+//! - a stop's or terminate's target is still idle, and idle since before the activity the plan
+//!   rests on was read — the plan's evaluation, or the stored reading it took
+//!   (`activity_read_at`) when earlier (`activity = idle`): a pod that served in between, even
+//!   if quiet again now, is skipped;
 //! - an orphan is still an orphan;
 //! - protection (label, new-pod grace) and the resume-TTL lease, as the plan's guards apply them.
 
@@ -55,10 +57,14 @@ pub fn check(
             ));
         }
     }
+    // The plan knew the pod's activity as of this instant: any busy spell after it is news.
+    let known_at = planned
+        .activity_read_at
+        .map_or(evaluated_at, |read| read.min(evaluated_at));
     match want("activity") {
         Some("idle") => match &pod.activity {
             Activity::Idle { since, .. } => match since {
-                Some(s) if *s > evaluated_at => {
+                Some(s) if *s > known_at => {
                     return Err(format!(
                         "was active after the plan: idle only since {}",
                         s.to_rfc3339()
@@ -228,6 +234,22 @@ mod tests {
         assert!(run(&stop(), Some(&unknown))
             .unwrap_err()
             .contains("unknown"));
+    }
+
+    #[test]
+    fn on_a_stored_reading_a_busy_spell_after_the_reading_is_caught() {
+        // The plan (02:00) rested on a reading of 01:05; the pod served 01:10-01:45.
+        let mut on_stored = stop();
+        on_stored.activity_read_at = Some(t("2026-11-21T01:05:00Z"));
+        let quiet_again = pod(PodStatus::Running, idle("2026-11-21T01:45:00Z"));
+        assert!(run(&on_stored, Some(&quiet_again))
+            .unwrap_err()
+            .contains("active after the plan"));
+        // Without the stored reading the same pod was known idle at 02:00: a start before it
+        // is the plan's own evidence.
+        assert_eq!(run(&stop(), Some(&quiet_again)), Ok(()));
+        let all_along = pod(PodStatus::Running, idle("2026-11-20T12:00:00Z"));
+        assert_eq!(run(&on_stored, Some(&all_along)), Ok(()));
     }
 
     #[test]

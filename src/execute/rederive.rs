@@ -263,6 +263,11 @@ fn judge(
     };
     let mut admitted = PlannedAction {
         id: a.id.clone(),
+        // The earliest reading either plan rests on: apply's re-check counts busy spells from it.
+        activity_read_at: match (a.activity_read_at, f.activity_read_at) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        },
         ..f.clone()
     };
     if f.idempotency_key != a.idempotency_key {

@@ -107,7 +107,11 @@ pub async fn collect(
         }
     }
     let unread = c.unread.clone();
-    let max_age = cfg.collect.max_evidence_age;
+    let max_age = readings::MaxAge {
+        proof: cfg.collect.max_evidence_age,
+        unknown: chrono::Duration::from_std(cfg.collect.observe_span)
+            .unwrap_or(chrono::Duration::hours(1)),
+    };
     let (to_read, failed) = match reads {
         Reads::Everything => {
             let failed = crate::collect::read_activity(&providers, &mut c, &unread, now).await;

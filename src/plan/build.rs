@@ -286,9 +286,17 @@ fn preconditions(pod: &Pod, policy: &Policy) -> BTreeMap<String, String> {
     if let Some(t) = pod.last_started_at {
         out.insert("started_at".to_string(), t.to_rfc3339());
     }
+    // A stop, and a terminate whose policy reads the pod's activity, rest on it being idle:
+    // apply checks it again right before acting.
+    let reads_activity = policy
+        .filters
+        .iter()
+        .any(|f| f.columns().iter().any(|c| c == "activity" || c == "idle"));
     if pod.kind == ResourceKind::Orphan {
         out.insert("activity".to_string(), "orphan".to_string());
-    } else if policy.action == Action::Stop {
+    } else if policy.action == Action::Stop
+        || (policy.action == Action::Terminate && reads_activity)
+    {
         if let Activity::Idle { since, .. } = &pod.activity {
             out.insert("activity".to_string(), "idle".to_string());
             if let Some(t) = since {
@@ -406,7 +414,8 @@ pub fn build(
         }
         for &row in &eval.unknown[pi] {
             let pod = &pods[row];
-            let why = exempt(pod, fleet, settings, now).unwrap_or_else(|| unknown_why(pod));
+            // A guard that would refuse the pod whatever its data says is the reason to give.
+            let why = guard(pod, policy, fleet, settings, now).unwrap_or_else(|| unknown_why(pod));
             blocked.push(block(&pod.target, why));
         }
         let mut eligible = Vec::new();

@@ -14,7 +14,8 @@ use crate::policy::{Action, PolicySet};
 /// The rows of `fleet.pods` that some acting policy could act on if an unknown input it
 /// reads were known: every condition on known data holds (status, scope, labels, age…), no
 /// guard refuses the pod (protection, new-pod grace, status, lease, incomplete provider), and
-/// the policy is inside its schedule — or holds notices, which it re-checks outside it.
+/// the policy is inside its schedule — or, outside it, holds a notice for the pod (in
+/// `settings.notices`), which it re-checks there.
 /// Report-only policies never make a pod a candidate. Pure, like the plan.
 pub fn needing_signals(
     fleet: &Fleet,
@@ -32,8 +33,18 @@ pub fn needing_signals(
         if !scheduled && policy.notice.is_none() {
             continue;
         }
+        let op = crate::plan::op_of(policy.action).map(|o| o.as_str().to_string());
         for &row in &eval.unknown[pi] {
-            if guard(&fleet.pods[row], policy, fleet, settings, now).is_none() {
+            let pod = &fleet.pods[row];
+            let held = || {
+                settings.notices.keys().any(|k| {
+                    k.provider == pod.provider
+                        && k.target == pod.target
+                        && k.policy == policy.name
+                        && Some(&k.action) == op.as_ref()
+                })
+            };
+            if guard(pod, policy, fleet, settings, now).is_none() && (scheduled || held()) {
                 rows.insert(row);
             }
         }

@@ -344,6 +344,17 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         for g in &p.gaps {
             warnings.push(format!("{}: {} data missing: {}", p.name, g.data, g.detail));
         }
+        // Pods whose utilisation this run did not read count as not idle in the idle burn.
+        if let Some(r) = p.activity_reads.as_ref().filter(|r| r.skipped > 0) {
+            warnings.push(format!(
+                "{}: the utilisation of {} pods was not read this run (no acting policy could act \
+                 on them, or left for a later observe run); the idle burn counts them as not idle",
+                p.name, r.skipped
+            ));
+        }
+        if let Some(c) = p.cost_reads.as_ref().filter(|c| !c.revised.is_empty()) {
+            warnings.push(format!("{}: cost rows: {}", p.name, c.describe()));
+        }
     }
     if let Some(first) = first_day {
         if first > window.from {

@@ -22,17 +22,18 @@ pub struct StoredDay {
     pub read_at: DateTime<Utc>,
 }
 
-/// The count and checksum of one day's rows, whatever their order: SHA-256 over each row's
-/// fields, rows sorted.
+/// The count and checksum of one day's rows, whatever their order: SHA-256 over the fields
+/// each row has from the provider, rows sorted. The project is left out: podwarden fills it
+/// in from the inventory (a terminated pod's rows lose it), so it would report a revision the
+/// provider never made.
 pub fn summary(rows: &[&CostRow]) -> (u64, String) {
     let mut lines: Vec<String> = rows
         .iter()
         .map(|r| {
             format!(
-                "{}|{}|{}|{}|{}|{}|{}",
+                "{}|{}|{}|{}|{}|{}",
                 r.pod_id,
                 r.worker_id.as_deref().unwrap_or(""),
-                r.project.as_deref().unwrap_or(""),
                 r.amount.amount.normalize(),
                 r.amount.currency.as_str(),
                 r.hours

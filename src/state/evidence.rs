@@ -6,8 +6,8 @@
 //! incarnation (last start) it belongs to. Which stored reading may stand for a pod now is
 //! decided in [`crate::collect::readings`]; this module only keeps them:
 //! - a read that was answered replaces the pod's row, also when it proved nothing (stale
-//!   samples, a GPU not read: the pod is unknown, and a run within `max_evidence_age` does
-//!   not spend a request to learn that again; `observe` refreshes it in its turn);
+//!   samples, a GPU not read: the pod is unknown, and a run soon after does not spend a
+//!   request to learn that again; how long such a reading stands is `collect::readings`');
 //! - a read that failed (a 5xx, the deadline) leaves the row as it was;
 //! - rows of pods a complete provider no longer lists are deleted.
 

@@ -670,3 +670,29 @@ fn a_policy_without_a_reason_gets_a_readable_default() {
         "stop wkr_1 ($59.76/day) by policy plain"
     );
 }
+
+#[test]
+fn a_terminate_that_rests_on_idleness_carries_the_activity_precondition_apply_checks() {
+    let set = policies(
+        r#"
+[[policy]]
+name = "terminate-long-idle"
+action = "terminate"
+allow_terminate = true
+[policy.match]
+status = "running"
+idle_for = "3d"
+"#,
+    );
+    let f = fleet(vec![idle(pod("wkr_idle"), Duration::days(4))]);
+    let p = plan(&f, &set);
+    let a = p.actions.first().expect("a terminate");
+    assert_eq!(a.action.as_str(), "terminate");
+    assert_eq!(
+        a.preconditions.get("activity").map(String::as_str),
+        Some("idle"),
+        "{:?}",
+        a.preconditions
+    );
+    assert!(a.preconditions.contains_key("idle_since"));
+}

@@ -84,15 +84,18 @@ async fn a_stored_reading_stands_until_max_evidence_age_then_the_pod_is_read_aga
     s.sandbox.clock.set(t1);
     let (fleet, plan) = plan_at(&cfg, t1).await;
     assert_eq!(s.sandbox.requests_to(STATS), 1, "no utilisation read");
-    assert_eq!(
-        pod(&fleet, "pd_idle").reading,
-        Some(Reading::Stored { at: start })
+    // Observe dates a reading when it is read: the start, give or take its own run.
+    let near_start = |t: DateTime<Utc>| (t - start).abs() < Duration::seconds(5);
+    assert!(
+        matches!(pod(&fleet, "pd_idle").reading, Some(Reading::Stored { at }) if near_start(at)),
+        "{:?}",
+        pod(&fleet, "pd_idle").reading
     );
     assert_eq!(planned(&plan), vec!["pd_idle"]);
-    assert_eq!(
-        plan.actions[0].activity_read_at,
-        Some(start),
-        "the plan says when the activity it rests on was read"
+    assert!(
+        plan.actions[0].activity_read_at.is_some_and(near_start),
+        "the plan says when the activity it rests on was read: {:?}",
+        plan.actions[0].activity_read_at
     );
     let counts = reads_of(&fleet);
     assert_eq!((counts.read, counts.stored), (0, 1));
