@@ -2,6 +2,7 @@
 //! rate limits (Argus 600 reads / 60 s, Podstack 120 requests / 60 s), real HTTP.
 //!
 //!     cargo run --release --example bench_nightly -- [PODS] [--first-night] [--age MINUTES] [--no-compare]
+//!     cargo run --release --example bench_nightly -- [PODS] --observe MINUTES
 //!
 //! Default (second night): a first sandbox with raised limits stands in for the nights and
 //! observe runs before: one full read stores every running pod's utilisation and caches the
@@ -10,6 +11,9 @@
 //! `MINUTES` later (default 30: an hourly observe's worst half) against a second sandbox of
 //! the same seed and clock at the documented limits, and is compared with an unhurried full
 //! read of the same instant (same actions, same blocked reasons).
+//!
+//! `--observe MINUTES`: one `podwarden observe` run spread over MINUTES at 50 % of the
+//! documented limits, on a fresh state file: how many pods it refreshed, and at what rate.
 //!
 //! `--first-night`: no state file; the run reads every candidate in $/day order within the
 //! 30-minute deadline (this takes as long as the rate limit says: ~25 min at 10 000 pods).
@@ -33,6 +37,8 @@ use podwarden::sandbox::{spawn, RunningSandbox, SandboxConfig};
 struct Args {
     pods: usize,
     first_night: bool,
+    /// `--observe MINUTES`: one observe run of that span.
+    observe: Option<u64>,
     age: i64,
     compare: bool,
 }
@@ -41,6 +47,7 @@ fn args() -> Args {
     let mut a = Args {
         pods: 10_000,
         first_night: false,
+        observe: None,
         age: 30,
         compare: true,
     };
@@ -49,6 +56,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--first-night" => a.first_night = true,
             "--no-compare" => a.compare = false,
+            "--observe" => a.observe = it.next().and_then(|v| v.parse().ok()),
             "--age" => a.age = it.next().and_then(|v| v.parse().ok()).unwrap_or(30),
             n => a.pods = n.parse().unwrap_or(a.pods),
         }
@@ -173,6 +181,29 @@ async fn main() {
         "{} pods, documented limits (Argus 600 reads/60 s, Podstack 120 requests/60 s)",
         a.pods
     );
+    if let Some(minutes) = a.observe {
+        let measured = sandbox(a.pods, start, false).await;
+        let mut cfg = config(&measured, state.path(), false);
+        cfg.collect.observe_span = StdDuration::from_secs(minutes * 60);
+        let started = Instant::now();
+        let (fleet, _) = collect(&cfg, start, Reads::Observe)
+            .await
+            .expect("observes");
+        let took = started.elapsed();
+        let stats = measured.sandbox.requests_to("/stats/history");
+        println!(
+            "observe over {minutes} min at {:.0} % of the budget: {:.1} s wall, {stats} utilisation reads ({:.1} a minute)",
+            cfg.collect.observe_budget * 100.0,
+            took.as_secs_f64(),
+            stats as f64 / took.as_secs_f64() * 60.0
+        );
+        for p in &fleet.providers {
+            if let Some(r) = &p.activity_reads {
+                println!("  {} activity: {}", p.name, r.describe(fleet.taken_at));
+            }
+        }
+        return;
+    }
     if a.first_night {
         let measured = sandbox(a.pods, start, false).await;
         let cfg = config(&measured, state.path(), false);
@@ -188,16 +219,18 @@ async fn main() {
     }
     // The nights and observe runs before: one full read, raised limits, not measured.
     let before = sandbox(a.pods, start, true).await;
-    let seeded = Instant::now();
-    night(
+    let (fleet, plan, took) = night(
         &config(&before, state.path(), true),
         start,
         ReadsKind::Everything,
     )
     .await;
-    println!(
-        "seeded the state file (readings and cost rows) in {:.1} s at raised limits (not measured)",
-        seeded.elapsed().as_secs_f64()
+    print_night(
+        "first night, a full read at raised limits (its requests are a first night's; its time is not)",
+        &before,
+        &fleet,
+        &plan,
+        took,
     );
     let now = start + Duration::minutes(a.age);
     let measured = sandbox(a.pods, start, false).await;
@@ -214,6 +247,21 @@ async fn main() {
         &fleet,
         &plan,
         took,
+    );
+    // Argus alone, second night, on a fresh sandbox at the documented limits (its own rate
+    // window): what the Argus part of the night costs without Podstack beside it.
+    let argus_only = sandbox(a.pods, start, false).await;
+    argus_only.sandbox.clock.set(now);
+    let mut cfg = config(&argus_only, state.path(), false);
+    cfg.providers
+        .retain(|p| p.kind == podwarden::config::ProviderType::Argus);
+    let (argus_fleet, argus_plan, argus_took) = night(&cfg, now, ReadsKind::Candidates).await;
+    print_night(
+        "second night, Argus alone",
+        &argus_only,
+        &argus_fleet,
+        &argus_plan,
+        argus_took,
     );
     if !a.compare {
         return;
