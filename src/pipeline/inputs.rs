@@ -124,8 +124,11 @@ pub async fn collect(
         }
         Reads::Candidates(set) => {
             let left = readings::use_stored(&mut c.fleet, &unread, &stored, now, max_age);
+            // Notices held: a notice policy outside its schedule re-checks only their pods.
+            let mut plan_settings = settings(Some(cfg));
+            plan_settings.notices = store.notices()?;
             let wanted =
-                crate::plan::candidates::needing_signals(&c.fleet, set, &settings(Some(cfg)), now)?;
+                crate::plan::candidates::needing_signals(&c.fleet, set, &plan_settings, now)?;
             let (needed, not_needed): (Vec<usize>, Vec<usize>) =
                 left.into_iter().partition(|r| wanted.contains(r));
             readings::skip(&mut c.fleet, &not_needed, readings::NOT_NEEDED);

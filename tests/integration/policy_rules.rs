@@ -696,3 +696,67 @@ idle_for = "3d"
     );
     assert!(a.preconditions.contains_key("idle_since"));
 }
+
+#[test]
+fn only_pods_a_policy_could_act_on_need_their_utilisation_read() {
+    use podwarden::plan::candidates::needing_signals;
+    use podwarden::plan::notice::{Notice, NoticeKey};
+    let unread = |target: &str| {
+        let mut p = pod(target);
+        p.activity = Activity::Unknown {
+            why: "utilisation not read".into(),
+        };
+        p
+    };
+    let mut protected = unread("wkr_protected");
+    protected
+        .labels
+        .insert("podwarden/protect".into(), "true".into());
+    let mut stopped = unread("wkr_stopped");
+    stopped.status = PodStatus::Stopped;
+    let f = fleet(vec![unread("wkr_a"), unread("wkr_b"), protected, stopped]);
+    let settings = PlanSettings::default();
+    let set = policies(IDLE);
+    let rows = needing_signals(&f, &set, &settings, now()).expect("evaluates");
+    let names: Vec<&str> = rows.iter().map(|&r| f.pods[r].target.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["wkr_a", "wkr_b"],
+        "not the protected, not the stopped"
+    );
+    // A report-only policy needs no reads.
+    let report = policies(
+        "[[policy]]\nname = \"r\"\naction = \"report\"\n[policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
+    );
+    assert!(needing_signals(&f, &report, &settings, now())
+        .expect("evaluates")
+        .is_empty());
+    // A notice policy outside its schedule (now is 22:30 UTC) re-checks only the pods it holds
+    // a notice for.
+    let noticed = policies(
+        "[[policy]]\nname = \"n\"\naction = \"stop\"\nnotice = \"24h\"\n\
+         [policy.schedule]\nfrom = \"08:00\"\nto = \"18:00\"\ntimezone = \"UTC\"\n\
+         [policy.match]\nstatus = \"running\"\nidle_for = \"6h\"\n",
+    );
+    assert!(needing_signals(&f, &noticed, &settings, now())
+        .expect("evaluates")
+        .is_empty());
+    let mut held = settings.clone();
+    held.notices.insert(
+        NoticeKey {
+            provider: "argus".into(),
+            target: "wkr_b".into(),
+            policy: "n".into(),
+            action: "stop".into(),
+        },
+        Notice {
+            incarnation: now() - Duration::days(2),
+            first_matched: now() - Duration::hours(3),
+            last_matched: now() - Duration::hours(3),
+            due_at: now() + Duration::hours(21),
+        },
+    );
+    let rows = needing_signals(&f, &noticed, &held, now()).expect("evaluates");
+    let names: Vec<&str> = rows.iter().map(|&r| f.pods[r].target.as_str()).collect();
+    assert_eq!(names, vec!["wkr_b"]);
+}
