@@ -18,8 +18,6 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-pub use settings::{CollectSettings, CollectToml};
-
 use crate::config::{Config, ConfigError, ProviderType};
 use crate::fleet::{DataGap, Fleet, ProviderStatus, ReadCounts, Reading};
 use crate::providers::argus::Argus;

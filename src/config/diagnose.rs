@@ -175,7 +175,9 @@ impl Walk<'_> {
                     }
                 }
                 "collect" => {
-                    if let Some(c) = self.read::<crate::collect::CollectToml>(node, "[collect]") {
+                    if let Some(c) =
+                        self.read::<crate::collect::settings::CollectToml>(node, "[collect]")
+                    {
                         self.duration_at(node, "max_evidence_age", "[collect] max_evidence_age");
                         self.duration_at(node, "observe_span", "[collect] observe_span");
                         if let Err(e) = c.check() {

@@ -139,7 +139,7 @@ pub struct ConfigToml {
     pub apply: ApplyToml,
     /// Readings kept between runs and `podwarden observe`'s share of the rate budget.
     #[serde(default)]
-    pub collect: crate::collect::CollectToml,
+    pub collect: crate::collect::settings::CollectToml,
     pub providers: BTreeMap<String, ProviderToml>,
     /// `podwarden schedule`: cron, time zone, SIGTERM grace.
     #[serde(default)]
@@ -246,7 +246,7 @@ pub struct Config {
     pub new_pod_grace: chrono::Duration,
     pub limits: Limits,
     pub apply: ApplySettings,
-    pub collect: crate::collect::CollectSettings,
+    pub collect: crate::collect::settings::CollectSettings,
     pub providers: Vec<ProviderConfig>,
     pub schedule: Option<crate::schedule::ScheduleConfig>,
     pub metrics: Option<crate::notify::metrics::MetricsConfig>,

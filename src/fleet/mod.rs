@@ -297,7 +297,48 @@ pub struct ProviderStatus {
     /// Which days of cost rows this run read and which came from the state file; `None` when
     /// costs were not read through it (a provider that failed, `observe`, older snapshots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_reads: Option<crate::collect::costs::CostReads>,
+    pub cost_reads: Option<CostReads>,
+}
+
+/// How a run came by one provider's cost rows (in the plan's and the snapshot's provider
+/// entries; see `collect::costs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostReads {
+    /// The days read from the provider this run (`from` and `to`, inclusive), besides the spot
+    /// check; `None` when none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<(NaiveDate, NaiveDate)>,
+    /// Days of the window taken from the state file.
+    pub stored_days: usize,
+    /// The stored day read again to check it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_checked: Option<NaiveDate>,
+    /// Stored days the provider had rewritten (found by the spot check; the window was then
+    /// read again whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revised: Vec<NaiveDate>,
+}
+
+impl CostReads {
+    /// "read 2026-11-30..2026-12-01, 59 days from storage, 2026-10-04 checked".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((from, to)) = self.read {
+            parts.push(format!("read {from}..{to}"));
+        }
+        parts.push(format!("{} days from storage", self.stored_days));
+        if let Some(d) = self.spot_checked {
+            parts.push(format!("{d} checked again"));
+        }
+        if !self.revised.is_empty() {
+            let days: Vec<String> = self.revised.iter().map(ToString::to_string).collect();
+            parts.push(format!(
+                "REVISED by the provider: {} (the window was read again)",
+                days.join(", ")
+            ));
+        }
+        parts.join(", ")
+    }
 }
 
 /// How many of a provider's pods had their activity read this run, taken from storage, or

@@ -3,7 +3,7 @@
 //! rewrites an old day is caught and the window read again.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use podwarden::collect::costs::CostReads;
+use podwarden::fleet::CostReads;
 use podwarden::fleet::Fleet;
 use podwarden::pipeline::inputs::{collect, Reads};
 
