@@ -187,6 +187,9 @@ pub async fn inventories(providers: &[Box<dyn Provider>], now: DateTime<Utc>) ->
     }
 }
 
+/// Why a pod whose read the run's deadline cut is unread.
+pub const DEADLINE: &str = "cut by the run's deadline (the cheapest are read last)";
+
 /// Reads the activity of the pods at `rows` (in that order, per provider; the providers
 /// concurrently) and marks them read. Failed reads become the provider's `stats` gap and
 /// count for the exit code; their rows are returned.
@@ -222,12 +225,20 @@ pub async fn read_activity(
             c.add_gap(p.name(), gap);
         }
         for (&row, read) in rows.iter().zip(reads) {
+            let cut = matches!(read.error, Some(ProviderError::DeadlineExceeded { .. }));
             if read.error.is_some() {
                 failed.insert(row);
             }
             let pod = &mut c.fleet.pods[row];
             pod.activity = read.activity;
-            pod.reading = Some(Reading::Read);
+            // A read the deadline cut never got an answer: the pod was left unread.
+            pod.reading = Some(if cut {
+                Reading::Skipped {
+                    why: DEADLINE.into(),
+                }
+            } else {
+                Reading::Read
+            });
         }
     }
     failed

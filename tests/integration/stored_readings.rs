@@ -256,8 +256,14 @@ async fn under_a_short_deadline_the_dearest_candidates_are_read_and_others_never
         );
     }
     let counts = reads_of(&fleet);
-    assert_eq!((counts.read, counts.skipped), (10, 3));
-    assert_eq!(counts.read_unknown, cut.len());
+    assert_eq!((counts.read, counts.read_unknown), (known.len(), 0));
+    assert_eq!(counts.skipped, 3 + cut.len());
+    assert_eq!(
+        counts.skipped_why.get(podwarden::collect::DEADLINE),
+        Some(&cut.len()),
+        "{:?}",
+        counts.skipped_why
+    );
     assert!(
         s.sandbox.requests_to(STATS) <= 6,
         "within the window's 10 requests"
