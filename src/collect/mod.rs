@@ -76,16 +76,9 @@ pub async fn collect(
     let mut c = inventories(providers, now).await;
     let (from, to) = crate::providers::cost_window(now, cost_days);
     for p in providers {
-        if !c.fleet.is_complete(p.name()) {
+        let Some(pods) = c.complete_pods(p.name()) else {
             continue;
-        }
-        let pods: Vec<crate::fleet::Pod> = c
-            .fleet
-            .pods
-            .iter()
-            .filter(|x| x.provider == p.name())
-            .cloned()
-            .collect();
+        };
         match p.costs(from, to, &pods).await {
             Ok(rows) => c.fleet.costs.extend(rows),
             Err(e) => c.add_gap(p.name(), crate::providers::Gap::no_costs(e)),
@@ -245,6 +238,19 @@ pub async fn read_activity(
 }
 
 impl Collected {
+    /// The pods of `provider` (what its cost rows take their projects from); `None` when its
+    /// inventory is incomplete (no costs are read for it).
+    fn complete_pods(&self, provider: &str) -> Option<Vec<crate::fleet::Pod>> {
+        self.fleet.is_complete(provider).then(|| {
+            self.fleet
+                .pods
+                .iter()
+                .filter(|x| x.provider == provider)
+                .cloned()
+                .collect()
+        })
+    }
+
     /// Records data of `provider` that failed to load: a gap of its status, an error for the
     /// exit code, and a warning.
     pub fn add_gap(&mut self, provider: &str, gap: crate::providers::Gap) {
@@ -271,16 +277,9 @@ pub async fn read_costs(
     now: DateTime<Utc>,
 ) -> Result<(), crate::state::store::StoreError> {
     for p in providers {
-        if !c.fleet.is_complete(p.name()) {
+        let Some(pods) = c.complete_pods(p.name()) else {
             continue;
-        }
-        let pods: Vec<crate::fleet::Pod> = c
-            .fleet
-            .pods
-            .iter()
-            .filter(|x| x.provider == p.name())
-            .cloned()
-            .collect();
+        };
         match costs::read(p.as_ref(), &pods, store, window, revision_days, now).await {
             Ok((rows, reads)) => {
                 c.fleet.costs.extend(rows);
