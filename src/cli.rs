@@ -158,7 +158,7 @@ pub enum Command {
     /// Reads the pods whose activity needs a request of its own (Podstack's utilisation): the
     /// never-read first, then the oldest readings, at `[collect] observe_budget` of each
     /// provider's rate limit (default 50 %, leaving the rest to others using the token), as
-    /// many as `[collect] observe_span` holds (default 1h: run it hourly). The nightly `run` /
+    /// many as `[collect] observe_span` holds (default 50m: run it hourly). The nightly `run` /
     /// `plan` then judges pods on readings younger than `[collect] max_evidence_age` (default
     /// 12h) and reads only the rest. Never acts, plans, mails or writes a report.
     Observe {

@@ -144,43 +144,21 @@ pub fn oldest_first(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{Pod, ResourceKind};
+    use crate::fleet::Pod;
     use crate::money::{Currency, Money};
 
-    fn at(h: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-            + Duration::hours(h)
-    }
+    use crate::fleet::samples::at;
 
     fn pod(target: &str, rate: &str, currency: &str) -> Pod {
-        Pod {
-            provider: "ps".into(),
-            kind: ResourceKind::Pod,
-            target: target.into(),
-            pod_id: target.into(),
-            name: target.into(),
-            status: PodStatus::Running,
-            project: None,
-            owner: None,
-            gpu_type: None,
-            gpu_count: 1,
-            region: None,
-            labels: Default::default(),
-            hourly_rate: Money::new(rate.parse().unwrap_or_default(), Currency::new(currency)),
-            created_at: at(-100),
-            last_started_at: Some(at(-50)),
-            ttl_expires_at: None,
-            orphaned_since: None,
-            orphaned_since_source: None,
-            stopped_since: None,
-            activity: Activity::Unknown {
-                why: "utilisation not read".into(),
-            },
-            health: None,
-            reading: None,
-        }
+        let mut pod = crate::fleet::samples::pod(target);
+        pod.provider = "ps".into();
+        pod.hourly_rate = Money::new(rate.parse().unwrap_or_default(), Currency::new(currency));
+        pod.created_at = at(-100);
+        pod.last_started_at = Some(at(-50));
+        pod.activity = Activity::Unknown {
+            why: "utilisation not read".into(),
+        };
+        pod
     }
 
     fn fleet(pods: Vec<Pod>) -> Fleet {

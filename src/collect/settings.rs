@@ -89,18 +89,15 @@ impl CollectToml {
     }
 }
 
-/// `"50%"` as 0.5: a percentage above 0 and at most 100.
+/// `"50%"` as 0.5: a percentage above 0 and at most 100, checked as the breakers' shares are
+/// ([`crate::policy::limits::parse_percent`]). Decision: the `%` is required here, so that
+/// `"0.5"` (meant as half) is refused rather than read as 0.5 %.
 fn share(text: &str) -> Result<f64, String> {
-    let pct: f64 = text
-        .trim()
-        .strip_suffix('%')
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("{text:?} is not a percentage, e.g. \"50%\""))?;
-    if pct > 0.0 && pct <= 100.0 {
-        Ok(pct / 100.0)
-    } else {
-        Err(format!("{text:?} must be above 0% and at most 100%"))
+    if !text.trim().ends_with('%') {
+        return Err(format!("{text:?} is not a percentage, e.g. \"50%\""));
     }
+    let pct = crate::policy::limits::parse_percent(text)?;
+    Ok(rust_decimal::prelude::ToPrimitive::to_f64(&pct).unwrap_or(0.0) / 100.0)
 }
 
 #[cfg(test)]

@@ -84,11 +84,7 @@ pub async fn apply_file(args: FileArgs) -> Result<Exit, Error> {
     }
     // The file is a request, not the truth: every action is derived again from the policies
     // on disk and the fleet as it is now, and only those that re-derive are acted on.
-    let loaded = super::inputs::live(
-        setup,
-        super::inputs::Wanted::Policies(args.policies.as_deref()),
-    )
-    .await?;
+    let loaded = super::inputs::live(setup, super::inputs::Wanted::Set(&set)).await?;
     let inputs = &loaded.inputs;
     // A token the provider rejects (401) or that may not read (403): nothing can be derived
     // and nothing is marked, as the write-access check would stop it.

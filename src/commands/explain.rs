@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use super::setup::load_policies;
 use super::Error;
 use crate::cli::Source;
 use crate::exit::Exit;
@@ -14,13 +13,13 @@ pub async fn explain(
     source: Source,
     policies: Option<PathBuf>,
 ) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(
+    let mut loaded = super::inputs::load(
         &source,
         super::inputs::Wanted::Policies(policies.as_deref()),
     )
     .await?;
+    let set = loaded.take_policies(policies.as_deref())?;
     let inputs = &loaded.inputs;
-    let set = load_policies(policies.as_deref(), loaded.setup.as_ref())?;
     let plan = make_plan(inputs, loaded.config(), &set, &crate::execute::wall_clock())?;
     let pod = inputs
         .fleet

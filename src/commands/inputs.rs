@@ -17,12 +17,24 @@ use crate::pipeline::Inputs;
 pub struct Loaded {
     pub setup: Option<Setup>,
     pub inputs: Inputs,
+    /// The policies a live collection chose its reads by ([`Wanted::Policies`]): the command
+    /// evaluates the same set instead of loading it again.
+    pub policies: Option<crate::policy::PolicySet>,
 }
 
 impl Loaded {
     /// The configuration, when there is one.
     pub fn config(&self) -> Option<&Config> {
         self.setup.as_ref().map(Setup::config)
+    }
+
+    /// The policies of `dir` for this command: the set the collection was read by, else
+    /// loaded now (a saved fleet).
+    pub fn take_policies(&mut self, dir: Option<&Path>) -> Result<crate::policy::PolicySet, Error> {
+        match self.policies.take() {
+            Some(set) => Ok(set),
+            None => super::setup::load_policies(dir, self.setup.as_ref()),
+        }
     }
 
     /// Ends the command's setup (stops the demo's sandbox).
@@ -136,8 +148,11 @@ fn saved(
 /// Which pods' utilisation a live collection of a command reads.
 #[derive(Clone, Copy)]
 pub enum Wanted<'a> {
-    /// The pods the policies of this folder (`None`: the setup's) could act on.
+    /// The pods the policies of this folder (`None`: the setup's) could act on; the set is
+    /// kept in [`Loaded::policies`].
     Policies(Option<&'a Path>),
+    /// The pods the policies of a set the command has loaded could act on.
+    Set(&'a crate::policy::PolicySet),
     /// Every pod without a usable stored reading: the whole fleet (a report, a diff).
     Whole,
 }
@@ -149,6 +164,7 @@ pub async fn load(source: &Source, wanted: Wanted<'_>) -> Result<Loaded, Error> 
         FleetSource::Saved { setup, inputs } => Ok(Loaded {
             setup,
             inputs: *inputs,
+            policies: None,
         }),
         FleetSource::Live(setup) => live(setup, wanted).await,
     }
@@ -158,14 +174,19 @@ pub async fn load(source: &Source, wanted: Wanted<'_>) -> Result<Loaded, Error> 
 pub async fn live(setup: Setup, wanted: Wanted<'_>) -> Result<Loaded, Error> {
     use crate::pipeline::inputs::Reads;
     setup.config().check_tokens()?;
-    let set = match wanted {
+    let loaded = match wanted {
         Wanted::Policies(dir) => Some(super::setup::load_policies(dir, Some(&setup))?),
-        Wanted::Whole => None,
+        Wanted::Set(_) | Wanted::Whole => None,
     };
-    let reads = set.as_ref().map_or(Reads::Unknown, Reads::Candidates);
+    let reads = match (wanted, &loaded) {
+        (Wanted::Set(set), _) => Reads::Candidates(set),
+        (_, Some(set)) => Reads::Candidates(set),
+        (_, None) => Reads::Unknown,
+    };
     let inputs = crate::pipeline::inputs::live(setup.config(), Utc::now(), reads).await?;
     Ok(Loaded {
         setup: Some(setup),
         inputs,
+        policies: loaded,
     })
 }

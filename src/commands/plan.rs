@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use super::setup::load_policies;
 use super::Error;
 use crate::cli::{PlanFormat, Source};
 use crate::exit::Exit;
@@ -17,13 +16,13 @@ pub async fn plan(
     out: Option<PathBuf>,
     reports: Option<PathBuf>,
 ) -> Result<Exit, Error> {
-    let loaded = super::inputs::load(
+    let mut loaded = super::inputs::load(
         &source,
         super::inputs::Wanted::Policies(policies.as_deref()),
     )
     .await?;
+    let set = loaded.take_policies(policies.as_deref())?;
     let (inputs, config) = (&loaded.inputs, loaded.config());
-    let set = load_policies(policies.as_deref(), loaded.setup.as_ref())?;
     let plan = make_plan(inputs, config, &set, &crate::execute::wall_clock())?;
     match format {
         PlanFormat::Table => print!("{}", crate::plan::render::table(&plan)),

@@ -5,6 +5,8 @@
 //! known is `None` or [`Activity::Unknown`], never a default that could look idle.
 
 pub mod frame;
+#[cfg(test)]
+pub(crate) mod samples;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -183,12 +183,7 @@ pub fn pending(action: &PlannedAction, n: &NoticeServed) -> Pending {
 mod tests {
     use super::*;
 
-    fn at(h: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-            + Duration::hours(h)
-    }
+    use crate::fleet::samples::at;
 
     fn action() -> PlannedAction {
         PlannedAction {

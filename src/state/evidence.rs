@@ -132,14 +132,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
 
-    fn at(h: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-            + Duration::hours(h)
-    }
+    use crate::fleet::samples::at;
 
     fn read(target: &str, activity: Activity, failed: bool) -> NewReading {
         NewReading {

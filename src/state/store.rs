@@ -394,48 +394,18 @@ fn merge_idle(pod: &mut Pod, stored: Option<Sighting>, now: DateTime<Utc>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
 
-    fn at(h: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-            + Duration::hours(h)
-    }
+    use crate::fleet::samples::at;
 
     fn idle_pod(since: Option<DateTime<Utc>>, start_seen: bool) -> Pod {
-        Pod {
-            provider: "p".into(),
-            kind: ResourceKind::Pod,
-            target: "t".into(),
-            pod_id: "t".into(),
-            name: "t".into(),
-            status: PodStatus::Running,
-            project: None,
-            owner: None,
-            gpu_type: None,
-            gpu_count: 1,
-            region: None,
-            labels: Default::default(),
-            hourly_rate: crate::money::Money::new(
-                rust_decimal::Decimal::ONE,
-                crate::money::Currency::usd(),
-            ),
-            created_at: at(-1000),
-            last_started_at: Some(at(-500)),
-            ttl_expires_at: None,
-            orphaned_since: None,
-            orphaned_since_source: None,
-            stopped_since: None,
-            reading: None,
-            health: None,
-            activity: Activity::Idle {
-                since,
-                source: since.map(|_| Since::Provider),
-                start_seen,
-                evidence: String::new(),
-            },
-        }
+        let mut pod = crate::fleet::samples::pod("t");
+        pod.activity = Activity::Idle {
+            since,
+            source: since.map(|_| Since::Provider),
+            start_seen,
+            evidence: String::new(),
+        };
+        pod
     }
 
     fn since(p: &Pod) -> Option<DateTime<Utc>> {

@@ -199,13 +199,7 @@ async fn targets_that_changed_since_the_plan_are_skipped_with_their_reason() {
     let out = apply(dir.path(), &[]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    let line = |target: &str| {
-        stdout
-            .lines()
-            .find(|l| l.contains(target))
-            .unwrap_or_else(|| panic!("{target} in:\n{stdout}"))
-            .to_string()
-    };
+    let line = |target: &str| line_of(&stdout, target);
     assert!(
         line("wkr_turns_busy").starts_with("skipped")
             && line("wkr_turns_busy").contains("busy now"),

@@ -64,6 +64,15 @@ fn schedule_command(dir: &std::path::Path, extra: &[&str]) -> Command {
     cmd
 }
 
+/// Sends SIGTERM to the child, as Kubernetes does to a pod it stops.
+fn sigterm(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+}
+
 /// Waits for the child with a hard limit (kills it past the limit and fails).
 fn wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
@@ -148,12 +157,7 @@ fn a_fire_during_a_slow_run_is_skipped_and_sigterm_lets_the_run_finish() {
         0,
         "the first run is still going"
     );
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    sigterm(&child);
     let status = wait(&mut child, Duration::from_secs(70));
     std::thread::sleep(Duration::from_millis(200));
     let log = stderr.lock().expect("lock").join("\n");
@@ -184,12 +188,7 @@ fn observe_runs_on_their_own_cron_store_readings_and_end_at_sigterm() {
         assert!(child.try_wait().expect("waits").is_none(), "exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    sigterm(&child);
     let status = wait(&mut child, Duration::from_secs(20));
     let log = stderr.lock().expect("lock").join("\n");
     assert_eq!(status.code(), Some(0), "no nightly run was going: {log}");

@@ -61,11 +61,12 @@ async fn a_stored_reading_stands_until_max_evidence_age_then_the_pod_is_read_aga
     let dir = workspace(&format!("http://{}", s.addr), STOP_IDLE_PODSTACK);
     let path = dir.path().join("podwarden.toml");
     let config = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        format!("{config}\n[collect]\nmax_evidence_age = \"1h\"\n"),
-    )
-    .expect("config written");
+    assert!(
+        config.contains("max_evidence_age = \"12h\""),
+        "the example sets it"
+    );
+    let config = config.replace("max_evidence_age = \"12h\"", "max_evidence_age = \"1h\"");
+    std::fs::write(&path, config).expect("config written");
     let cfg = admin_config(dir.path());
 
     // An observe run reads the pod and stores what it proved.
@@ -171,13 +172,7 @@ async fn a_pod_busy_since_its_last_reading_is_planned_on_it_and_skipped_at_apply
     let out = apply(dir.path(), &[]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    let line = |target: &str| {
-        stdout
-            .lines()
-            .find(|l| l.contains(target))
-            .unwrap_or_else(|| panic!("{target} in:\n{stdout}"))
-            .to_string()
-    };
+    let line = |target: &str| line_of(&stdout, target);
     assert!(
         line("pd_turns").starts_with("skipped") && line("pd_turns").contains("busy now"),
         "{stdout}"

@@ -84,6 +84,16 @@ pub fn command_as(dir: &Path, token: &str, args: &[&str]) -> Command {
     c
 }
 
+/// The line of `stdout` (an apply's outcome table) that names `target`; fails the test
+/// without one.
+pub fn line_of(stdout: &str, target: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.contains(target))
+        .unwrap_or_else(|| panic!("{target} in:\n{stdout}"))
+        .to_string()
+}
+
 /// `plan --out plan.json` with the read-only token; the plan as JSON.
 pub fn plan_file(dir: &Path) -> serde_json::Value {
     let out = podwarden_as(
