@@ -121,12 +121,26 @@ pub enum Command {
     ///
     /// With --snapshot (a replay) the files are written only with --reports DIR: a replay never
     /// replaces the report of a live run. Without it the headline is printed and nothing written.
+    ///
+    /// With --merge it collects nothing: it combines the reports of shards (`[[shard]]`, one
+    /// Kubernetes Indexed Job completion each) into the fleet's one report under the config's
+    /// `reports`, and sends the one finance mail when `[email]` is set. Run it after the
+    /// shards, e.g. `podwarden report --merge` (every configured shard's newest report, which
+    /// must all be of one day) or `podwarden report --merge /data/reports/shards/eu …`.
     Report {
         #[command(flatten)]
         source: Source,
         /// Write under DIR/YYYY-MM-DD/ instead of the config's `reports`.
         #[arg(long, value_name = "DIR")]
         reports: Option<PathBuf>,
+        /// Combine shards' reports instead of collecting: each DIR a shard's reports folder
+        /// (its newest day is used) or one of its day folders. No DIR: every [[shard]] of the
+        /// configuration.
+        #[arg(long, value_name = "DIR", num_args = 0.., conflicts_with = "snapshot")]
+        merge: Option<Vec<PathBuf>>,
+        /// With --merge: write the finance mail as an .eml file into DIR instead of sending it.
+        #[arg(long, value_name = "DIR", requires = "merge")]
+        email_to_dir: Option<PathBuf>,
     },
     /// Long-running: run the nightly job at `[schedule] cron` in `[schedule] timezone`.
     ///

@@ -34,6 +34,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         collect: Default::default(),
         schedule: None,
         metrics: None,
+        shards: Vec::new(),
         // Example recipients, so `podwarden run --email-to-dir mail` shows the mails; the
         // demo sends nothing over SMTP.
         email: Some(crate::notify::email_config::EmailToml {

@@ -33,5 +33,6 @@ pub mod review;
 pub mod sandbox;
 pub mod schedule;
 pub mod secret;
+pub mod shard;
 pub mod snapshot;
 pub mod state;

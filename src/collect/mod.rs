@@ -96,15 +96,7 @@ pub async fn collect(
 /// the unread rows.
 pub async fn inventories(providers: &[Box<dyn Provider>], now: DateTime<Utc>) -> Collected {
     let results = futures::future::join_all(providers.iter().map(|p| p.inventory(now))).await;
-    let mut fleet = Fleet {
-        taken_at: now,
-        providers: Vec::new(),
-        pods: Vec::new(),
-        costs: Vec::new(),
-        wallets: Vec::new(),
-        idle_costs: Vec::new(),
-        facts: Default::default(),
-    };
+    let mut fleet = Fleet::empty(now);
     let mut errors = Vec::new();
     for (p, result) in providers.iter().zip(results) {
         match result {

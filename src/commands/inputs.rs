@@ -125,7 +125,7 @@ fn saved(
 ) -> Result<FleetSource, Error> {
     let fleet = crate::snapshot::load(file)?;
     let setup = match config_path(config) {
-        Some(p) => Some(Setup::File(Config::load(&p)?)),
+        Some(p) => Some(Setup::File(Config::load_whole(&p)?)),
         None => None,
     };
     let settings = crate::pipeline::inputs::settings(setup.as_ref().map(Setup::config));

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod inputs;
+pub mod merge;
 pub mod observe;
 pub mod plan;
 pub mod report;
@@ -40,6 +41,10 @@ pub enum Error {
     Snapshot(#[from] crate::snapshot::SnapshotError),
     #[error(transparent)]
     Schedule(#[from] crate::schedule::ScheduleError),
+    #[error(transparent)]
+    Merge(#[from] crate::report::merge::MergeError),
+    #[error(transparent)]
+    ShardFile(#[from] crate::report::shard_file::ShardFileError),
 }
 
 impl Error {
@@ -51,6 +56,13 @@ impl Error {
             | Error::Snapshot(_)
             | Error::Schedule(crate::schedule::ScheduleError::NeverFires(_)) => Exit::Usage,
             Error::Schedule(_) => Exit::Internal,
+            // Mistakes in what to merge are the caller's; a shard's report missing, older or
+            // unreadable is the fleet's data incomplete.
+            Error::Merge(
+                crate::report::merge::MergeError::Nothing
+                | crate::report::merge::MergeError::SameProvider { .. },
+            ) => Exit::Usage,
+            Error::Merge(_) | Error::ShardFile(_) => Exit::ProviderIncomplete,
         }
     }
 
@@ -131,7 +143,15 @@ pub async fn dispatch(command: Command) -> Result<Exit, Error> {
             })
             .await
         }
-        Command::Report { source, reports } => report::report(source, reports).await,
+        Command::Report {
+            source,
+            reports,
+            merge: Some(dirs),
+            email_to_dir,
+        } => merge::merge(source, dirs, reports, email_to_dir).await,
+        Command::Report {
+            source, reports, ..
+        } => report::report(source, reports).await,
         Command::Schedule {
             config,
             out,

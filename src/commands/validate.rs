@@ -13,7 +13,7 @@ use crate::exit::Exit;
 /// config's `policies`, else ./policies.
 pub fn validate(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Exit, Error> {
     let config = match config_path(config.as_deref()) {
-        Some(p) => Some(Config::load(&p)?),
+        Some(p) => Some(Config::load_whole(&p)?),
         None => None,
     };
     let dir = dir

@@ -39,6 +39,7 @@ type Node<'i> = Spanned<DeValue<'i>>;
 
 /// The top-level keys, in the order docs/configuration.md documents them.
 const TOP: &[&str] = &[
+    "shard",
     "state",
     "reports",
     "policies",
@@ -206,6 +207,7 @@ impl Walk<'_> {
                     }
                 }
                 "email" => self.email(node),
+                "shard" => self.shards(node, root.get("providers")),
                 _ => self.push(
                     key.span(),
                     code::UNKNOWN_KEY,
@@ -250,6 +252,24 @@ impl Walk<'_> {
                 self.url_at(&node, "base_url", &format!("{section} base_url"));
                 self.duration_at(&node, "timeout", &format!("{section} timeout"));
             }
+        }
+    }
+
+    /// `[[shard]]`: each problem at the shard it is in.
+    fn shards(&mut self, node: &Node<'_>, providers: Option<&Node<'_>>) {
+        let Some(raw) = self.read::<Vec<crate::shard::ShardToml>>(node, "[[shard]]") else {
+            return;
+        };
+        let names: Vec<String> = providers
+            .and_then(|p| p.get_ref().as_table())
+            .map(|t| t.iter().map(|(k, _)| k.get_ref().to_string()).collect())
+            .unwrap_or_default();
+        let elements = node.get_ref().as_array();
+        for (index, message) in crate::shard::problems(&raw, &names) {
+            let span = index
+                .and_then(|i| elements.and_then(|a| a.get(i)))
+                .map_or_else(|| node.span(), |e| e.span());
+            self.push(span, code::BAD_VALUE, message, None);
         }
     }
 

@@ -41,15 +41,12 @@ pub enum ConfigError {
 pub use crate::providers::registry::{ProviderType, ProviderTypes};
 
 impl Config {
-    /// The provider names and types this configuration sets up (what policies are checked
-    /// against).
+    /// The provider names and types the file declares (what policies are checked against):
+    /// a shard's too, whose policies may name the other shards' providers (they match no pod
+    /// of its fleet).
     pub fn provider_types(&self) -> ProviderTypes {
         ProviderTypes {
-            names: self
-                .providers
-                .iter()
-                .map(|p| (p.name.clone(), p.kind))
-                .collect(),
+            names: self.declared.clone(),
             source: self.source.clone(),
         }
     }
@@ -150,6 +147,9 @@ pub struct ConfigToml {
     /// SMTP and recipients of the finance mail and owner notices.
     #[serde(default)]
     pub email: Option<crate::notify::email_config::EmailToml>,
+    /// `[[shard]]`: the fleet split by provider account across an Indexed Job's completions.
+    #[serde(default, rename = "shard")]
+    pub shards: Vec<crate::shard::ShardToml>,
 }
 
 fn default_state() -> PathBuf {
@@ -248,9 +248,16 @@ pub struct Config {
     pub apply: ApplySettings,
     pub collect: crate::collect::settings::CollectSettings,
     pub providers: Vec<ProviderConfig>,
+    /// Every provider the file declares, by name (a shard's `providers` are some of them).
+    pub declared: BTreeMap<String, ProviderType>,
     pub schedule: Option<crate::schedule::ScheduleConfig>,
     pub metrics: Option<crate::notify::metrics::MetricsConfig>,
     pub email: Option<crate::notify::email_config::EmailConfig>,
+    /// Every `[[shard]]` of the file (empty: not sharded), whichever this process is.
+    pub shards: Vec<crate::shard::Shard>,
+    /// The shard this process is ([`Config::load`] picks it from the environment): the
+    /// providers, state and reports above are then the shard's.
+    pub shard: Option<String>,
 }
 
 /// A TOML error as `line L, column C: message`, without the snippet of the offending line
@@ -273,8 +280,9 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
 }
 
 impl Config {
-    /// Reads and checks `path`, reading tokens from the environment or files.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// Reads and checks `path`, every shard included (tokens are read when a provider is
+    /// used): what `validate` and `report --merge` work from.
+    pub fn load_whole(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
@@ -292,6 +300,62 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(raw, Some(path), base)
+    }
+
+    /// [`Config::load_whole`], then the shard the environment picks ([`crate::shard::picked`]);
+    /// a sharded file without one picked is refused ([`Config::require_shard`]). What every
+    /// command that collects, acts or keeps state works from.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let whole = Config::load_whole(path)?;
+        let picked = crate::shard::picked(&whole.shards, &|v| std::env::var(v).ok())
+            .map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?
+            .cloned();
+        let config = match picked {
+            Some(shard) => whole.narrowed_to(&shard),
+            None => whole,
+        };
+        config.require_shard()?;
+        Ok(config)
+    }
+
+    /// This configuration as `shard` sees it: its providers only, its state file and reports
+    /// folder, its metrics grouped under `shard="NAME"`.
+    pub fn narrowed_to(mut self, shard: &crate::shard::Shard) -> Config {
+        self.providers.retain(|p| shard.providers.contains(&p.name));
+        self.state = shard.state.clone();
+        self.reports = shard.reports.clone();
+        if let Some(m) = &mut self.metrics {
+            m.shard = Some(shard.name.clone());
+        }
+        self.shard = Some(shard.name.clone());
+        self
+    }
+
+    /// Refuses a sharded configuration without a shard picked, for a command that collects,
+    /// acts or keeps state: each shard's state is its own, and the whole fleet has none.
+    pub fn require_shard(&self) -> Result<(), ConfigError> {
+        if self.shards.is_empty() || self.shard.is_some() {
+            return Ok(());
+        }
+        let listed: Vec<String> = self
+            .shards
+            .iter()
+            .map(|s| format!("{} {}", s.index, s.name))
+            .collect();
+        Err(ConfigError::Invalid {
+            path: self.source.clone().unwrap_or_else(|| "<built-in>".into()),
+            message: format!(
+                "the configuration declares {} shards ({}): pick one with {}=NAME or INDEX (a \
+                 Kubernetes Indexed Job sets {}); `podwarden report --merge` combines their reports",
+                self.shards.len(),
+                listed.join(", "),
+                crate::shard::SHARD_ENV,
+                crate::shard::INDEX_ENV,
+            ),
+        })
     }
 
     /// Checks a parsed file (tokens are read later, when a provider is used); relative
@@ -385,6 +449,10 @@ impl Config {
                 "no [providers.NAME] table: add at least one provider".into(),
             ));
         }
+        let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
+        let (state, reports) = (resolve(&raw.state), resolve(&raw.reports));
+        let shards = crate::shard::check(&raw.shards, &names, &state, &reports, &resolve)
+            .map_err(&invalid)?;
         let limits = match &raw.limits {
             None => Limits::default(),
             Some(l) => l.check().map_err(|errors| {
@@ -394,8 +462,8 @@ impl Config {
         };
         Ok(Config {
             source: source.map(Path::to_path_buf),
-            state: resolve(&raw.state),
-            reports: resolve(&raw.reports),
+            state,
+            reports,
             policies: resolve(&raw.policies),
             cost_days: raw.cost_days.map(|d| d.clamp(1, 90)),
             currency: crate::report::currency::Conversion::from_toml(&raw.currency)
@@ -411,6 +479,7 @@ impl Config {
                 verify_timeout: std_duration("apply.verify_timeout", &raw.apply.verify_timeout)?,
             },
             collect: raw.collect.check().map_err(&invalid)?,
+            declared: providers.iter().map(|p| (p.name.clone(), p.kind)).collect(),
             providers,
             schedule: raw
                 .schedule
@@ -430,6 +499,8 @@ impl Config {
                 .map(|e| e.check(&resolve))
                 .transpose()
                 .map_err(&invalid)?,
+            shards,
+            shard: None,
         })
     }
 }

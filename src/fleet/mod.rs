@@ -474,6 +474,19 @@ static NO_FACTS: ProviderFacts = ProviderFacts {
 };
 
 impl Fleet {
+    /// A fleet with nothing in it yet, taken at `taken_at`.
+    pub fn empty(taken_at: DateTime<Utc>) -> Fleet {
+        Fleet {
+            taken_at,
+            providers: Vec::new(),
+            pods: Vec::new(),
+            costs: Vec::new(),
+            wallets: Vec::new(),
+            idle_costs: Vec::new(),
+            facts: BTreeMap::new(),
+        }
+    }
+
     /// Whether any provider is incomplete or has data that failed to load.
     pub fn has_gaps(&self) -> bool {
         self.providers

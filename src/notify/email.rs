@@ -486,6 +486,7 @@ pub struct EmailChannel<'a> {
     protect_label: &'a (String, String),
     to_dir: Option<&'a Path>,
     demo: bool,
+    shard: Option<&'a str>,
 }
 
 impl<'a> EmailChannel<'a> {
@@ -499,6 +500,7 @@ impl<'a> EmailChannel<'a> {
             protect_label: settings.protect_label,
             to_dir: settings.email_to_dir,
             demo: settings.demo,
+            shard: settings.shard,
         }
     }
 }
@@ -539,11 +541,18 @@ impl crate::notify::channel::Channel for EmailChannel<'_> {
             self.protect_label,
         );
         let finance = crate::notify::finance_mail(&report);
+        // A shard's spend is part of the fleet's: the one finance mail is `report --merge`'s.
+        if let Some(shard) = self.shard {
+            tracing::info!(
+                shard,
+                "no finance mail from a shard: `podwarden report --merge` sends the fleet's"
+            );
+        }
         let delivery = crate::notify::send_run_mail(
             self.config,
             self.state,
             self.to_dir,
-            Some(&finance),
+            self.shard.is_none().then_some(&finance),
             &notices,
             run.now,
         )

@@ -1,6 +1,6 @@
 //! Run metrics pushed to a Prometheus Pushgateway at the end of each run (`[metrics]`).
 //!
-//! One group per job (`/metrics/job/<job>[/instance/<instance>]`), text exposition format.
+//! One group per job (`/metrics/job/<job>[/instance/<instance>][/shard/<shard>]`), text exposition format.
 //! A **successful** run (exit 0) is pushed with PUT: it replaces the whole group, including
 //! `podwarden_last_success_timestamp_seconds`. Any other run is pushed with POST, which
 //! replaces only the metrics it carries, and it never carries the last-success timestamp: so
@@ -54,9 +54,13 @@ pub struct MetricsConfig {
     pub job: String,
     pub instance: Option<String>,
     pub timeout: Duration,
+    /// The shard this process is (`[[shard]]`): a `shard` grouping label of its own, so
+    /// that the shards of one Indexed Job never replace each other's metrics.
+    pub shard: Option<String>,
 }
 
-fn grouping_ok(s: &str) -> bool {
+/// A value fit for a grouping label (and a folder name: a shard's).
+pub fn grouping_ok(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -91,6 +95,7 @@ impl MetricsToml {
             job: self.job.clone(),
             instance: self.instance.clone(),
             timeout,
+            shard: None,
         })
     }
 }
@@ -354,11 +359,14 @@ pub struct MetricsError {
     pub message: String,
 }
 
-/// The group's URL: `<pushgateway>/metrics/job/<job>[/instance/<instance>]`.
+/// The group's URL: `<pushgateway>/metrics/job/<job>[/instance/<instance>][/shard/<shard>]`.
 pub fn group_url(config: &MetricsConfig) -> String {
     let mut url = format!("{}/metrics/job/{}", config.pushgateway, config.job);
     if let Some(instance) = &config.instance {
         url.push_str(&format!("/instance/{instance}"));
+    }
+    if let Some(shard) = &config.shard {
+        url.push_str(&format!("/shard/{shard}"));
     }
     url
 }
@@ -502,6 +510,15 @@ mod tests {
         assert_eq!(
             group_url(&ok),
             "http://127.0.0.1:9091/metrics/job/podwarden/instance/prod-eu"
+        );
+        let shard = MetricsConfig {
+            shard: Some("eu".into()),
+            ..ok.clone()
+        };
+        assert_eq!(
+            group_url(&shard),
+            "http://127.0.0.1:9091/metrics/job/podwarden/instance/prod-eu/shard/eu",
+            "a shard's metrics are a group of their own"
         );
         assert!(toml("pushgateway = \"127.0.0.1:9091\"").check().is_err());
         assert!(toml("pushgateway = \"http://x\"\njob = \"a/b\"")

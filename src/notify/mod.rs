@@ -329,6 +329,8 @@ pub struct ChannelSettings<'a> {
     pub email_to_dir: Option<&'a Path>,
     /// The built-in demo, which sends no mail over SMTP.
     pub demo: bool,
+    /// The shard this run is (`[[shard]]`): it sends owner notices but no finance mail.
+    pub shard: Option<&'a str>,
 }
 
 /// The channels a run notifies, in delivery order: one entry per configured channel. A new

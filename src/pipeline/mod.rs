@@ -220,6 +220,7 @@ async fn notify(
         protect_label: &config.protect_label,
         email_to_dir: run.email_to_dir.as_deref(),
         demo: run.demo.is_some(),
+        shard: config.shard.as_deref(),
     };
     for channel in crate::notify::channels(&settings) {
         match channel.deliver(&finished).await {

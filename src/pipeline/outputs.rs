@@ -106,10 +106,25 @@ pub fn write_report(
         conversion,
         now: inputs.now,
     })?;
-    let written = match reports {
+    let mut written = match reports {
         Some(folder) => crate::report::write::write(&report, &inputs.fleet, plan, folder)?,
         None => Vec::new(),
     };
+    // A shard leaves what its report was built from, for `report --merge`.
+    if let (Some(folder), Some(shard)) = (reports, config.and_then(|c| c.shard.as_deref())) {
+        let day = folder.join(report.window.today.to_string());
+        let inputs = crate::report::shard_file::ShardReportRef {
+            format: crate::report::shard_file::FORMAT,
+            version: crate::report::shard_file::VERSION,
+            shard,
+            now: inputs.now,
+            fleet: &inputs.fleet,
+            plan,
+            taken: &taken,
+            pending: &pending,
+        };
+        written.push(crate::report::shard_file::save(&inputs, &day)?);
+    }
     Ok((report, written))
 }
 

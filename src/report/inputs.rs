@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
 
 /// An action a past run took.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TakenAction {
     pub at: DateTime<Utc>,
     pub provider: String,
@@ -17,6 +18,7 @@ pub struct TakenAction {
     pub action: String,
     pub policy: String,
     /// Estimated savings per day when it was planned (negative for a resume).
+    #[serde(with = "rust_decimal::serde::str")]
     pub est_savings_per_day: Decimal,
     pub currency: Currency,
     /// The journal's state: `planned`, `sent`, `accepted`, `verified`, `failed`. Savings are
@@ -42,7 +44,7 @@ impl TakenAction {
 }
 
 /// An action announced and waiting for its notice period to end.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingNotice {
     pub provider: String,
     pub target: String,

@@ -57,7 +57,7 @@ fn put(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// Like [`put`], streaming through a buffered writer (files too big to build in memory).
-fn put_with(
+pub fn put_with(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {

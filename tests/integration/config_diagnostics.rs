@@ -48,3 +48,38 @@ fn a_secret_in_the_wrong_place_is_named_by_its_key_not_shown() {
         assert!(err.contains(named), "{named}: {err}");
     }
 }
+
+/// `[[shard]]` mistakes, each at the shard it is in; a provider in no shard at the list.
+#[test]
+fn shard_mistakes_are_reported_at_their_shard() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("podwarden.toml");
+    std::fs::write(
+        &path,
+        "[providers.argus]\ntype = \"argus\"\nbase_url = \"https://ops.example.com\"\n\
+         token_env = \"T\"\n\
+         [providers.podstack]\ntype = \"podstack\"\nbase_url = \"https://ps.example.com\"\n\
+         token_env = \"U\"\n\
+         [[shard]]\nname = \"eu\"\nproviders = [\"argus\"]\n\
+         [[shard]]\nname = \"eu\"\nproviders = [\"argus\", \"gone\"]\n",
+    )
+    .expect("config");
+    let err = podwarden::config::Config::load_whole(&path)
+        .expect_err("refused")
+        .to_string();
+    for (line, what) in [
+        (12, "[[shard]] #1 (\"eu\"): another shard has this name"),
+        (12, "provider `argus` is already in shard \"eu\""),
+        (
+            12,
+            "provider `gone` is not configured (known: argus, podstack)",
+        ),
+        (9, "provider `podstack` is in no [[shard]]"),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!(":{line}:")) && l.contains(what)),
+            "line {line}: {what}: {err}"
+        );
+    }
+}

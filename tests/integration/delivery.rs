@@ -6,117 +6,18 @@
 //! aiosmtpd, prometheus-pushgateway: `.ci/run` installs both) skips the test with a loud
 //! message, except under `CI`, where it is a failure.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use mailparse::{MailHeaderMap, ParsedMail};
+use mailparse::ParsedMail;
 use podwarden::notify::email_config::EmailToml;
 use podwarden::notify::{NoticePod, OwnerNotice, ReportInput};
 
+use crate::support::smtp::*;
 use crate::support::*;
-
-/// A missing server: a failure under CI, else a loud skip (the caller returns).
-fn missing(what: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI (.ci/run installs it)");
-    }
-    eprintln!("\n**** SKIPPED: {what} is not installed here (.ci/run installs it) ****\n");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A python3 that has aiosmtpd (Debian's package installs it for /usr/bin/python3).
-fn python_with_aiosmtpd() -> Option<PathBuf> {
-    ["python3", "/usr/bin/python3"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", "import aiosmtpd"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-}
-
-/// The test SMTP server (tests/fixtures/smtp/sink.py): every accepted message lands in `dir`.
-struct SmtpSink {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl SmtpSink {
-    fn start(python: &Path, dir: &Path, port: u16) -> SmtpSink {
-        let mut child = Command::new(python)
-            .arg(repo().join("tests/fixtures/smtp/sink.py"))
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("SMTP sink starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("reads");
-        assert_eq!(line.trim(), "ready", "SMTP sink did not start");
-        SmtpSink {
-            child,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// The received messages, in order.
-    fn messages(&self) -> Vec<Vec<u8>> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .expect("sink folder")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| std::fs::read(p).expect("message"))
-            .collect()
-    }
-
-    /// Envelope recipients of message `n` (0-based).
-    fn recipients(&self, n: usize) -> Vec<String> {
-        std::fs::read_to_string(self.dir.join(format!("{:03}.rcpt", n + 1)))
-            .expect("recipients")
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn header(mail: &ParsedMail, name: &str) -> String {
-    mail.headers.get_first_value(name).unwrap_or_default()
-}
-
-fn email_section(port: u16) -> String {
-    format!(
-        "\n[email]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
-         from = \"podwarden <podwarden@example.com>\"\ntimeout = \"10s\"\n\
-         [email.finance]\nto = [\"finance@example.com\"]\ncc = [\"cfo@example.com\"]\n\
-         [email.owners]\ncc = [\"platform@example.com\"]\n"
-    )
-}
 
 const STOP_IDLE: &str = r#"
 [[policy]]
@@ -129,7 +30,7 @@ idle_for = "6h"
 "#;
 
 /// A workspace for a sandbox process, without the example's global limits (a run exits 0).
-fn quiet_workspace(base: &str, extra: &str) -> tempfile::TempDir {
+pub(crate) fn quiet_workspace(base: &str, extra: &str) -> tempfile::TempDir {
     let dir = workspace(base, STOP_IDLE);
     let path = dir.path().join("podwarden.toml");
     let config = std::fs::read_to_string(&path).expect("config");

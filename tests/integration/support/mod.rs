@@ -2,6 +2,7 @@
 //! the real executable, SMTP and Pushgateway servers); `apply` holds the acting tests' own.
 
 pub mod apply;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
