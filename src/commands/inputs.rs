@@ -125,7 +125,9 @@ fn saved(
 ) -> Result<FleetSource, Error> {
     let fleet = crate::snapshot::load(file)?;
     let setup = match config_path(config) {
-        Some(p) => Some(Setup::File(Config::load_whole(&p)?)),
+        // A sharded file is narrowed to the picked shard (or refused): a replay may act
+        // (`run --snapshot --apply`), and then with that shard's state file only.
+        Some(p) => Some(Setup::File(Config::load(&p)?)),
         None => None,
     };
     let settings = crate::pipeline::inputs::settings(setup.as_ref().map(Setup::config));

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::pipeline::evaluate::collection_exit;
 use crate::pipeline::outputs::print_written;
-use crate::report::merge::{locate, merge as combine, MergeError};
+use crate::report::merge::{check_file, check_shards, locate, merge as combine, MergeError};
 
 pub async fn merge(
     source: Source,
@@ -42,9 +42,27 @@ pub async fn merge(
         let found = locate(dir)?;
         tracing::info!(file = %found.file.display(), "merging a shard's report");
         named |= found.named;
-        parts.push(crate::report::shard_file::load(&found.file)?);
+        let part = crate::report::shard_file::load(&found.file)?;
+        check_file(&part, &found)?;
+        parts.push((found.file, part));
     }
-    let merged = combine(parts)?;
+    match &config {
+        Some(c) if !c.shards.is_empty() => {
+            check_shards(&parts, &c.shards)?;
+            // Actions taken come from each shard's own journal (its hash chain checked as
+            // every report's is), not from the file.
+            for (_, part) in &mut parts {
+                if let Some(shard) = c.shards.iter().find(|s| s.name == part.shard) {
+                    part.taken = crate::pipeline::outputs::taken(&shard.state)?;
+                }
+            }
+        }
+        _ => tracing::warn!(
+            "no [[shard]] configuration: the files are merged as they are, not checked against \
+             the shards, their actions taken as the files say"
+        ),
+    }
+    let merged = combine(parts.into_iter().map(|(_, p)| p).collect())?;
     // Found by "newest", they must be tonight's: yesterday's again would be mailed as news.
     let (day, today) = (merged.now.date_naive(), chrono::Utc::now().date_naive());
     if !named && day != today {

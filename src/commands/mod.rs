@@ -60,6 +60,7 @@ impl Error {
             // unreadable is the fleet's data incomplete.
             Error::Merge(
                 crate::report::merge::MergeError::Nothing
+                | crate::report::merge::MergeError::Twice { .. }
                 | crate::report::merge::MergeError::SameProvider { .. },
             ) => Exit::Usage,
             Error::Merge(_) | Error::ShardFile(_) => Exit::ProviderIncomplete,

@@ -24,6 +24,13 @@ pub async fn schedule(
         )
     })?;
     let cfg = Config::load(&path)?;
+    if let Some(shard) = &cfg.shard {
+        tracing::warn!(
+            shard,
+            "a shard sends no finance mail: run `podwarden report --merge` after every shard's \
+             run (a cron of its own, or the last step of the workflow that runs the shards)"
+        );
+    }
     let Some(sched) = cfg.schedule else {
         return Err(Error::usage(format!(
             "{}: no [schedule] section; add e.g.\n[schedule]\ncron = \"0 2 * * *\"\ntimezone = \"Europe/Berlin\"",

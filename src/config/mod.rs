@@ -449,6 +449,7 @@ impl Config {
                 "no [providers.NAME] table: add at least one provider".into(),
             ));
         }
+        same_account(&providers).map_err(&invalid)?;
         let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
         let (state, reports) = (resolve(&raw.state), resolve(&raw.reports));
         let shards = crate::shard::check(&raw.shards, &names, &state, &reports, &resolve)
@@ -503,6 +504,33 @@ impl Config {
             shard: None,
         })
     }
+}
+
+/// Two entries of one type at the same URL with the same token are one account under two
+/// names: its pods would be read, billed and acted on twice (in two shards, at once).
+fn same_account(providers: &[ProviderConfig]) -> Result<(), String> {
+    let token = |t: &TokenSource| match t {
+        TokenSource::Env(v) => format!("env {v}"),
+        TokenSource::File(f) => format!("file {}", f.display()),
+        TokenSource::Value(_) => String::new(),
+    };
+    for (i, a) in providers.iter().enumerate() {
+        for b in &providers[i + 1..] {
+            let url = |p: &ProviderConfig| p.base_url.trim_end_matches('/').to_ascii_lowercase();
+            if a.kind == b.kind
+                && url(a) == url(b)
+                && !token(&a.token).is_empty()
+                && token(&a.token) == token(&b.token)
+            {
+                return Err(format!(
+                    "providers.{} and providers.{} are one account (same type, base_url and \
+                     token): its pods would be read and acted on twice; keep one",
+                    a.name, b.name
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Config {

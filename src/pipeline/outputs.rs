@@ -40,7 +40,7 @@ pub fn report_folder(
 }
 
 /// The actions the journal holds, each with its latest status, for the report.
-fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
+pub fn taken(state: &Path) -> Result<Vec<crate::report::TakenAction>, Error> {
     let Some(journal) = Journal::open_existing(state)? else {
         return Ok(Vec::new());
     };

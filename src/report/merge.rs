@@ -51,13 +51,38 @@ pub enum MergeError {
          (--merge <reports>/shards/NAME/{day} …)"
     )]
     NotToday { day: NaiveDate, today: NaiveDate },
+    #[error("{file}: {what}: the file is not what its shard wrote; run the shard again")]
+    Inconsistent { file: PathBuf, what: String },
+    #[error(
+        "{file}: shard {shard:?} {what}; the configuration's shards are {configured}: merge \
+         the folders of this configuration's shards"
+    )]
+    NotConfigured {
+        file: PathBuf,
+        shard: String,
+        what: String,
+        configured: String,
+    },
+    #[error("shard {shard:?} is given twice ({first} and {second})")]
+    Twice {
+        shard: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error(
+        "no report of shard(s) {missing} to merge: the fleet's total would leave out their \
+         providers; give every shard's folder (or none, for all configured)"
+    )]
+    Missing { missing: String },
 }
 
-/// A shard's file, and whether its folder was named (a day folder) or found (the newest day).
+/// A shard's file, whether its folder was named (a day folder) or found (the newest day), and
+/// the day its folder's name says (`None`: a folder not named YYYY-MM-DD).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
     pub file: PathBuf,
     pub named: bool,
+    pub day: Option<NaiveDate>,
 }
 
 /// The file of `dir`: `dir/shard.json` (a day folder, named), else the one of its newest
@@ -68,26 +93,117 @@ pub fn locate(dir: &Path) -> Result<Located, MergeError> {
         return Ok(Located {
             file: direct,
             named: true,
+            day: crate::report::shard_file::day_of(dir),
         });
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| MergeError::Io {
+    let days = crate::report::shard_file::days(dir).map_err(|source| MergeError::Io {
         dir: dir.to_path_buf(),
         source,
     })?;
-    let newest = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let day = NaiveDate::parse_from_str(&name, "%Y-%m-%d").ok()?;
-            let file = e.path().join(FILE);
-            file.is_file().then_some((day, file))
-        })
-        .max_by_key(|(day, _)| *day);
+    let newest = days.into_iter().next_back();
     newest
-        .map(|(_, file)| Located { file, named: false })
+        .map(|(day, file)| Located {
+            file,
+            named: false,
+            day: Some(day),
+        })
         .ok_or(MergeError::NotFound {
             dir: dir.to_path_buf(),
         })
+}
+
+/// A shard's file is checked as input, not trusted: its instant is of the day its folder
+/// names, and every pod, cost row, wallet and idle row is of a provider the file lists.
+pub fn check_file(part: &ShardReport, found: &Located) -> Result<(), MergeError> {
+    let wrong = |what: String| MergeError::Inconsistent {
+        file: found.file.clone(),
+        what,
+    };
+    if let Some(day) = found.day {
+        if part.now.date_naive() != day {
+            return Err(wrong(format!(
+                "its instant {} is not of its folder's day {day}",
+                part.now
+            )));
+        }
+    }
+    let listed: std::collections::BTreeSet<&str> = part
+        .fleet
+        .providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let f = &part.fleet;
+    let named = f
+        .pods
+        .iter()
+        .map(|p| &p.provider)
+        .chain(f.costs.iter().map(|c| &c.provider))
+        .chain(f.wallets.iter().map(|w| &w.provider))
+        .chain(f.idle_costs.iter().map(|i| &i.provider));
+    for provider in named {
+        if !listed.contains(provider.as_str()) {
+            return Err(wrong(format!(
+                "it holds data of provider `{provider}`, which it does not list"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The files against the configuration's `[[shard]]` list: each file is of a configured
+/// shard and holds only that shard's providers, and every configured shard is there.
+pub fn check_shards(
+    parts: &[(PathBuf, ShardReport)],
+    shards: &[crate::shard::Shard],
+) -> Result<(), MergeError> {
+    let configured = || {
+        shards
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, (file, part)) in parts.iter().enumerate() {
+        if let Some((first, _)) = parts[..i].iter().find(|(_, p)| p.shard == part.shard) {
+            return Err(MergeError::Twice {
+                shard: part.shard.clone(),
+                first: first.clone(),
+                second: file.clone(),
+            });
+        }
+        let not = |what: String| MergeError::NotConfigured {
+            file: file.clone(),
+            shard: part.shard.clone(),
+            what,
+            configured: configured(),
+        };
+        let Some(shard) = shards.iter().find(|s| s.name == part.shard) else {
+            return Err(not("is not configured".into()));
+        };
+        if let Some(p) = part
+            .fleet
+            .providers
+            .iter()
+            .find(|p| !shard.providers.contains(&p.name))
+        {
+            return Err(not(format!(
+                "holds provider `{}`, not one of its own",
+                p.name
+            )));
+        }
+    }
+    let missing: Vec<&str> = shards
+        .iter()
+        .filter(|s| !parts.iter().any(|(_, p)| p.shard == s.name))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            missing: missing.join(", "),
+        });
+    }
+    Ok(())
 }
 
 /// The shards combined.
@@ -145,6 +261,18 @@ pub fn merge(parts: Vec<ShardReport>) -> Result<Merged, MergeError> {
         pending: Vec::new(),
         notes: Vec::new(),
     };
+    let unplanned: Vec<String> = parts
+        .iter()
+        .filter(|p| p.plan.is_none())
+        .map(|p| p.shard.clone())
+        .collect();
+    if !unplanned.is_empty() && unplanned.len() < parts.len() {
+        merged.notes.push(format!(
+            "shard(s) {} left a report without a plan (`podwarden report` after the nightly run \
+             replaced it): the merged plan holds the other shards' actions only",
+            unplanned.join(", ")
+        ));
+    }
     let mut plans = Vec::new();
     for p in parts {
         let f = p.fleet;
@@ -327,6 +455,35 @@ mod tests {
         .expect_err("different days");
         let text = stale.to_string();
         assert!(text.contains("eu 2026-11-02, us 2026-11-01"), "{text}");
+    }
+
+    #[test]
+    fn a_file_is_checked_against_its_folder_and_itself() {
+        let found = |day: &str| Located {
+            file: PathBuf::from(format!("r/{day}/shard.json")),
+            named: false,
+            day: NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(),
+        };
+        let eu = part("eu", "argus", 2, &[]);
+        assert!(check_file(&eu, &found("2026-11-01")).is_ok());
+        let moved = check_file(&eu, &found("2026-11-02")).expect_err("another day");
+        assert!(
+            moved.to_string().contains("not of its folder's day"),
+            "{moved}"
+        );
+        let mut foreign = part("eu", "argus", 2, &[]);
+        foreign.fleet.pods[0].provider = "podstack".into();
+        let err = check_file(&foreign, &found("2026-11-01")).expect_err("unlisted provider");
+        assert!(err.to_string().contains("provider `podstack`"), "{err}");
+    }
+
+    #[test]
+    fn a_shard_without_a_plan_is_noted() {
+        let mut us = part("us", "podstack", 2, &[]);
+        us.plan = None;
+        let merged = merge(vec![part("eu", "argus", 2, &["a"]), us]).expect("merges");
+        assert_eq!(merged.plan.map(|p| p.actions.len()), Some(1));
+        assert!(merged.notes[0].contains("us left a report without a plan"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::Fleet;
@@ -66,14 +66,57 @@ pub enum ShardFileError {
     Format { path: PathBuf, detail: String },
 }
 
+/// Days of a shard's [`FILE`] kept: today's for the merge, and two before it to merge again by
+/// hand. Older ones are removed when a new one is written (at 100 000 pods one is hundreds of
+/// MB); the rest of the day's report stays.
+pub const KEPT_DAYS: usize = 3;
+
 /// Writes `report` into `day` (the shard's report folder of the day) as [`FILE`], whole or
-/// not at all; returns its path.
+/// not at all, and removes the shard's files older than the newest [`KEPT_DAYS`]; returns its
+/// path.
 pub fn save(report: &ShardReportRef<'_>, day: &Path) -> Result<PathBuf, WriteError> {
     let path = day.join(FILE);
     crate::report::write::put_with(&path, |out| {
         serde_json::to_writer(&mut *out, report).map_err(std::io::Error::other)
     })?;
+    if let Some(reports) = day.parent() {
+        prune(reports);
+    }
     Ok(path)
+}
+
+/// Removes [`FILE`] from every day folder of `reports` but the newest [`KEPT_DAYS`]; a file that
+/// cannot be removed is logged, never an error of the run.
+fn prune(reports: &Path) {
+    let Ok(mut days) = days(reports) else {
+        return;
+    };
+    let old = days.len().saturating_sub(KEPT_DAYS);
+    for (_, file) in days.drain(..old) {
+        if let Err(e) = std::fs::remove_file(&file) {
+            tracing::warn!("removing an old shard report {}: {e}", file.display());
+        }
+    }
+}
+
+/// The day a report folder's name says (`YYYY-MM-DD`), if it says one.
+pub fn day_of(folder: &Path) -> Option<NaiveDate> {
+    let name = folder.file_name()?.to_string_lossy().into_owned();
+    NaiveDate::parse_from_str(&name, "%Y-%m-%d").ok()
+}
+
+/// The day folders of a shard's `reports` that hold a [`FILE`], oldest first, each with its file.
+pub fn days(reports: &Path) -> std::io::Result<Vec<(NaiveDate, PathBuf)>> {
+    let mut days: Vec<(NaiveDate, PathBuf)> = std::fs::read_dir(reports)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let day = day_of(&e.path())?;
+            let file = e.path().join(FILE);
+            file.is_file().then_some((day, file))
+        })
+        .collect();
+    days.sort();
+    Ok(days)
 }
 
 /// Reads a [`FILE`] back, checking its format and version.
@@ -97,4 +140,32 @@ pub fn load(path: &Path) -> Result<ShardReport, ShardFileError> {
     let mut report = report;
     report.fleet.normalize_order();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_newest_days_keep_their_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        for day in ["2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"] {
+            let folder = dir.path().join(day);
+            std::fs::create_dir_all(&folder).expect("folder");
+            std::fs::write(folder.join(FILE), "{}").expect("file");
+            std::fs::write(folder.join("summary.md"), "report").expect("report");
+        }
+        std::fs::create_dir_all(dir.path().join("notes")).expect("other folder");
+        prune(dir.path());
+        let kept: Vec<String> = days(dir.path())
+            .expect("days")
+            .into_iter()
+            .map(|(d, _)| d.to_string())
+            .collect();
+        assert_eq!(kept, ["2026-11-29", "2026-11-30", "2026-12-01"]);
+        assert!(
+            dir.path().join("2026-11-28/summary.md").is_file(),
+            "the report stays"
+        );
+    }
 }

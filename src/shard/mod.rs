@@ -61,9 +61,13 @@ pub fn problems(raw: &[ShardToml], providers: &[String]) -> Vec<(Option<usize>, 
         let mut problem = |text: String| {
             problems.push((Some(i), format!("[[shard]] #{i} ({:?}): {text}", s.name)))
         };
-        if !crate::notify::metrics::grouping_ok(&s.name) {
+        if !crate::notify::metrics::grouping_ok(&s.name)
+            || s.name.starts_with('.')
+            || s.name.chars().all(|c| c.is_ascii_digit())
+        {
             problem(
-                "name must be letters, digits, '-', '_' or '.' (it names a folder and a metrics label)"
+                "name must be letters, digits, '-', '_' or '.', not start with '.' and not be a \
+                 number (it names a folder and a metrics label; a number would read as an index)"
                     .into(),
             );
         }
@@ -119,7 +123,7 @@ pub fn check(
         .file_name()
         .map_or_else(|| "podwarden.db".into(), |n| n.to_os_string());
     let state_dir = state.parent().unwrap_or(Path::new("."));
-    Ok(raw
+    let shards: Vec<Shard> = raw
         .iter()
         .enumerate()
         .map(|(index, s)| Shard {
@@ -135,7 +139,49 @@ pub fn check(
                 .as_deref()
                 .map_or_else(|| reports.join("shards").join(&s.name), resolve),
         })
-        .collect())
+        .collect();
+    distinct_paths(&shards, state, reports)?;
+    Ok(shards)
+}
+
+/// Each shard's state file and reports folder are its own: none is another's, the whole
+/// fleet's (the merge's outbox and report), or inside another's reports folder.
+fn distinct_paths(shards: &[Shard], state: &Path, reports: &Path) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (i, a) in shards.iter().enumerate() {
+        if a.state == state {
+            problems.push(format!(
+                "[[shard]] {:?}: state is the whole fleet's state file",
+                a.name
+            ));
+        }
+        if a.reports == reports || reports.starts_with(&a.reports) {
+            problems.push(format!(
+                "[[shard]] {:?}: reports holds the merged report's folder {}",
+                a.name,
+                reports.display()
+            ));
+        }
+        for b in &shards[i + 1..] {
+            if a.state == b.state {
+                problems.push(format!(
+                    "[[shard]] {:?} and {:?} share a state file: each shard's journal is its own",
+                    a.name, b.name
+                ));
+            }
+            if a.reports.starts_with(&b.reports) || b.reports.starts_with(&a.reports) {
+                problems.push(format!(
+                    "[[shard]] {:?} and {:?}: one's reports folder holds the other's",
+                    a.name, b.name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// The shard the environment picks (`env` looks variables up): `PODWARDEN_SHARD` by name or
@@ -161,16 +207,26 @@ pub fn picked<'s>(
                 "{SHARD_ENV}={v} but the configuration declares no [[shard]]: unset it, or add the shards"
             ));
         }
-        return shards
+        let shard = shards
             .iter()
             .find(|s| s.name == v || v.parse::<usize>().ok() == Some(s.index))
-            .map(Some)
             .ok_or_else(|| {
                 format!(
                     "{SHARD_ENV}={v} names no shard; the shards are {}",
                     listed()
                 )
-            });
+            })?;
+        // Left in an Indexed Job's pod template it would make every index the same shard.
+        if let Some(index) = env(INDEX_ENV).filter(|i| !i.trim().is_empty()) {
+            if index.trim().parse::<usize>().ok() != Some(shard.index) {
+                return Err(format!(
+                    "{SHARD_ENV}={v} (index {}) and {INDEX_ENV}={} disagree: set one of them",
+                    shard.index,
+                    index.trim()
+                ));
+            }
+        }
+        return Ok(Some(shard));
     }
     if shards.is_empty() {
         return Ok(None);
@@ -231,6 +287,42 @@ mod tests {
     }
 
     #[test]
+    fn shard_paths_are_their_own_and_names_are_not_dots_or_numbers() {
+        let check_paths = |shards: &[ShardToml]| {
+            check(
+                shards,
+                &names(),
+                Path::new("/data/state/podwarden.db"),
+                Path::new("/data/reports"),
+                &|p| p.to_path_buf(),
+            )
+        };
+        for name in ["..", ".hidden", "0"] {
+            let err = check_paths(&[raw(name, &["argus", "podstack"])]).unwrap_err();
+            assert!(err.contains("not start with '.'"), "{name}: {err}");
+        }
+        let mut eu = raw("eu", &["argus"]);
+        eu.state = Some("/data/state/podwarden.db".into());
+        let mut us = raw("us", &["podstack"]);
+        us.reports = Some("/data".into());
+        let err = check_paths(&[eu, us]).unwrap_err();
+        assert!(
+            err.contains("\"eu\": state is the whole fleet's state file"),
+            "{err}"
+        );
+        assert!(
+            err.contains("\"us\": reports holds the merged report's folder"),
+            "{err}"
+        );
+        let mut eu = raw("eu", &["argus"]);
+        eu.state = Some("/x/one.db".into());
+        let mut us = raw("us", &["podstack"]);
+        us.state = Some("/x/one.db".into());
+        let err = check_paths(&[eu, us]).unwrap_err();
+        assert!(err.contains("share a state file"), "{err}");
+    }
+
+    #[test]
     fn every_provider_in_exactly_one_shard() {
         let err = check(
             &[
@@ -269,9 +361,12 @@ mod tests {
         assert_eq!(pick(&[]), Ok(None));
         assert_eq!(pick(&[(INDEX_ENV, "1")]), Ok(Some("p".into())));
         assert_eq!(
-            pick(&[(SHARD_ENV, "a"), (INDEX_ENV, "1")]),
-            Ok(Some("a".into()))
+            pick(&[(SHARD_ENV, "p"), (INDEX_ENV, "1")]),
+            Ok(Some("p".into()))
         );
+        assert!(pick(&[(SHARD_ENV, "a"), (INDEX_ENV, "1")])
+            .unwrap_err()
+            .contains("disagree"));
         assert_eq!(pick(&[(SHARD_ENV, "1")]), Ok(Some("p".into())));
         let err = pick(&[(INDEX_ENV, "2")]).unwrap_err();
         assert!(err.contains("completions to 2"), "{err}");

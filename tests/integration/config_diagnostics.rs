@@ -83,3 +83,24 @@ fn shard_mistakes_are_reported_at_their_shard() {
         );
     }
 }
+
+/// One account configured under two names would be read and acted on twice.
+#[test]
+fn one_account_under_two_names_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("podwarden.toml");
+    let entry = |name: &str| {
+        format!(
+            "[providers.{name}]\ntype = \"podstack\"\nbase_url = \"https://ps.example.com/v1/\"\n\
+             token_file = \"/run/ps-token\"\n"
+        )
+    };
+    std::fs::write(&path, entry("podstack") + &entry("podstack2")).expect("config");
+    let err = podwarden::config::Config::load_whole(&path)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("providers.podstack and providers.podstack2 are one account"),
+        "{err}"
+    );
+}

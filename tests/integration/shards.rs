@@ -146,14 +146,18 @@ fn shards_run_alone_and_merge_into_the_report_of_one_run_with_one_finance_mail()
     }
 }
 
-/// Moves a shard's report inputs a day back, as if its run tonight had not finished; returns
-/// the instant they had.
-fn a_day_earlier(file: &Path) -> chrono::DateTime<Utc> {
-    let mut inputs: serde_json::Value = serde_json::from_str(&read(file)).expect("json");
+/// Moves a shard's day folder and its report inputs a day back, as if its run tonight had
+/// not finished and yesterday's were its newest; returns yesterday.
+fn a_day_earlier(day_folder: &Path) -> chrono::NaiveDate {
+    let file = day_folder.join("shard.json");
+    let mut inputs: serde_json::Value = serde_json::from_str(&read(&file)).expect("json");
     let now: chrono::DateTime<Utc> = inputs["now"].as_str().expect("now").parse().expect("time");
-    inputs["now"] = serde_json::json!(now - chrono::Duration::days(1));
-    std::fs::write(file, inputs.to_string()).expect("written");
-    now
+    let earlier = now - chrono::Duration::days(1);
+    inputs["now"] = serde_json::json!(earlier);
+    std::fs::write(&file, inputs.to_string()).expect("written");
+    let moved = day_folder.with_file_name(earlier.date_naive().to_string());
+    std::fs::rename(day_folder, moved).expect("moved");
+    earlier.date_naive()
 }
 
 /// `report --merge` of the configured shards exits 7 saying `why`.
@@ -189,19 +193,35 @@ fn merge_refuses_a_stale_shard_and_a_provider_twice_and_a_wrong_index() {
     assert!(text(&wrong.stderr).contains("set the Job's completions to 2"));
 
     let eu = format!("reports/shards/eu/{day}");
-    let twice = podwarden_with(
-        dir.path(),
-        &[],
-        &["report", "--merge", &eu, &eu, "-c", "podwarden.toml"],
-    );
+    let us = format!("reports/shards/us/{day}");
+    let merge = |dirs: &[&str]| {
+        let mut args = vec!["report", "--merge"];
+        args.extend(dirs);
+        args.extend(["-c", "podwarden.toml"]);
+        podwarden_with(dir.path(), &[], &args)
+    };
+    let twice = merge(&[&eu, &eu]);
     assert_eq!(twice.status.code(), Some(2), "{}", text(&twice.stderr));
-    assert!(text(&twice.stderr).contains("provider `argus` is in shard \"eu\" and in shard \"eu\""));
+    assert!(text(&twice.stderr).contains("shard \"eu\" is given twice"));
+    let partial = merge(&[&eu]);
+    assert_eq!(partial.status.code(), Some(7), "{}", text(&partial.stderr));
+    assert!(text(&partial.stderr).contains("no report of shard(s) us"));
+
+    // A file edited by hand to hold another shard's provider is refused, not merged.
+    let us_file = dir.path().join(&us).join("shard.json");
+    let original = read(&us_file);
+    std::fs::write(&us_file, original.replace("\"podstack\"", "\"argus\"")).expect("written");
+    let foreign = merge(&[]);
+    assert_eq!(foreign.status.code(), Some(7), "{}", text(&foreign.stderr));
+    assert!(
+        text(&foreign.stderr).contains("holds provider `argus`, not one of its own"),
+        "{}",
+        text(&foreign.stderr)
+    );
+    std::fs::write(&us_file, original).expect("restored");
 
     // The us shard's newest report is yesterday's: its run tonight did not finish.
-    let file = dir
-        .path()
-        .join(format!("reports/shards/us/{day}/shard.json"));
-    let now = a_day_earlier(&file);
+    let yesterday = a_day_earlier(&dir.path().join(&us));
     merge_refused(dir.path(), "different days");
     assert!(
         !dir.path().join(format!("reports/{day}")).exists(),
@@ -209,19 +229,13 @@ fn merge_refuses_a_stale_shard_and_a_provider_twice_and_a_wrong_index() {
     );
 
     // Both shards' newest reports are yesterday's: merged only when their folders are named.
-    let file = dir
-        .path()
-        .join(format!("reports/shards/eu/{day}/shard.json"));
-    a_day_earlier(&file);
+    a_day_earlier(&dir.path().join(&eu));
     merge_refused(dir.path(), "not of today");
-    let us = format!("reports/shards/us/{day}");
-    let named = podwarden_with(
-        dir.path(),
-        &[],
-        &["report", "--merge", &eu, &us, "-c", "podwarden.toml"],
-    );
+    let named = merge(&[
+        &format!("reports/shards/eu/{yesterday}"),
+        &format!("reports/shards/us/{yesterday}"),
+    ]);
     assert_eq!(named.status.code(), Some(0), "{}", text(&named.stderr));
-    let yesterday = (now - chrono::Duration::days(1)).date_naive();
     assert!(dir
         .path()
         .join(format!("reports/{yesterday}/summary.md"))
