@@ -125,9 +125,9 @@ fn saved(
 ) -> Result<FleetSource, Error> {
     let fleet = crate::snapshot::load(file)?;
     let setup = match config_path(config) {
-        // A sharded file is narrowed to the picked shard (or refused): a replay may act
-        // (`run --snapshot --apply`), and then with that shard's state file only.
-        Some(p) => Some(Setup::File(Config::load(&p)?)),
+        // A review reads a sharded file whole unless a shard is picked; acting from it
+        // (`run --snapshot --apply`) needs one (`Config::require_shard` at the act stage).
+        Some(p) => Some(Setup::File(Config::load_for_review(&p)?)),
         None => None,
     };
     let settings = crate::pipeline::inputs::settings(setup.as_ref().map(Setup::config));

@@ -49,10 +49,17 @@ pub async fn merge(
     match &config {
         Some(c) if !c.shards.is_empty() => {
             check_shards(&parts, &c.shards)?;
-            // Actions taken come from each shard's own journal (its hash chain checked as
-            // every report's is), not from the file.
+            // Actions taken come from each shard's own journal, as a single run's report
+            // reads them, not from the file.
             for (_, part) in &mut parts {
                 if let Some(shard) = c.shards.iter().find(|s| s.name == part.shard) {
+                    if !shard.state.is_file() {
+                        tracing::warn!(
+                            shard = shard.name,
+                            "no state file at {}: the report shows no actions taken by this shard",
+                            shard.state.display()
+                        );
+                    }
                     part.taken = crate::pipeline::outputs::taken(&shard.state)?;
                 }
             }

@@ -306,6 +306,14 @@ impl Config {
     /// a sharded file without one picked is refused ([`Config::require_shard`]). What every
     /// command that collects, acts or keeps state works from.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let config = Config::load_for_review(path)?;
+        config.require_shard()?;
+        Ok(config)
+    }
+
+    /// [`Config::load_whole`] narrowed to the shard the environment picks, if it picks one:
+    /// what a review of a saved fleet works from (it acts only with a shard picked).
+    pub fn load_for_review(path: &Path) -> Result<Config, ConfigError> {
         let whole = Config::load_whole(path)?;
         let picked = crate::shard::picked(&whole.shards, &|v| std::env::var(v).ok())
             .map_err(|message| ConfigError::Invalid {
@@ -313,12 +321,10 @@ impl Config {
                 message,
             })?
             .cloned();
-        let config = match picked {
+        Ok(match picked {
             Some(shard) => whole.narrowed_to(&shard),
             None => whole,
-        };
-        config.require_shard()?;
-        Ok(config)
+        })
     }
 
     /// This configuration as `shard` sees it: its providers only, its state file and reports

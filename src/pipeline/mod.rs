@@ -138,6 +138,8 @@ async fn plan_act_report(
     let mut exit = evaluate::exit_of(&plan, &inputs.fleet, &inputs.errors);
     let mut applied = None;
     if let (Some(act), Some(config)) = (&run.act, run.config) {
+        // Acting journals into the state file: a shard's own, never the whole fleet's.
+        config.require_shard().map_err(Error::Config)?;
         // The demo plans with the sandbox's read-only token and acts with its admin token.
         let cfg = match run.demo {
             Some(sandbox) => crate::demo::acting(config, sandbox),

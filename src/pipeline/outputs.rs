@@ -110,8 +110,11 @@ pub fn write_report(
         Some(folder) => crate::report::write::write(&report, &inputs.fleet, plan, folder)?,
         None => Vec::new(),
     };
-    // A shard leaves what its report was built from, for `report --merge`.
-    if let (Some(folder), Some(shard)) = (reports, config.and_then(|c| c.shard.as_deref())) {
+    // A shard's run leaves what its report was built from, for `report --merge`; `report`
+    // alone (no plan) leaves the night's file as it is.
+    if let (Some(folder), Some(shard), Some(_)) =
+        (reports, config.and_then(|c| c.shard.as_deref()), plan)
+    {
         let day = folder.join(report.window.today.to_string());
         let inputs = crate::report::shard_file::ShardReportRef {
             format: crate::report::shard_file::FORMAT,

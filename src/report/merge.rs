@@ -63,6 +63,15 @@ pub enum MergeError {
         what: String,
         configured: String,
     },
+    #[error(
+        "pod {pod} is in shard {first:?} and in shard {second:?}: one provider account is \
+         configured twice (under two names, or with two of its tokens); keep one entry"
+    )]
+    SamePod {
+        pod: String,
+        first: String,
+        second: String,
+    },
     #[error("shard {shard:?} is given twice ({first} and {second})")]
     Twice {
         shard: String,
@@ -113,7 +122,8 @@ pub fn locate(dir: &Path) -> Result<Located, MergeError> {
 }
 
 /// A shard's file is checked as input, not trusted: its instant is of the day its folder
-/// names, and every pod, cost row, wallet and idle row is of a provider the file lists.
+/// names, and every pod, cost row, wallet, idle row, pending notice and planned action is of a
+/// provider the file lists.
 pub fn check_file(part: &ShardReport, found: &Located) -> Result<(), MergeError> {
     let wrong = |what: String| MergeError::Inconsistent {
         file: found.file.clone(),
@@ -140,8 +150,17 @@ pub fn check_file(part: &ShardReport, found: &Located) -> Result<(), MergeError>
         .map(|p| &p.provider)
         .chain(f.costs.iter().map(|c| &c.provider))
         .chain(f.wallets.iter().map(|w| &w.provider))
-        .chain(f.idle_costs.iter().map(|i| &i.provider));
-    for provider in named {
+        .chain(f.idle_costs.iter().map(|i| &i.provider))
+        .chain(part.pending.iter().map(|n| &n.provider));
+    let planned = part.plan.iter().flat_map(|plan| {
+        plan.actions
+            .iter()
+            .map(|a| &a.provider)
+            .chain(plan.pending.iter().map(|n| &n.provider))
+            .chain(plan.reported.iter().map(|r| &r.provider))
+            .chain(plan.providers.iter().map(|p| &p.name))
+    });
+    for provider in named.chain(planned) {
         if !listed.contains(provider.as_str()) {
             return Err(wrong(format!(
                 "it holds data of provider `{provider}`, which it does not list"
@@ -152,7 +171,7 @@ pub fn check_file(part: &ShardReport, found: &Located) -> Result<(), MergeError>
 }
 
 /// The files against the configuration's `[[shard]]` list: each file is of a configured
-/// shard and holds only that shard's providers, and every configured shard is there.
+/// shard and holds exactly that shard's providers, and every configured shard is there.
 pub fn check_shards(
     parts: &[(PathBuf, ShardReport)],
     shards: &[crate::shard::Shard],
@@ -191,6 +210,13 @@ pub fn check_shards(
                 "holds provider `{}`, not one of its own",
                 p.name
             )));
+        }
+        if let Some(p) = shard
+            .providers
+            .iter()
+            .find(|p| !part.fleet.providers.iter().any(|s| &s.name == *p))
+        {
+            return Err(not(format!("lacks its provider `{p}`")));
         }
     }
     let missing: Vec<&str> = shards
@@ -247,6 +273,21 @@ pub fn merge(parts: Vec<ShardReport>) -> Result<Merged, MergeError> {
             }
         }
     }
+    let mut pods: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for p in &parts {
+        for pod in &p.fleet.pods {
+            match pods.insert(&pod.pod_id, &p.shard) {
+                Some(first) if first != p.shard => {
+                    return Err(MergeError::SamePod {
+                        pod: pod.pod_id.clone(),
+                        first: first.to_string(),
+                        second: p.shard.clone(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
     let now = parts
         .iter()
         .map(|p| p.now)
@@ -268,8 +309,8 @@ pub fn merge(parts: Vec<ShardReport>) -> Result<Merged, MergeError> {
         .collect();
     if !unplanned.is_empty() && unplanned.len() < parts.len() {
         merged.notes.push(format!(
-            "shard(s) {} left a report without a plan (`podwarden report` after the nightly run \
-             replaced it): the merged plan holds the other shards' actions only",
+            "shard(s) {} left a report without a plan: the merged plan holds the other shards' \
+             actions only",
             unplanned.join(", ")
         ));
     }
@@ -447,6 +488,13 @@ mod tests {
         assert!(
             matches!(&twice, Err(MergeError::SameProvider { provider, .. }) if provider == "argus"),
             "{twice:?}"
+        );
+        let mut again = part("us", "argus-2", 2, &[]);
+        again.fleet.pods[0].pod_id = "argus-pod".into();
+        let same_account = merge(vec![part("eu", "argus", 2, &[]), again]);
+        assert!(
+            matches!(&same_account, Err(MergeError::SamePod { pod, .. }) if pod == "argus-pod"),
+            "{same_account:?}"
         );
         let stale = merge(vec![
             part("eu", "argus", 26, &[]),

@@ -3,9 +3,9 @@
 //! collected, planned and took: the report one run over all providers would have built.
 //!
 //! The file holds the fleet (cost rows included), the plan, the actions the shard's journal
-//! holds and its pending notices, as JSON with a format name and version. Only a shard
-//! writes it (`[[shard]]`, picked by the environment); a run that is not a shard has its
-//! report already.
+//! holds and its pending notices, as JSON with a format name and version. Only a shard's
+//! run writes it (`run`, or `plan --reports`; `[[shard]]`, picked by the environment), never
+//! `report` alone, which plans nothing; a run that is not a shard has its report already.
 
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,7 @@ pub enum ShardFileError {
     },
     #[error(
         "{path}: not a shard's report inputs ({detail}); it is written by a shard's `podwarden \
-         run` or `report` (a [[shard]] picked by PODWARDEN_SHARD or JOB_COMPLETION_INDEX)"
+         run` (a [[shard]] picked by PODWARDEN_SHARD or JOB_COMPLETION_INDEX)"
     )]
     Format { path: PathBuf, detail: String },
 }

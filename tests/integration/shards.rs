@@ -176,7 +176,7 @@ fn merge_refuses_a_stale_shard_and_a_provider_twice_and_a_wrong_index() {
         let out = podwarden_with(
             dir.path(),
             &[("PODWARDEN_SHARD", shard)],
-            &["report", "-c", "podwarden.toml"],
+            &["run", "-c", "podwarden.toml"],
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
@@ -191,6 +191,34 @@ fn merge_refuses_a_stale_shard_and_a_provider_twice_and_a_wrong_index() {
     );
     assert_eq!(wrong.status.code(), Some(2));
     assert!(text(&wrong.stderr).contains("set the Job's completions to 2"));
+
+    // A review of a saved fleet reads the sharded file whole; acting from it needs a shard.
+    let saved = podwarden_with(
+        dir.path(),
+        &[("PODWARDEN_SHARD", "eu")],
+        &["snapshot", "save", "eu.json", "-c", "podwarden.toml"],
+    );
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved.stderr));
+    let review = podwarden_with(
+        dir.path(),
+        &[],
+        &["plan", "--snapshot", "eu.json", "-c", "podwarden.toml"],
+    );
+    assert_eq!(review.status.code(), Some(0), "{}", text(&review.stderr));
+    let act = podwarden_with(
+        dir.path(),
+        &[],
+        &[
+            "run",
+            "--snapshot",
+            "eu.json",
+            "--apply",
+            "-c",
+            "podwarden.toml",
+        ],
+    );
+    assert_eq!(act.status.code(), Some(2), "{}", text(&act.stderr));
+    assert!(text(&act.stderr).contains("declares 2 shards"));
 
     let eu = format!("reports/shards/eu/{day}");
     let us = format!("reports/shards/us/{day}");
