@@ -2,9 +2,19 @@
 //!
 //! One row per pod per day, as billed: BilledCost = EffectiveCost = ListCost = ContractedCost
 //! (no discounts or commitments are known) in the row's own currency (BillingCurrency; FOCUS
-//! never converts). Argus rows are priced in hours (PricingQuantity = billed hours, unit price
-//! = cost / hours, else the pod's hourly rate); Podstack gives no hours, so its rows are one
-//! day each (unit `Days`).
+//! never converts). Every row is priced in hours, as both providers price pods: Argus rows at
+//! their billed hours (unit price = cost / hours); Podstack bills a day's amount without hours,
+//! so its hours are derived from the pod's hourly rate (hours = amount / rate, unit price = the
+//! rate). Only a row whose pod is unknown and that has no hours stays one day (unit `Days`).
+//!
+//! SKUs: SkuId names the product, a pod of one provider with N GPUs of a type
+//! (`argus/H100-80GBx1`); SkuPriceId names one price of it (`argus/H100-80GBx1/2.49USD-per-Hours`),
+//! so that each SkuPriceId has one parent SkuId and one ListUnitPrice, as FOCUS requires.
+//! SkuMeter says what is metered (`GPU pod time`). SkuPriceDetails is present and null: the
+//! providers publish no price-list properties beyond what SkuId names, and FOCUS lets it be null.
+//! ResourceName is null for an orphan: the provider gives it no name of its own.
+//! CommitmentDiscountStatus is present and null: no commitment discount is known to apply (the
+//! usage checks read it to tell used from unused commitments).
 //!
 //! InvoiceId is present and null on every row: the providers expose no invoice, so no row is
 //! "associated with an issued invoice or a pre-generated provisional invoice", and FOCUS 1.2 then
@@ -47,6 +57,7 @@ pub const COLUMNS: &[&str] = &[
     "BillingPeriodEnd",
     "ChargePeriodStart",
     "ChargePeriodEnd",
+    "CommitmentDiscountStatus",
     "ChargeCategory",
     "ChargeClass",
     "ChargeDescription",
@@ -72,6 +83,8 @@ pub const COLUMNS: &[&str] = &[
     "ServiceSubcategory",
     "SkuId",
     "SkuPriceId",
+    "SkuMeter",
+    "SkuPriceDetails",
     "SubAccountId",
     "SubAccountName",
     "SubAccountType",
@@ -160,6 +173,27 @@ fn idle_hours(pod: &Pod, day: NaiveDate, now: DateTime<Utc>) -> Option<Decimal> 
     Some(Decimal::from(secs) / Decimal::from(3600))
 }
 
+/// A row's pricing quantity, unit and unit price (see the module doc): billed hours at cost /
+/// hours; else hours derived from the pod's hourly rate in the row's currency; else one day.
+fn priced(c: &CostRow, pod: Option<&Pod>) -> (Decimal, &'static str, Decimal) {
+    if let Some(h) = c.hours {
+        let price = if h.is_zero() {
+            pod.map_or(Decimal::ZERO, |p| p.hourly_rate.amount)
+        } else {
+            (c.amount.amount / h).round_dp(6)
+        };
+        return (h, "Hours", price);
+    }
+    match pod.map(|p| &p.hourly_rate) {
+        Some(rate) if rate.currency == c.amount.currency && !rate.amount.is_zero() => (
+            (c.amount.amount / rate.amount).round_dp(6),
+            "Hours",
+            rate.amount,
+        ),
+        _ => (Decimal::ONE, "Days", c.amount.amount),
+    }
+}
+
 fn title(name: &str) -> String {
     let mut c = name.chars();
     c.next()
@@ -202,15 +236,7 @@ pub fn write<'a>(
         let orphan = crate::report::spend::is_orphan_spend(c, pod, fleet);
         let cost = dec(c.amount.amount, 2);
         let currency = c.amount.currency.as_str();
-        let (quantity, unit) = match c.hours {
-            Some(h) => (h, "Hours"),
-            None => (Decimal::ONE, "Days"),
-        };
-        let unit_price = if !quantity.is_zero() {
-            (c.amount.amount / quantity).round_dp(6)
-        } else {
-            pod.map_or(Decimal::ZERO, |p| p.hourly_rate.amount)
-        };
+        let (quantity, unit, unit_price) = priced(c, pod);
         let (bp_start, bp_end) = month_bounds(c.date);
         let gpu = pod.and_then(|p| p.gpu_type.as_deref()).unwrap_or("unknown");
         let project = c
@@ -218,7 +244,10 @@ pub fn write<'a>(
             .as_deref()
             .or_else(|| pod.and_then(|p| p.project.as_deref()))
             .unwrap_or("");
-        let name = pod.map_or(c.pod_id.as_str(), |p| p.name.as_str());
+        let name = match pod {
+            Some(p) if !orphan => p.name.as_str(),
+            _ => "",
+        };
         let tags: BTreeMap<&str, &str> = pod
             .map(|p| {
                 p.labels
@@ -243,10 +272,12 @@ pub fn write<'a>(
         let quantity_text = dec(quantity, 1);
         let price_text = dec(unit_price, 2);
         let region = pod.and_then(|p| p.region.as_deref()).unwrap_or_default();
+        let sku = format!("{}/{gpu}x{}", c.provider, pod.map_or(0, |p| p.gpu_count));
+        let sku_price = format!("{sku}/{price_text}{currency}-per-{unit}");
         fn b(s: &str) -> Cow<'_, str> {
             Cow::Borrowed(s)
         }
-        let row: [Cow<'_, str>; 50] = [
+        let row: [Cow<'_, str>; 53] = [
             b(&cost),
             b(&cost),
             b(&cost),
@@ -259,6 +290,7 @@ pub fn write<'a>(
             Cow::Owned(instant(bp_end)),
             Cow::Owned(instant(c.date)),
             Cow::Owned(charge_end(c.date, now)),
+            b(""),
             b("Usage"),
             b(""),
             Cow::Owned(desc),
@@ -286,8 +318,10 @@ pub fn write<'a>(
             b("Compute"),
             Cow::Owned(format!("{provider} GPU pods")),
             b("Virtual Machines"),
-            b(gpu),
-            Cow::Owned(format!("{gpu}/{currency}")),
+            b(&sku),
+            b(&sku_price),
+            b("GPU pod time"),
+            b(""),
             b(project),
             b(project),
             b(if project.is_empty() { "" } else { "Project" }),
@@ -379,6 +413,104 @@ mod tests {
             assert_eq!(fields.len(), COLUMNS.len(), "{row}");
             assert_eq!(fields[at], "", "InvoiceId must be null: {row}");
         }
+    }
+
+    /// The export of `fleet`'s cost rows as (column → value) maps, one per row.
+    fn rows_of(fleet: &Fleet) -> Vec<BTreeMap<String, String>> {
+        let conv = Conversion {
+            report: Currency::usd(),
+            rates: BTreeMap::new(),
+            rates_set: None,
+        };
+        let text = csv(fleet.costs.iter(), fleet, None, &conv, fleet.taken_at);
+        let mut lines = text.lines();
+        let header = split_csv(lines.next().expect("header"));
+        lines
+            .map(|l| header.iter().cloned().zip(split_csv(l)).collect())
+            .collect()
+    }
+
+    fn fleet_of(pods: Vec<Pod>, costs: Vec<CostRow>) -> Fleet {
+        Fleet {
+            pods,
+            costs,
+            ..Fleet::empty(crate::fleet::samples::at(0))
+        }
+    }
+
+    fn gpu_pod(provider: &str, id: &str, gpu: &str, rate: i64) -> Pod {
+        let mut p = crate::fleet::samples::pod(id);
+        p.provider = provider.into();
+        p.gpu_type = Some(gpu.into());
+        p.hourly_rate = Money::new(Decimal::new(rate, 2), Currency::usd());
+        p
+    }
+
+    #[test]
+    fn podstack_rows_are_priced_in_hours_at_the_pods_rate() {
+        let fleet = fleet_of(
+            vec![gpu_pod("podstack", "pd_b", "A100-80GB", 249)],
+            vec![cost("podstack", "pd_b", None)],
+        );
+        let row = &rows_of(&fleet)[0];
+        assert_eq!(row["PricingUnit"], "Hours");
+        assert_eq!(row["PricingQuantity"], "24.0", "59.76 at 2.49 an hour");
+        assert_eq!(row["ConsumedQuantity"], "24.0");
+        assert_eq!(row["ListUnitPrice"], "2.49");
+        assert_eq!(row["BilledCost"], "59.76");
+    }
+
+    #[test]
+    fn each_sku_price_id_fixes_one_price_of_one_sku() {
+        let mut cheap = cost("argus", "pod_c", Some(Decimal::from(24)));
+        cheap.amount = Money::new(Decimal::new(3096, 2), Currency::usd());
+        let fleet = fleet_of(
+            vec![
+                gpu_pod("argus", "pod_a", "A100-40GB", 249),
+                gpu_pod("argus", "pod_b", "A100-40GB", 249),
+                gpu_pod("argus", "pod_c", "A100-40GB", 129),
+            ],
+            vec![
+                cost("argus", "pod_a", Some(Decimal::from(24))),
+                cost("argus", "pod_b", Some(Decimal::from(24))),
+                cheap,
+            ],
+        );
+        let rows = rows_of(&fleet);
+        let mut prices: BTreeMap<String, std::collections::BTreeSet<(String, String)>> =
+            BTreeMap::new();
+        for r in &rows {
+            prices
+                .entry(r["SkuPriceId"].clone())
+                .or_default()
+                .insert((r["SkuId"].clone(), r["ListUnitPrice"].clone()));
+            assert_eq!(r["SkuMeter"], "GPU pod time");
+            assert_eq!(r["SkuPriceDetails"], "");
+        }
+        assert_eq!(prices.len(), 2, "two prices of one SKU: {prices:?}");
+        for (id, of) in &prices {
+            assert_eq!(of.len(), 1, "{id}: one SkuId and one ListUnitPrice: {of:?}");
+        }
+        assert_eq!(rows[0]["SkuId"], "argus/A100-40GBx1");
+        assert_eq!(rows[0]["SkuPriceId"], "argus/A100-40GBx1/2.49USD-per-Hours");
+    }
+
+    #[test]
+    fn an_orphan_has_no_resource_name() {
+        let mut orphan = gpu_pod("argus", "pod_o", "A100-40GB", 129);
+        orphan.kind = crate::fleet::ResourceKind::Orphan;
+        let fleet = fleet_of(
+            vec![orphan, gpu_pod("argus", "pod_a", "A100-40GB", 249)],
+            vec![
+                cost("argus", "pod_o", Some(Decimal::from(24))),
+                cost("argus", "pod_a", Some(Decimal::from(24))),
+            ],
+        );
+        let rows = rows_of(&fleet);
+        let by_id = |id: &str| rows.iter().find(|r| r["ResourceId"] == id).expect("row");
+        assert_eq!(by_id("pod_o")["ResourceName"], "", "an orphan has no name");
+        assert_eq!(by_id("pod_o")["ResourceType"], "GPU pod (orphan)");
+        assert_eq!(by_id("pod_a")["ResourceName"], "pod_a");
     }
 
     /// A minimal CSV line splitter for the test (quotes, doubled quotes).
