@@ -153,7 +153,7 @@ async fn cost_daily(
     let row = |d: usize, b: usize| {
         let basis = bases.get(b)?;
         let day = *days.get(d)?;
-        let hours = billed_hours(basis, day);
+        let hours = billed_hours(basis, day, now);
         (day >= basis.created).then(|| DailyCost {
             date: day,
             pod_id: basis.pod_id.clone(),

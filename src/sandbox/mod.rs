@@ -305,16 +305,27 @@ fn query_date(
 }
 
 /// Billed hours of a pod on a day, from its duty share and a per-day hash.
-fn billed_hours(basis: &world::CostBasis, day: chrono::NaiveDate) -> i64 {
-    use chrono::Datelike;
+fn billed_hours(
+    basis: &world::CostBasis,
+    day: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    use chrono::{Datelike, Timelike};
     if day < basis.created {
         return 0;
     }
-    if basis.duty_pct >= 100 {
-        return 24;
+    let h = if basis.duty_pct >= 100 {
+        24
+    } else {
+        let h = (world::mix(basis.seed ^ u64::from(day.num_days_from_ce() as u32)) % 25) as i64;
+        h * i64::from(basis.duty_pct) / 100
+    };
+    // The day in progress is billed for the whole hours gone by, never for time to come.
+    if day == now.date_naive() {
+        h.min(i64::from(now.hour()))
+    } else {
+        h
     }
-    let h = (world::mix(basis.seed ^ u64::from(day.num_days_from_ce() as u32)) % 25) as i64;
-    h * i64::from(basis.duty_pct) / 100
 }
 
 /// The dates of `from..=to` that have billing data (the last 90 days up to today).
@@ -326,4 +337,31 @@ fn billed_days(
     let first = from.max(today - chrono::Duration::days(89));
     let last = to.min(today);
     first.iter_days().take_while(|d| *d <= last).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_in_progress_is_billed_for_the_hours_gone_by_only() {
+        let now = crate::fleet::samples::at(6) + chrono::Duration::minutes(30);
+        let basis = world::CostBasis {
+            pod_id: "pod_a".into(),
+            worker_id: None,
+            project: "p".into(),
+            rate_micros: 1_000_000,
+            currency: "USD".into(),
+            created: now.date_naive() - chrono::Duration::days(10),
+            duty_pct: 100,
+            seed: 7,
+        };
+        let yesterday = now.date_naive() - chrono::Duration::days(1);
+        assert_eq!(billed_hours(&basis, yesterday, now), 24);
+        assert_eq!(
+            billed_hours(&basis, now.date_naive(), now),
+            6,
+            "06:30: six whole hours"
+        );
+    }
 }

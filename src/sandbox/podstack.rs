@@ -223,12 +223,13 @@ async fn usage(
         return Err(ApiError::injected_down("costs"));
     }
     let (from, to) = (query_date(&q, "from")?, query_date(&q, "to")?);
-    let days = billed_days(from, to, s.clock.now().date_naive());
+    let now = s.clock.now();
+    let days = billed_days(from, to, now.date_naive());
     let world = s.world();
     let mut items = Vec::new();
     for day in days {
         for b in world.podstack.costs.iter().filter(|b| day >= b.created) {
-            let amount = b.rate_micros * billed_hours(b, day);
+            let amount = b.rate_micros * billed_hours(b, day, now);
             let share = |pct: i64| fixed(micros_to_decimal(amount * pct / 100), 2);
             items.push(UsageRow {
                 date: day,
