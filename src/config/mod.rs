@@ -346,18 +346,13 @@ impl Config {
         if self.shards.is_empty() || self.shard.is_some() {
             return Ok(());
         }
-        let listed: Vec<String> = self
-            .shards
-            .iter()
-            .map(|s| format!("{} {}", s.index, s.name))
-            .collect();
         Err(ConfigError::Invalid {
             path: self.source.clone().unwrap_or_else(|| "<built-in>".into()),
             message: format!(
                 "the configuration declares {} shards ({}): pick one with {}=NAME or INDEX (a \
                  Kubernetes Indexed Job sets {}); `podwarden report --merge` combines their reports",
                 self.shards.len(),
-                listed.join(", "),
+                crate::shard::listed(&self.shards),
                 crate::shard::SHARD_ENV,
                 crate::shard::INDEX_ENV,
             ),

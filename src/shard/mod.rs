@@ -184,6 +184,15 @@ fn distinct_paths(shards: &[Shard], state: &Path, reports: &Path) -> Result<(), 
     }
 }
 
+/// The shards as the messages name them: `0 eu, 1 us` (index and name).
+pub fn listed(shards: &[Shard]) -> String {
+    shards
+        .iter()
+        .map(|s| format!("{} {}", s.index, s.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The shard the environment picks (`env` looks variables up): `PODWARDEN_SHARD` by name or
 /// index, else `JOB_COMPLETION_INDEX`; `None` when neither is set. Without shards,
 /// `JOB_COMPLETION_INDEX` is ignored (an Indexed Job that does not shard) and
@@ -192,13 +201,6 @@ pub fn picked<'s>(
     shards: &'s [Shard],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<&'s Shard>, String> {
-    let listed = || {
-        shards
-            .iter()
-            .map(|s| format!("{} {}", s.index, s.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let named = env(SHARD_ENV).filter(|v| !v.trim().is_empty());
     if let Some(v) = named {
         let v = v.trim();
@@ -213,7 +215,7 @@ pub fn picked<'s>(
             .ok_or_else(|| {
                 format!(
                     "{SHARD_ENV}={v} names no shard; the shards are {}",
-                    listed()
+                    listed(shards)
                 )
             })?;
         // Left in an Indexed Job's pod template it would make every index the same shard.
@@ -240,7 +242,7 @@ pub fn picked<'s>(
                  completions to {}",
                 v.trim(),
                 shards.len(),
-                listed(),
+                listed(shards),
                 shards.len()
             )),
         },
