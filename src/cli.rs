@@ -125,8 +125,8 @@ pub enum Command {
     /// With --merge it collects nothing: it combines the reports of shards (`[[shard]]`, one
     /// Kubernetes Indexed Job completion each) into the fleet's one report under the config's
     /// `reports`, and sends the one finance mail when `[email]` is set. Run it after the
-    /// shards, e.g. `podwarden report --merge` (every configured shard's newest report, which
-    /// must all be of one day) or `podwarden report --merge /data/reports/shards/eu …`.
+    /// shards, e.g. `podwarden report --merge` (every configured shard's newest report, all of
+    /// today's) or `podwarden report --merge /data/reports/shards/eu …`.
     Report {
         #[command(flatten)]
         source: Source,
