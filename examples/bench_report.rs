@@ -1,221 +1,121 @@
-//! Benchmark: build the spend report for a synthetic fleet with daily cost rows.
+//! Benchmark: build and write the spend report of a synthetic fleet with daily cost rows.
 //!
-//!     cargo run --release --example bench_report -- [PODS] [DAYS]
+//!     cargo run --release --example bench_report -- [PODS] [DAYS] [KEEP_IN_DIR]
 //!
-//! Default 100 000 pods × 90 days of cost rows (9 million rows; 30 % Podstack in INR with a
-//! resource breakdown, 5 % orphans). Prints the time to build the spend table alone, to build
-//! the report (spend table, aggregations), to render summary.md and report.html and to stream
-//! the FOCUS export, and the peak memory of the process after each (VmHWM from
-//! /proc/self/status, which includes the synthetic input itself).
+//! Default 100 000 pods × 90 days of cost rows (9 million rows, 3.3 million in the report's
+//! window; 30 % Podstack in INR with a resource breakdown, 5 % orphans; see
+//! `support/synthetic.rs`). Prints, per step (the report build, rendering summary.md and
+//! report.html, writing every file), its time and its peak memory: the process's peak during
+//! the step (Linux VmHWM, reset before each step) and, apart, the step's own share of it (the
+//! peak less what was resident before: the synthetic input, held in memory here as a real run
+//! holds what it read from the state file and the providers).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{Duration, Utc};
-use podwarden::fleet::{
-    Activity, CostRow, Fleet, Pod, PodHealth, PodStatus, ProviderStatus, ResourceBreakdown,
-    ResourceKind, Since,
-};
-use podwarden::money::{Currency, Money};
-use podwarden::providers::registry::ProviderType;
+use chrono::Utc;
+use podwarden::money::Currency;
 use rust_decimal::Decimal;
 
-/// A writer that only counts the bytes it is given.
-struct Counting(usize);
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
-impl std::io::Write for Counting {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn peak_memory() -> String {
+/// A figure of /proc/self/status in MiB (`VmHWM`: the peak resident size; `VmRSS`: now).
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+            let line = s.lines().find(|l| l.starts_with(field))?.to_string();
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb / 1024.0)
         })
-        .unwrap_or_else(|| "unknown".into())
+        .unwrap_or(f64::NAN)
 }
 
-fn fleet(n: usize, days: i64) -> Fleet {
-    let now = Utc::now();
-    let today = now.date_naive();
-    let usd = Currency::usd();
-    let inr = Currency::new("INR");
-    let projects = ["vision-prod", "research", "llm", "infra", "speech"];
-    let mut pods = Vec::with_capacity(n);
-    let mut costs = Vec::with_capacity(n * days as usize);
-    for i in 0..n {
-        let podstack = i % 10 >= 7;
-        let orphan = !podstack && i % 20 == 19;
-        let (provider, currency, rate) = if podstack {
-            ("podstack", &inr, Decimal::new(20700, 2))
-        } else {
-            ("argus", &usd, Decimal::new(249, 2))
-        };
-        let project = projects[i % projects.len()];
-        let pod_id = format!("p{i:07}");
-        pods.push(Pod {
-            provider: provider.into(),
-            kind: if orphan {
-                ResourceKind::Orphan
-            } else {
-                ResourceKind::Pod
-            },
-            target: format!("t{i:07}"),
-            pod_id: pod_id.clone(),
-            name: format!("pod-{i}"),
-            status: if i % 8 == 0 {
-                PodStatus::Stopped
-            } else {
-                PodStatus::Running
-            },
-            project: (!orphan).then(|| project.to_string()),
-            owner: Some(["ana", "bo", "chen"][i % 3].into()),
-            gpu_type: Some(["H100-80GB", "A100-40GB", "L4"][i % 3].into()),
-            gpu_count: 1 + (i % 4) as u32,
-            region: Some("us-east-1".into()),
-            labels: BTreeMap::new(),
-            hourly_rate: Money::new(rate, currency.clone()),
-            created_at: now - Duration::days(200),
-            last_started_at: Some(now - Duration::hours(5)),
-            ttl_expires_at: None,
-            orphaned_since: orphan.then(|| now - Duration::days(12)),
-            orphaned_since_source: orphan.then_some(Since::Provider),
-            stopped_since: None,
-            reading: None,
-            activity: if i % 3 == 0 {
-                Activity::Idle {
-                    since: Some(now - Duration::hours(9)),
-                    source: Some(Since::Provider),
-                    start_seen: true,
-                    evidence: "0 cameras".into(),
-                }
-            } else {
-                Activity::Busy
-            },
-            health: podstack.then(|| PodHealth {
-                replicas: 1,
-                health: ["green", "yellow", "red"][i % 3].into(),
-            }),
-        });
-        for d in 0..days {
-            let hours = Decimal::from(((i as i64 + d) % 25) as u32);
-            let amount = rate * hours;
-            costs.push(CostRow {
-                provider: provider.into(),
-                date: today - Duration::days(d),
-                pod_id: pod_id.clone(),
-                worker_id: (!podstack && !orphan).then(|| format!("t{i:07}")),
-                project: (!orphan).then(|| project.to_string()),
-                amount: Money::new(amount, currency.clone()),
-                hours: (!podstack).then_some(hours),
-                by_resource: podstack.then(|| ResourceBreakdown {
-                    gpu: amount * Decimal::new(82, 2),
-                    cpu: amount * Decimal::new(8, 2),
-                    memory: amount * Decimal::new(6, 2),
-                    storage: amount * Decimal::new(4, 2),
-                }),
-            });
-        }
-    }
-    Fleet {
-        taken_at: now,
-        providers: ["argus", "podstack"]
-            .iter()
-            .map(|p| ProviderStatus {
-                activity_reads: None,
-                cost_reads: None,
-                name: p.to_string(),
-                complete: true,
-                pods: pods.iter().filter(|x| x.provider == *p).count(),
-                error: None,
-                gaps: vec![],
-            })
-            .collect(),
-        pods,
-        costs,
-        wallets: vec![],
-        idle_costs: vec![],
-        facts: [ProviderType::Argus, ProviderType::Podstack]
-            .map(|t| (t.builtin_name().to_string(), t.facts(true)))
-            .into(),
-    }
+/// Resets the peak resident size to what is resident now (Linux: `5` to `clear_refs`), so
+/// that the next `VmHWM` is the peak of the step that follows, the input still counted.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Runs `step`, printing its time and its own peak memory: the peak during it less what
+/// was resident before it (the synthetic input, which a real run reads from the state file
+/// and the providers instead).
+fn measured<T>(what: &str, step: impl FnOnce() -> T) -> T {
+    reset_peak();
+    let before = status_mib("VmRSS");
+    let t = Instant::now();
+    let out = step();
+    let peak = status_mib("VmHWM");
+    println!(
+        "{what}: {:.2} s; peak {:.0} MiB, of which its own {:.0} MiB (resident before: {:.0} MiB)",
+        t.elapsed().as_secs_f64(),
+        peak,
+        peak - before,
+        before
+    );
+    out
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let days: i64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(90);
-    let t = Instant::now();
-    let fleet = fleet(n, days);
-    println!(
-        "input: {n} pods, {} cost rows, generated in {:.2} s (peak so far {})",
-        fleet.costs.len(),
-        t.elapsed().as_secs_f64(),
-        peak_memory()
-    );
+    // A folder to keep the files in (to look at them); by default a temporary one.
+    let keep = args.next();
+    let fleet = measured("input (synthetic fleet and cost rows)", || {
+        let mut fleet = synthetic::fleet(0..n, days, Utc::now());
+        // In the order a collection leaves them (by provider, date, pod): each part of the
+        // report's spend table then holds a day's rows of many pods, not a few pods' days.
+        fleet.normalize_order();
+        fleet
+    });
+    println!("input: {n} pods, {} cost rows", fleet.costs.len());
     let conversion = podwarden::report::currency::Conversion {
         report: Currency::usd(),
         rates: [(Currency::new("INR"), Decimal::new(1198, 5))].into(),
         rates_set: None,
     };
-    let t = Instant::now();
-    let window = podwarden::report::window::Window::at(fleet.taken_at.date_naive());
-    let rows = podwarden::report::build::cost_rows(&fleet, &window);
-    let frame = podwarden::report::spend::frame(rows.clone(), &fleet, None, &conversion)
-        .unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "spend table alone: {:.2} s ({} rows; peak so far {})",
-        t.elapsed().as_secs_f64(),
-        frame.height(),
-        peak_memory()
+    let report = measured(
+        "report build (spend table reduced part by part, every figure)",
+        || {
+            podwarden::report::build(&podwarden::report::Input {
+                fleet: &fleet,
+                plan: None,
+                taken: &[],
+                pending: &[],
+                conversion: &conversion,
+                settings: &Default::default(),
+                now: fleet.taken_at,
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+        },
     );
-    drop(frame);
-    let t = Instant::now();
-    let report = podwarden::report::build(&podwarden::report::Input {
-        fleet: &fleet,
-        plan: None,
-        taken: &[],
-        pending: &[],
-        conversion: &conversion,
-        now: fleet.taken_at,
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    let built = t.elapsed();
-    let t = Instant::now();
-    let md = podwarden::report::markdown::render(&report);
-    let html = podwarden::report::html::render(&report);
-    let rendered = t.elapsed();
+    let (md, html) = measured("render summary.md + report.html", || {
+        (
+            podwarden::report::markdown::render(&report),
+            podwarden::report::html::render(&report),
+        )
+    });
     println!(
-        "build (spend table + aggregations): {:.2} s; render summary.md + report.html: {:.2} s",
-        built.as_secs_f64(),
-        rendered.as_secs_f64()
-    );
-    println!(
-        "tracked month to date: {}; summary {} bytes, html {} bytes",
+        "tracked month to date: {}; summary.md {} bytes, report.html {} bytes",
         report.headline.mtd_tracked,
         md.len(),
         html.len()
     );
-    println!("peak memory (VmHWM): {}", peak_memory());
-    // The FOCUS export streams row by row (it is several GB at this size); written to a
-    // counting sink here, so the figure is the export's own cost, not the disk's.
-    let t = Instant::now();
-    let mut sink = Counting(0);
-    podwarden::report::focus::write(&mut sink, rows, &fleet, None, &conversion, fleet.taken_at)
-        .unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "FOCUS export (focus.csv, {} bytes, streamed): {:.2} s; peak memory (VmHWM) {}",
-        sink.0,
-        t.elapsed().as_secs_f64(),
-        peak_memory()
-    );
+    // Every file, as `run` writes them (spend.csv and spend.parquet a part at a time, the
+    // FOCUS export row by row), into a temporary folder.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let folder = keep.map_or_else(|| dir.path().to_path_buf(), std::path::PathBuf::from);
+    let written = measured("write every report file", || {
+        podwarden::report::write::write(&report, &fleet, None, &folder)
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    for path in written {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "  {}: {:.1} MB",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            size as f64 / 1e6
+        );
+    }
 }

@@ -27,6 +27,7 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         policies: "policies".into(),
         cost_days: None,
         currency: Default::default(),
+        report: Default::default(),
         deadline: "5m".into(),
         protection: Default::default(),
         limits: None,

@@ -80,12 +80,14 @@ pub async fn merge(
     }
     let default_conversion = crate::report::currency::Conversion::default();
     let conversion = config.as_ref().map_or(&default_conversion, |c| &c.currency);
+    let default_settings = crate::report::settings::ReportSettings::default();
     let report = crate::report::build(&crate::report::Input {
         fleet: &merged.fleet,
         plan: merged.plan.as_ref(),
         taken: &merged.taken,
         pending: &merged.pending,
         conversion,
+        settings: config.as_ref().map_or(&default_settings, |c| &c.report),
         now: merged.now,
     })?;
     let folder = reports.or_else(|| config.as_ref().map(|c| c.reports.clone()));

@@ -45,6 +45,7 @@ const TOP: &[&str] = &[
     "policies",
     "cost_days",
     "currency",
+    "report",
     "deadline",
     "protection",
     "limits",
@@ -143,6 +144,23 @@ impl Walk<'_> {
                                 format!("[currency]: {e}"),
                                 None,
                             );
+                        }
+                    }
+                }
+                "report" if !matches!(node.get_ref(), DeValue::Table(_)) => {
+                    self.push(
+                        node.span(),
+                        code::WRONG_TYPE,
+                        "`report` is a table: [report] top = 20, projects = [...]".into(),
+                        Some("did you mean `reports` (the reports folder)?".into()),
+                    );
+                }
+                "report" => {
+                    if let Some(r) =
+                        self.read::<crate::report::settings::ReportToml>(node, "[report]")
+                    {
+                        if let Err(e) = crate::report::settings::ReportSettings::from_toml(&r) {
+                            self.push(node.span(), code::BAD_VALUE, format!("[report] {e}"), None);
                         }
                     }
                 }

@@ -124,6 +124,9 @@ pub struct ConfigToml {
     /// The report currency and the rates that convert other currencies into it.
     #[serde(default)]
     pub currency: crate::report::currency::CurrencyToml,
+    /// `[report]`: rows per table, projects with a section of their own.
+    #[serde(default)]
+    pub report: crate::report::settings::ReportToml,
     /// The whole run must finish within this; rate-limit waits past it fail with exit 6.
     #[serde(default = "default_deadline")]
     pub deadline: String,
@@ -241,6 +244,7 @@ pub struct Config {
     /// `None`: the report's window (month to date plus the previous full month).
     pub cost_days: Option<u32>,
     pub currency: crate::report::currency::Conversion,
+    pub report: crate::report::settings::ReportSettings,
     pub deadline: std::time::Duration,
     pub protect_label: (String, String),
     pub new_pod_grace: chrono::Duration,
@@ -470,6 +474,8 @@ impl Config {
             cost_days: raw.cost_days.map(|d| d.clamp(1, 90)),
             currency: crate::report::currency::Conversion::from_toml(&raw.currency)
                 .map_err(|e| invalid(format!("[currency]: {e}")))?,
+            report: crate::report::settings::ReportSettings::from_toml(&raw.report)
+                .map_err(|e| invalid(format!("[report] {e}")))?,
             deadline: std_duration("deadline", &raw.deadline)?,
             protect_label: (key.trim().to_string(), value.trim().to_string()),
             new_pod_grace: crate::duration::parse(&raw.protection.new_pod_grace)

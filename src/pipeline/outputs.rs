@@ -79,6 +79,7 @@ pub fn write_report(
 ) -> Result<(crate::report::Report, Vec<PathBuf>), Error> {
     let default_conversion = crate::report::currency::Conversion::default();
     let conversion = config.map_or(&default_conversion, |c| &c.currency);
+    let default_settings = crate::report::settings::ReportSettings::default();
     let taken = match (config, inputs.from_snapshot) {
         (Some(config), false) => taken(&config.state)?,
         _ => Vec::new(),
@@ -104,6 +105,7 @@ pub fn write_report(
         taken: &taken,
         pending: &pending,
         conversion,
+        settings: config.map_or(&default_settings, |c| &c.report),
         now: inputs.now,
     })?;
     let mut written = match reports {

@@ -4,6 +4,27 @@
 
 use crate::report::currency::Amounts;
 
+/// The first cell of a table's last row, for the `n` rows it sums: `… 1,234 more pods`
+/// (`plural` names them).
+pub fn more(n: usize, plural: &str) -> String {
+    format!(
+        "… {} more {plural}",
+        crate::report::currency::thousands(n as u64)
+    )
+}
+
+/// The sum of `amounts`, as a cell.
+pub fn sum<'a>(amounts: impl Iterator<Item = &'a Amounts>) -> String {
+    let mut total: Option<Amounts> = None;
+    for a in amounts {
+        match total.as_mut() {
+            Some(t) => t.merge(a),
+            None => total = Some(a.clone()),
+        }
+    }
+    total.map_or_else(String::new, |t| t.to_string())
+}
+
 /// A piece of the report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
@@ -58,17 +79,88 @@ impl Doc {
     pub fn chart(&mut self, which: &'static str) {
         self.blocks.push(Block::Chart(which));
     }
-    /// A two-column table of amounts by `key` ("No spend." when there are none).
-    pub fn amounts(&mut self, key: &str, rows: &[(String, Amounts)]) {
+    /// The first `top` of `items` (in their order) as a table and, when there are more, one
+    /// last row for the rest, written by `rest` from the items left out (its first cell
+    /// names how many, see [`more`]); "None." when there are no items. The report reads
+    /// the same at any fleet size: the full detail is in `spend.csv`.
+    pub fn top_table<T>(
+        &mut self,
+        head: &[&str],
+        items: &[T],
+        top: usize,
+        row: impl Fn(&T) -> Vec<String>,
+        rest: impl FnOnce(&[T]) -> Vec<String>,
+    ) {
+        if items.is_empty() {
+            self.p("None.".into());
+            return;
+        }
+        // One row over the limit is shown rather than summed into a row of its own.
+        let shown = if items.len() == top + 1 { top + 1 } else { top };
+        let mut rows: Vec<Vec<String>> = items.iter().take(shown).map(row).collect();
+        if items.len() > shown {
+            rows.push(rest(&items[shown..]));
+        }
+        self.table(head, rows);
+    }
+    /// A two-column table of amounts by `key`, the first `top` rows and the rest summed
+    /// ("No spend." when there are none).
+    pub fn amounts(&mut self, key: &str, rows: &[(String, Amounts)], top: usize) {
         if rows.is_empty() {
             self.p("No spend.".into());
             return;
         }
-        self.table(
+        self.top_table(
             &[key, "month to date"],
-            rows.iter()
-                .map(|(k, a)| vec![k.clone(), a.to_string()])
-                .collect(),
+            rows,
+            top,
+            |(k, a)| vec![k.clone(), a.to_string()],
+            |rest| {
+                vec![
+                    more(rest.len(), &format!("{key}s")),
+                    sum(rest.iter().map(|(_, a)| a)),
+                ]
+            },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(d: &Doc) -> Vec<Vec<String>> {
+        match d.blocks.last() {
+            Some(Block::Table { rows, .. }) => rows.clone(),
+            other => panic!("not a table: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_table_shows_its_top_rows_and_one_row_for_the_rest() {
+        let items: Vec<u32> = (1..=10).collect();
+        let table = |n: usize| {
+            let mut d = Doc::default();
+            d.top_table(
+                &["n"],
+                &items[..n],
+                3,
+                |i| vec![i.to_string()],
+                |rest| {
+                    vec![format!(
+                        "{} more, sum {}",
+                        rest.len(),
+                        rest.iter().sum::<u32>()
+                    )]
+                },
+            );
+            rows(&d)
+        };
+        assert_eq!(table(10).len(), 4);
+        assert_eq!(table(10)[3], ["7 more, sum 49"]);
+        // One over the limit is shown, not summed into a row of its own.
+        assert_eq!(table(4), [["1"], ["2"], ["3"], ["4"]]);
+        assert_eq!(table(3).len(), 3);
+        assert_eq!(more(1234, "pods"), "… 1,234 more pods");
     }
 }

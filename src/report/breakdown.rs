@@ -17,7 +17,6 @@ use rust_decimal::Decimal;
 
 use crate::money::{micros_to_decimal, Currency};
 use crate::report::currency::Conversion;
-use crate::report::window::Window;
 
 /// The file name in the report folder (and of the mail's attachment).
 pub const FILE: &str = "summary-by-project.csv";
@@ -56,13 +55,13 @@ pub struct Row {
     pub last_month_converted: Option<Decimal>,
 }
 
-/// The groups of the spend table `df` (the report's rows, see [`crate::report::build::cost_rows`]):
-/// tracked pods first, then orphans; each largest month to date first (converted amounts
-/// before currencies without a rate), then by key.
-pub fn rows(df: &DataFrame, window: &Window, conv: &Conversion) -> PolarsResult<Vec<Row>> {
-    let mtd = col("date").gt_eq(lit(window.month_start.to_string()));
+/// The groups of the report's spend table, reduced per pod and period (`per_pod`, see
+/// [`crate::report::tables::Reduced`]): tracked pods first, then orphans; each largest month
+/// to date first (converted amounts before currencies without a rate), then by key.
+pub fn rows(per_pod: &DataFrame, conv: &Conversion) -> PolarsResult<Vec<Row>> {
+    let mtd = col("mtd");
     let keys = ["provider", "project", "owner", "kind", "currency"];
-    let out = df
+    let out = per_pod
         .clone()
         .lazy()
         .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())

@@ -12,7 +12,10 @@ use crate::money::{Currency, Money};
 use crate::plan::Plan;
 use crate::report::currency::{Amounts, Conversion};
 use crate::report::inputs::{PendingNotice, TakenAction};
-use crate::report::spend::{self, is_idle, sum_by, total};
+use crate::report::settings::ReportSettings;
+use crate::report::spend::is_idle;
+pub use crate::report::tables::{DailyPoint, TopPod};
+use crate::report::tables::{Figures, Reduced};
 use crate::report::window::Window;
 
 /// Everything the report is built from.
@@ -22,6 +25,8 @@ pub struct Input<'a> {
     pub taken: &'a [TakenAction],
     pub pending: &'a [PendingNotice],
     pub conversion: &'a Conversion,
+    /// `[report]`: rows per table, projects with a section of their own.
+    pub settings: &'a ReportSettings,
     pub now: DateTime<Utc>,
 }
 
@@ -30,8 +35,12 @@ pub struct Input<'a> {
 pub struct Headline {
     /// Month to date, orphans excluded.
     pub mtd_tracked: Amounts,
-    /// `mtd_tracked` plus today's tracked burn rate for each day left in the month.
+    /// `mtd_tracked` plus today's tracked burn rate for the rest of today
+    /// (`hours_left_today`) and each day left in the month after it.
     pub forecast: Amounts,
+    /// Hours from the report's instant to the end of its (UTC) day: the part of today that
+    /// no cost row holds yet and the forecast adds at the burn rate.
+    pub hours_left_today: Decimal,
     /// The same days of last month, orphans excluded.
     pub last_month_same_period: Amounts,
     pub last_month_same_period_dates: (NaiveDate, NaiveDate),
@@ -100,16 +109,6 @@ pub struct Orphan {
 }
 
 #[derive(Debug, Clone)]
-pub struct TopPod {
-    pub provider: String,
-    pub target: String,
-    pub name: String,
-    pub project: String,
-    pub kind: String,
-    pub mtd: Amounts,
-}
-
-#[derive(Debug, Clone)]
 pub struct HealthRow {
     pub provider: String,
     pub target: String,
@@ -124,6 +123,8 @@ pub struct HealthRow {
 pub struct PlannedRow {
     pub provider: String,
     pub target: String,
+    /// The pod's project (`(none)` without one).
+    pub project: String,
     pub action: String,
     pub policy: String,
     pub per_day: Money,
@@ -147,13 +148,16 @@ pub struct WalletRow {
     pub below_threshold: bool,
 }
 
-/// One point of a daily series: a date, a label (provider or project) and the converted
-/// amount (only currencies with a rate can be drawn together).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DailyPoint {
-    pub date: NaiveDate,
-    pub label: String,
-    pub amount: Decimal,
+/// A project's own section (`[report] projects`): its figures, picked from the report's.
+#[derive(Debug, Clone)]
+pub struct ProjectSection {
+    pub name: String,
+    /// Tracked month to date.
+    pub mtd: Amounts,
+    /// Its pods by month to date, largest first.
+    pub top_pods: Vec<TopPod>,
+    pub idle: Vec<IdlePod>,
+    pub planned: Vec<PlannedRow>,
 }
 
 /// The spend report.
@@ -161,9 +165,6 @@ pub struct Report {
     pub now: DateTime<Utc>,
     pub window: Window,
     pub conversion: Conversion,
-    /// The spend table (one row per pod per day, only the days of `window`: see
-    /// [`cost_rows`]), see [`spend::COLUMNS`].
-    pub spend: DataFrame,
     pub headline: Headline,
     /// Currencies seen without a configured rate: their amounts stay apart.
     pub missing_rates: Vec<Currency>,
@@ -190,14 +191,12 @@ pub struct Report {
     pub wallets: Vec<WalletRow>,
     pub daily_by_provider: Vec<DailyPoint>,
     pub daily_by_project: Vec<DailyPoint>,
+    /// Rows each table shows before summing the rest (`[report] top`).
+    pub top: usize,
+    /// The projects `[report] projects` asks a section for, in that order.
+    pub projects: Vec<ProjectSection>,
     /// Spend per provider, project, owner, kind and currency (`summary-by-project.csv`).
     pub breakdown: Vec<crate::report::breakdown::Row>,
-}
-
-fn dates_between(from: NaiveDate, to: NaiveDate) -> Expr {
-    col("date")
-        .gt_eq(lit(from.to_string()))
-        .and(col("date").lt_eq(lit(to.to_string())))
 }
 
 fn per_day_of(pods: impl Iterator<Item = Money>, conv: &Conversion) -> Amounts {
@@ -206,12 +205,6 @@ fn per_day_of(pods: impl Iterator<Item = Money>, conv: &Conversion) -> Amounts {
         out.add(conv, &m.currency, m.amount);
     }
     out
-}
-
-fn pairs(rows: Vec<(Vec<String>, Amounts)>) -> Vec<(String, Amounts)> {
-    rows.into_iter()
-        .map(|(k, a)| (k.into_iter().next().unwrap_or_default(), a))
-        .collect()
 }
 
 /// Sorts rows by what they cost per day, largest first, comparably across currencies: the
@@ -257,33 +250,28 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
     let conv = input.conversion;
     let fleet = input.fleet;
     let window = Window::at(input.now.date_naive());
-    let df = spend::frame(cost_rows(fleet, &window), fleet, input.plan, conv)?;
-    // Month-to-date rows, filtered once: most figures read only them (a quarter of a 90-day
-    // table), so each of their group-bys scans the small frame, not the whole table.
-    let mtd_df = df
-        .clone()
-        .lazy()
-        .filter(dates_between(window.month_start, window.today))
-        .collect()?;
-    let tracked = col("tracked");
-    let orphan = col("kind").eq(lit("orphan"));
-
-    // Headline.
-    let mtd_tracked = total(&mtd_df, tracked.clone(), "amount_micros", conv)?;
+    // The spend table, built a part at a time and reduced as it goes (see `report::tables`):
+    // every figure below reads the two small reduced frames, never the table itself.
+    let figures =
+        Reduced::of_cost_rows(cost_rows(fleet, &window), fleet, input.plan, conv, &window)?
+            .figures(&window, conv)?;
+    let Figures {
+        mtd_tracked,
+        last_month_same_period,
+        last_month_total,
+        mtd_orphans,
+        by_provider,
+        by_project,
+        by_owner,
+        by_gpu_type,
+        by_resource,
+        top_pods,
+        orphan_mtd,
+        daily_by_provider,
+        daily_by_project,
+        breakdown,
+    } = figures;
     let (lm_from, lm_to) = window.last_month_same_period();
-    let last_month_same_period = total(
-        &df,
-        dates_between(lm_from, lm_to).and(tracked.clone()),
-        "amount_micros",
-        conv,
-    )?;
-    let last_month_total = total(
-        &df,
-        dates_between(window.from, window.month_start - chrono::Duration::days(1))
-            .and(tracked.clone()),
-        "amount_micros",
-        conv,
-    )?;
     let running = |k: ResourceKind| {
         fleet
             .pods
@@ -291,10 +279,24 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             .filter(move |p| p.kind == k && p.status == PodStatus::Running)
     };
     let burn_per_day = per_day_of(running(ResourceKind::Pod).map(|p| p.daily_rate()), conv);
+    // Today's cost rows hold only what was billed so far (whole hours at most): the rest of
+    // today is counted at the burn rate, then every day after it.
+    let end_of_today = (window.today + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(input.now);
+    // From the later of the report's instant and the fleet's: a replay at an earlier `--now`
+    // holds today's rows as billed when the snapshot was taken.
+    let billed_to = input.now.max(fleet.taken_at);
+    let seconds_left = (end_of_today - billed_to).num_seconds().clamp(0, 86_400);
+    let hours_left_today = Decimal::new(seconds_left, 0) / Decimal::from(3600);
     let mut forecast = mtd_tracked.clone();
-    forecast.merge(&burn_per_day.times(Decimal::from(window.days_left())));
+    forecast.merge(
+        &burn_per_day
+            .times(Decimal::from(window.days_left()) + hours_left_today / Decimal::from(24)),
+    );
     let headline = Headline {
-        mtd_orphans: total(&mtd_df, orphan.clone(), "amount_micros", conv)?,
+        mtd_orphans,
         running_orphans: running(ResourceKind::Orphan).count(),
         orphan_burn_per_day: per_day_of(
             running(ResourceKind::Orphan).map(|p| p.daily_rate()),
@@ -302,6 +304,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         ),
         mtd_tracked,
         forecast,
+        hours_left_today: hours_left_today.round_dp(1),
         last_month_same_period,
         last_month_same_period_dates: (lm_from, lm_to),
         last_month_total,
@@ -390,15 +393,15 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         .collect();
     sort_by_daily_cost(&mut idle_pods, conv, |p| &p.per_day, |p| &p.target);
     let total_per_day = per_day_of(idle_pods.iter().map(|p| p.per_day.clone()), conv);
-    let mut by_project: BTreeMap<String, Amounts> = BTreeMap::new();
+    let mut idle_by_project: BTreeMap<String, Amounts> = BTreeMap::new();
     for p in &idle_pods {
-        by_project
+        idle_by_project
             .entry(p.project.clone())
             .or_insert_with(|| Amounts::zero(conv.report.clone()))
             .add(conv, &p.per_day.currency, p.per_day.amount);
     }
-    let mut by_project: Vec<(String, Amounts)> = by_project.into_iter().collect();
-    by_project.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
+    let mut idle_by_project: Vec<(String, Amounts)> = idle_by_project.into_iter().collect();
+    idle_by_project.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
     // The providers' own idle lists that this fleet holds (read in full), each compared
     // when there is something to compare: rows it listed, or tracked pods of its own. A
     // provider with neither adds nothing to the cross-check and is not named in it (as before
@@ -472,25 +475,29 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             });
         }
     }
+    // Largest first (the sections show the first `[report] top`): by podwarden's $/day where
+    // it has one, else the provider's.
+    let mut keyed: Vec<(Money, IdleDifference)> = differences
+        .into_iter()
+        .map(|x| {
+            let by = x.ours.clone().or_else(|| x.theirs.clone());
+            (
+                by.unwrap_or_else(|| Money::new(Decimal::ZERO, conv.report.clone())),
+                x,
+            )
+        })
+        .collect();
+    sort_by_daily_cost(&mut keyed, conv, |k| &k.0, |k| &k.1.target);
+    let differences: Vec<IdleDifference> = keyed.into_iter().map(|(_, x)| x).collect();
     let idle = IdleBurn {
         pods: idle_pods,
         total_per_day,
-        by_project,
+        by_project: idle_by_project,
         checked_against,
         differences,
     };
 
     // Orphans.
-    let orphan_mtd: BTreeMap<String, Amounts> = sum_by(
-        &mtd_df,
-        orphan.clone(),
-        &["provider", "pod_id"],
-        "amount_micros",
-        conv,
-    )?
-    .into_iter()
-    .map(|(k, a)| (k.join("/"), a))
-    .collect();
     let mut orphans: Vec<Orphan> = fleet
         .pods
         .iter()
@@ -515,60 +522,6 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         .collect();
     sort_by_daily_cost(&mut orphans, conv, |o| &o.per_day, |o| &o.target);
 
-    // Breakdowns: month to date, tracked.
-    let tracked_mtd = tracked.clone();
-    let by = |k: &str| -> PolarsResult<Vec<(String, Amounts)>> {
-        Ok(pairs(sum_by(
-            &mtd_df,
-            tracked_mtd.clone(),
-            &[k],
-            "amount_micros",
-            conv,
-        )?))
-    };
-    let (by_provider, by_project, by_owner, by_gpu_type) = (
-        by("provider")?,
-        by("project")?,
-        by("owner")?,
-        by("gpu_type")?,
-    );
-    let mut by_resource = Vec::new();
-    for (name, column) in [
-        ("GPU", "gpu_micros"),
-        ("CPU", "cpu_micros"),
-        ("memory", "memory_micros"),
-        ("storage", "storage_micros"),
-    ] {
-        let filter = tracked_mtd.clone().and(col(column).is_not_null());
-        by_resource.push((name.to_string(), total(&mtd_df, filter, column, conv)?));
-    }
-    if by_resource.iter().all(|(_, a)| a.is_zero()) {
-        by_resource.clear();
-    }
-
-    // Top pods: month to date, every pod (orphans marked).
-    let top_pods = sum_by(
-        &mtd_df,
-        lit(true),
-        &["provider", "target", "name", "project", "kind"],
-        "amount_micros",
-        conv,
-    )?
-    .into_iter()
-    .take(10)
-    .map(|(k, mtd)| {
-        let get = |i: usize| k.get(i).cloned().unwrap_or_default();
-        TopPod {
-            provider: get(0),
-            target: get(1),
-            name: get(2),
-            project: get(3),
-            kind: get(4),
-            mtd,
-        }
-    })
-    .collect();
-
     let health = fleet
         .pods
         .iter()
@@ -586,6 +539,16 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         .collect();
 
     // Actions.
+    let project_of: std::collections::HashMap<(&str, &str), &str> = fleet
+        .pods
+        .iter()
+        .filter_map(|p| {
+            Some((
+                (p.provider.as_str(), p.pod_id.as_str()),
+                p.project.as_deref()?,
+            ))
+        })
+        .collect();
     let planned: Vec<PlannedRow> = input
         .plan
         .map(|plan| {
@@ -594,6 +557,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
                 .map(|a| PlannedRow {
                     provider: a.provider.clone(),
                     target: a.target.clone(),
+                    project: project_of
+                        .get(&(a.provider.as_str(), a.pod_id.as_str()))
+                        .map_or_else(|| "(none)".into(), |p| p.to_string()),
                     action: a.action.to_string(),
                     policy: a.policy.clone(),
                     per_day: Money::new(a.est_savings_per_day, a.currency.clone()),
@@ -601,6 +567,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
                 .collect()
         })
         .unwrap_or_default();
+    // Largest saving first: the sections show the first `[report] top` and sum the rest.
+    let mut planned = planned;
+    sort_by_daily_cost(&mut planned, conv, |p| &p.per_day, |p| &p.target);
     let planned_total = per_day_of(planned.iter().map(|p| p.per_day.clone()), conv);
     let taken: Vec<TakenRow> = input
         .taken
@@ -610,6 +579,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
             action: t.clone(),
         })
         .collect();
+    // Newest first: the sections show the first `[report] top` and sum the rest.
+    let mut taken = taken;
+    taken.sort_by_key(|t| std::cmp::Reverse(t.action.at));
     let realised_total = per_day_of(taken.iter().map(|t| t.realised.clone()), conv);
 
     let wallets = fleet
@@ -629,37 +601,38 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         })
         .collect();
 
-    // Both daily series from one group-by of the whole table (by date, provider and project),
-    // folded into each series here: the group-by result is small, the table is not.
-    let mut by_provider_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
-    let mut by_project_day: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
-    for (key, a) in sum_by(
-        &df,
-        lit(true),
-        &["date", "provider", "project"],
-        "amount_micros",
-        conv,
-    )? {
-        let (Some(Ok(date)), Some(provider), Some(project)) = (
-            key.first().map(|d| d.parse::<NaiveDate>()),
-            key.get(1),
-            key.get(2),
-        ) else {
-            continue;
-        };
-        *by_provider_day.entry((date, provider.clone())).or_default() += a.converted;
-        *by_project_day.entry((date, project.clone())).or_default() += a.converted;
-    }
-    let points = |m: BTreeMap<(NaiveDate, String), Decimal>| -> Vec<DailyPoint> {
-        m.into_iter()
-            .map(|((date, label), amount)| DailyPoint {
-                date,
-                label,
-                amount,
-            })
-            .collect()
-    };
+    let projects = input
+        .settings
+        .projects
+        .iter()
+        .map(|name| ProjectSection {
+            name: name.clone(),
+            mtd: by_project
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| Amounts::zero(conv.report.clone())),
+            top_pods: top_pods
+                .iter()
+                .filter(|p| &p.project == name)
+                .cloned()
+                .collect(),
+            idle: idle
+                .pods
+                .iter()
+                .filter(|p| &p.project == name)
+                .cloned()
+                .collect(),
+            planned: planned
+                .iter()
+                .filter(|p| &p.project == name)
+                .cloned()
+                .collect(),
+        })
+        .collect();
     Ok(Report {
+        top: input.settings.top,
+        projects,
         now: input.now,
         window,
         conversion: conv.clone(),
@@ -682,10 +655,9 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         taken,
         realised_total,
         wallets,
-        daily_by_provider: points(by_provider_day),
-        daily_by_project: points(by_project_day),
-        breakdown: crate::report::breakdown::rows(&df, &window, conv)?,
-        spend: df,
+        daily_by_provider,
+        daily_by_project,
+        breakdown,
     })
 }
 
@@ -745,11 +717,14 @@ mod tests {
             taken: &[],
             pending: &[],
             conversion: &conv,
+            settings: &ReportSettings::default(),
             now: "2026-11-21T02:00:00Z".parse().expect("instant"),
         })
         .expect("builds");
-        let dates = report
-            .spend
+        let spend =
+            crate::report::spend::frame(cost_rows(&fleet, &report.window), &fleet, None, &conv)
+                .expect("spend table");
+        let dates = spend
             .column("date")
             .expect("date")
             .str()
@@ -768,6 +743,53 @@ mod tests {
             Decimal::new(11_00, 2),
             "the chart draws the same rows"
         );
+    }
+
+    /// The report of one running pod at $1/h and no cost rows, its fleet taken at
+    /// `taken_at`, made at `now`.
+    fn one_pod_report(taken_at: &str, now: &str) -> Report {
+        let fleet = Fleet {
+            taken_at: taken_at.parse().expect("instant"),
+            providers: vec![],
+            pods: vec![crate::fleet::samples::pod("a")],
+            costs: vec![],
+            wallets: vec![],
+            idle_costs: vec![],
+            facts: Default::default(),
+        };
+        build(&Input {
+            fleet: &fleet,
+            plan: None,
+            taken: &[],
+            pending: &[],
+            conversion: &Conversion::default(),
+            settings: &ReportSettings::default(),
+            now: now.parse().expect("instant"),
+        })
+        .expect("builds")
+    }
+
+    #[test]
+    fn the_forecast_counts_the_rest_of_today_and_every_day_after_it() {
+        // At 18:00 on 2026-11-21 the month has 6 h of today and 9 days after it left:
+        // $6 + 9 × $24 = $222.
+        let report = one_pod_report("2026-11-21T18:00:00Z", "2026-11-21T18:00:00Z");
+        assert_eq!(report.headline.forecast.converted, Decimal::from(222));
+        assert_eq!(report.headline.hours_left_today, Decimal::from(6));
+        let md = crate::report::markdown::render(&report);
+        assert!(
+            md.contains("for the rest of today, 6 h, and the 9 days after it"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_replay_before_its_snapshot_counts_the_rest_of_today_from_the_snapshot() {
+        // Snapshot at 18:00, replayed at 06:00: today's rows hold billing to 18:00, so only
+        // 6 h of today are left to add, not 18.
+        let report = one_pod_report("2026-11-21T18:00:00Z", "2026-11-21T06:00:00Z");
+        assert_eq!(report.headline.hours_left_today, Decimal::from(6));
+        assert_eq!(report.headline.forecast.converted, Decimal::from(222));
     }
 
     #[test]

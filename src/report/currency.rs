@@ -136,6 +136,15 @@ impl Amounts {
         }
     }
 
+    /// The sum of `amounts`, each in its own currency.
+    pub fn of<'a>(conv: &Conversion, amounts: impl IntoIterator<Item = &'a Money>) -> Amounts {
+        let mut out = Amounts::zero(conv.report.clone());
+        for m in amounts {
+            out.add(conv, &m.currency, m.amount);
+        }
+        out
+    }
+
     /// Adds another set of amounts (same report currency).
     pub fn merge(&mut self, other: &Amounts) {
         self.converted += other.converted;
@@ -184,6 +193,19 @@ impl fmt::Display for Amounts {
         }
         Ok(())
     }
+}
+
+/// `n` with thousands separators: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Money with thousands separators: `$12,345.60`, `₹2,400.00`, `1,000.00 EUR`.

@@ -14,9 +14,11 @@ pub mod inputs;
 pub mod markdown;
 pub mod merge;
 pub mod sections;
+pub mod settings;
 pub mod shard_file;
 pub mod spend;
 pub mod summary;
+pub mod tables;
 pub mod window;
 pub mod write;
 

@@ -125,7 +125,63 @@ pub fn frame<'a>(
     plan: Option<&'a Plan>,
     conv: &Conversion,
 ) -> PolarsResult<DataFrame> {
-    let Lookup { pods, planned } = Lookup::new(fleet, plan);
+    frame_with(&Lookup::new(fleet, plan), costs, fleet, conv, Columns::All)
+}
+
+/// Which columns [`frames`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Every column of [`COLUMNS`]: `spend.csv`, `spend.parquet`.
+    All,
+    /// Only those the report's figures read (`report::tables`): the dimensions, the
+    /// currency and the micro-unit amounts, without the text amounts (formatting a decimal
+    /// per row is most of the table's cost).
+    Figures,
+}
+
+/// Rows per part of [`frames`] (262 144): tens of MB of spend table per part, so that even
+/// one part per core in flight stays small.
+pub const ROWS_PER_FRAME: usize = 1 << 18;
+
+/// The spend table of `costs` as [`frame`] builds it, in parts of at most `rows` rows
+/// (always at least one part, empty when there are no rows), so that a caller that reduces
+/// or writes each part in turn holds one part at a time.
+pub fn frames<'a>(
+    costs: impl Iterator<Item = &'a CostRow> + 'a,
+    fleet: &'a Fleet,
+    plan: Option<&'a Plan>,
+    conv: &'a Conversion,
+    rows: usize,
+    columns: Columns,
+) -> impl Iterator<Item = PolarsResult<DataFrame>> + 'a {
+    let lookup = Lookup::new(fleet, plan);
+    let mut costs = costs.peekable();
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if !first && costs.peek().is_none() {
+            return None;
+        }
+        first = false;
+        let part: Vec<&CostRow> = costs.by_ref().take(rows.max(1)).collect();
+        Some(frame_with(
+            &lookup,
+            part.iter().copied(),
+            fleet,
+            conv,
+            columns,
+        ))
+    })
+}
+
+/// [`frame`] with a [`Lookup`] built once for many parts, and only `columns`.
+pub fn frame_with<'a>(
+    lookup: &Lookup<'a>,
+    costs: impl Iterator<Item = &'a CostRow> + Clone,
+    fleet: &'a Fleet,
+    conv: &Conversion,
+    columns: Columns,
+) -> PolarsResult<DataFrame> {
+    let Lookup { pods, planned } = lookup;
     let days: HashMap<NaiveDate, String> = costs
         .clone()
         .map(|c| c.date)
@@ -200,41 +256,43 @@ pub fn frame<'a>(
         );
         owner.push(pod.and_then(|p| p.owner.as_deref()));
         gpu_type.push(pod.and_then(|p| p.gpu_type.as_deref()));
-        gpu_count.push(pod.map(|p| i64::from(p.gpu_count)));
-        region.push(pod.and_then(|p| p.region.as_deref()));
-        status.push(Some(pod.map_or("gone", |p| p.status.as_str())));
-        idle_now.push(pod.is_some_and(is_idle));
-        planned_action.push(plan.map(|p| p.0));
-        planned_policy.push(plan.map(|p| p.1));
-        match c.hours {
-            Some(h) => {
-                buf.clear();
-                let _ = write!(buf, "{}", h.normalize());
-                hours.push(Some(&buf));
-            }
-            None => hours.push(None),
-        }
         currency.push(Some(c.amount.currency.as_str()));
-        buf.clear();
-        let _ = write!(buf, "{}", c.amount.amount);
-        amount.push(Some(&buf));
         let m = c.amount.micros();
         micros.push(m);
-        let rate = match rates.iter().find(|(k, _)| **k == c.amount.currency) {
-            Some((_, r)) => *r,
-            None => {
-                let r = conv.rate(&c.amount.currency);
-                rates.push((&c.amount.currency, r));
-                r
+        if columns == Columns::All {
+            gpu_count.push(pod.map(|p| i64::from(p.gpu_count)));
+            region.push(pod.and_then(|p| p.region.as_deref()));
+            status.push(Some(pod.map_or("gone", |p| p.status.as_str())));
+            idle_now.push(pod.is_some_and(is_idle));
+            planned_action.push(plan.map(|p| p.0));
+            planned_policy.push(plan.map(|p| p.1));
+            match c.hours {
+                Some(h) => {
+                    buf.clear();
+                    let _ = write!(buf, "{}", h.normalize());
+                    hours.push(Some(&buf));
+                }
+                None => hours.push(None),
             }
-        };
-        report_micros.push(rate.map(|r| {
-            if r == rust_decimal::Decimal::ONE {
-                m
-            } else {
-                decimal_to_micros(c.amount.amount * r)
-            }
-        }));
+            buf.clear();
+            let _ = write!(buf, "{}", c.amount.amount);
+            amount.push(Some(&buf));
+            let rate = match rates.iter().find(|(k, _)| **k == c.amount.currency) {
+                Some((_, r)) => *r,
+                None => {
+                    let r = conv.rate(&c.amount.currency);
+                    rates.push((&c.amount.currency, r));
+                    r
+                }
+            };
+            report_micros.push(rate.map(|r| {
+                if r == rust_decimal::Decimal::ONE {
+                    m
+                } else {
+                    decimal_to_micros(c.amount.amount * r)
+                }
+            }));
+        }
         let b = c.by_resource.as_ref();
         parts[0].push(b.map(|b| decimal_to_micros(b.gpu)));
         parts[1].push(b.map(|b| decimal_to_micros(b.cpu)));
@@ -242,6 +300,30 @@ pub fn frame<'a>(
         parts[3].push(b.map(|b| decimal_to_micros(b.storage)));
     }
     let [gpu, cpu, memory, storage] = parts;
+    if columns == Columns::Figures {
+        return DataFrame::new(
+            n,
+            vec![
+                date.column(),
+                provider.column(),
+                kind.column(),
+                Column::new("tracked".into(), tracked),
+                target.column(),
+                pod_id.column(),
+                name.column(),
+                project.column(),
+                owner.column(),
+                gpu_type.column(),
+                currency.column(),
+                Column::new("amount_micros".into(), micros),
+                gpu.column(),
+                cpu.column(),
+                memory.column(),
+                storage.column(),
+            ],
+        );
+    }
+
     let report_currency = Column::new_scalar(
         "report_currency".into(),
         Scalar::new(
@@ -309,30 +391,33 @@ pub fn sum_by(
 ) -> PolarsResult<Vec<(Vec<String>, Amounts)>> {
     let mut by: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     by.push(col("currency"));
+    // Keys as text (booleans and numbers as they print), read through typed arrays: a
+    // group-by of every pod has 100 000 groups, too many to read value by value.
+    let mut select: Vec<Expr> = keys
+        .iter()
+        .map(|k| col(*k).cast(DataType::String))
+        .collect();
+    select.extend([col("currency"), col("sum")]);
     let out = df
         .clone()
         .lazy()
         .filter(filter)
         .group_by(by)
         .agg([col(value).sum().alias("sum")])
+        .select(select)
         .collect()?;
-    let key_cols: Vec<Column> = keys
+    let key_cols: Vec<StringChunked> = keys
         .iter()
-        .map(|k| out.column(k).cloned())
+        .map(|k| Ok(out.column(k)?.str()?.rechunk().into_owned()))
         .collect::<PolarsResult<_>>()?;
-    let currency = out.column("currency")?.str()?.clone();
-    let sums = out.column("sum")?.i64()?.clone();
+    let currency = out.column("currency")?.str()?.rechunk().into_owned();
+    let sums = out.column("sum")?.i64()?.rechunk().into_owned();
     let mut groups: BTreeMap<Vec<String>, BTreeMap<Currency, rust_decimal::Decimal>> =
         BTreeMap::new();
     for i in 0..out.height() {
         let key: Vec<String> = key_cols
             .iter()
-            .map(|c| match c.get(i) {
-                Ok(AnyValue::Null) | Err(_) => "(none)".to_string(),
-                Ok(AnyValue::String(s)) => s.to_string(),
-                Ok(AnyValue::StringOwned(s)) => s.to_string(),
-                Ok(v) => v.to_string(),
-            })
+            .map(|c| c.get(i).unwrap_or("(none)").to_string())
             .collect();
         let (Some(c), Some(m)) = (currency.get(i), sums.get(i)) else {
             continue;
@@ -347,8 +432,25 @@ pub fn sum_by(
         .into_iter()
         .map(|(k, sums)| (k, conv.amounts(&sums)))
         .collect();
-    rows.sort_by(|a, b| b.1.converted.cmp(&a.1.converted).then(a.0.cmp(&b.0)));
+    rows.sort_by(|a, b| rank(&a.1).cmp(&rank(&b.1)).then(a.0.cmp(&b.0)));
     Ok(rows)
+}
+
+/// Largest first, comparably across currencies (as [`crate::report::build::sort_by_daily_cost`]
+/// ranks single amounts): groups with a converted amount by it; then the groups only in
+/// currencies without a rate, each currency apart (by code), by its raw amount.
+fn rank(
+    a: &Amounts,
+) -> (
+    bool,
+    Option<&Currency>,
+    std::cmp::Reverse<rust_decimal::Decimal>,
+) {
+    let raw = a.unconverted.iter().find(|(_, x)| !x.is_zero());
+    match raw {
+        Some((c, x)) if a.converted.is_zero() => (true, Some(c), std::cmp::Reverse(*x)),
+        _ => (false, None, std::cmp::Reverse(a.converted)),
+    }
 }
 
 /// The total of `value` over the rows where `filter` holds.
@@ -363,4 +465,32 @@ pub fn total(
         out.merge(&a);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_in_a_currency_without_a_rate_rank_by_their_own_amount() {
+        let df = df!(
+            "project" => ["a", "b", "x-big-inr", "a-small-inr"],
+            "currency" => ["USD", "USD", "INR", "INR"],
+            "amount_micros" => [2_000_000i64, 1_000_000, 900_000_000, 5_000_000],
+        )
+        .expect("frame");
+        let order: Vec<String> = sum_by(
+            &df,
+            lit(true),
+            &["project"],
+            "amount_micros",
+            &Conversion::default(),
+        )
+        .expect("sums")
+        .into_iter()
+        .map(|(k, _)| k.join("/"))
+        .collect();
+        // Converted first (USD), then INR by its raw amount, not by name.
+        assert_eq!(order, ["a", "b", "x-big-inr", "a-small-inr"]);
+    }
 }

@@ -71,19 +71,46 @@ pub fn put_with(
     persist(tmp, path)
 }
 
-fn table(path: &Path, df: &mut DataFrame, parquet: bool) -> Result<(), WriteError> {
-    let tmp = temp_beside(path)?;
-    let file = tmp.reopen().map_err(io(path))?;
-    let written = if parquet {
-        ParquetWriter::new(file).finish(df).map(|_| ())
-    } else {
-        CsvWriter::new(file).include_header(true).finish(df)
-    };
+/// Writes `spend.csv` and `spend.parquet` together, one part of the spend table at a time
+/// (see [`crate::report::spend::frames`]): neither file is ever held whole in memory.
+fn spend_tables(
+    csv: &Path,
+    parquet: &Path,
+    parts: impl Iterator<Item = PolarsResult<DataFrame>>,
+) -> Result<(), WriteError> {
+    let (csv_tmp, parquet_tmp) = (temp_beside(csv)?, temp_beside(parquet)?);
+    let mut writers = None;
+    let written = (|| -> PolarsResult<()> {
+        for part in parts {
+            let part = part?;
+            if writers.is_none() {
+                let schema = part.schema();
+                let c = csv_tmp.reopen()?;
+                let p = parquet_tmp.reopen()?;
+                // Straight to the file (polars writes it in large blocks): a buffer in
+                // between would be flushed on drop, where an error is lost.
+                writers = Some((
+                    CsvWriter::new(c).include_header(true).batched(schema)?,
+                    ParquetWriter::new(p).batched(schema)?,
+                ));
+            }
+            if let Some((c, p)) = writers.as_mut() {
+                c.write_batch(&part)?;
+                p.write_batch(&part)?;
+            }
+        }
+        if let Some((mut c, p)) = writers.take() {
+            c.finish()?;
+            p.finish()?;
+        }
+        Ok(())
+    })();
     written.map_err(|source| WriteError::Table {
-        path: path.to_path_buf(),
+        path: csv.to_path_buf(),
         source,
     })?;
-    persist(tmp, path)
+    persist(csv_tmp, csv)?;
+    persist(parquet_tmp, parquet)
 }
 
 /// Writes every file of `report` (and the FOCUS export of `fleet`'s cost rows inside the
@@ -104,13 +131,20 @@ pub fn write(
     let html = dir.join("report.html");
     put(&html, crate::report::html::render(report).as_bytes())?;
     written.push(html);
-    let mut df = report.spend.clone();
-    let csv = dir.join("spend.csv");
-    table(&csv, &mut df, false)?;
-    written.push(csv);
-    let parquet = dir.join("spend.parquet");
-    table(&parquet, &mut df, true)?;
-    written.push(parquet);
+    let (csv, parquet) = (dir.join("spend.csv"), dir.join("spend.parquet"));
+    spend_tables(
+        &csv,
+        &parquet,
+        crate::report::spend::frames(
+            crate::report::build::cost_rows(fleet, &report.window),
+            fleet,
+            plan,
+            &report.conversion,
+            crate::report::spend::ROWS_PER_FRAME,
+            crate::report::spend::Columns::All,
+        ),
+    )?;
+    written.extend([csv, parquet]);
     let focus = dir.join("focus.csv");
     put_with(&focus, |out| {
         crate::report::focus::write(

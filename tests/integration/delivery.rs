@@ -769,10 +769,11 @@ async fn the_finance_mail_of_10000_pods_is_under_5_mb_and_attaches_the_summary_o
         text.contains("focus.csv ("),
         "the full files are listed: {text}"
     );
+    // Each table holds its top rows and sums the rest in one row (`[report] top`).
     assert!(
-        text.contains("more rows in the full report"),
+        text.contains(" more idle pods | "),
         "tables are cut: {text}"
     );
     let html = alternative.subparts[1].get_body().expect("html");
-    assert!(html.contains("more rows in the full report"));
+    assert!(html.contains(" more idle pods</td>"), "{html}");
 }

@@ -2,9 +2,9 @@
 //! runs with what they have realised since.
 
 use crate::money::Money;
-use crate::report::blocks::Doc;
-use crate::report::build::Report;
-use crate::report::currency::grouped;
+use crate::report::blocks::{more, Doc};
+use crate::report::build::{PlannedRow, Report};
+use crate::report::currency::{grouped, Amounts};
 
 /// What "Planned this run" says when no plan was made (`podwarden report`).
 pub const NO_PLAN: &str = "No plan was made (podwarden report does not plan; see podwarden run).";
@@ -24,44 +24,34 @@ pub fn add(r: &Report, d: &mut Doc) {
             3,
             format!("Planned this run: {} saved per day", r.planned_total),
         );
-        d.table_or_none(
-            &["provider", "target", "action", "policy", "saves per day"],
-            r.planned
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.provider.clone(),
-                        p.target.clone(),
-                        p.action.clone(),
-                        p.policy.clone(),
-                        grouped(&p.per_day),
-                    ]
-                })
-                .collect(),
-        );
+        planned(r, d, &r.planned);
         d.h(3, format!("Pending notices ({})", r.pending.len()));
-        d.table_or_none(
+        d.top_table(
             &["provider", "target", "action", "policy", "due", "reason"],
-            r.pending
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.provider.clone(),
-                        p.target.clone(),
-                        p.action.clone(),
-                        p.policy.clone(),
-                        p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                        p.reason.clone(),
-                    ]
-                })
-                .collect(),
+            &r.pending,
+            r.top,
+            |p| {
+                vec![
+                    p.provider.clone(),
+                    p.target.clone(),
+                    p.action.clone(),
+                    p.policy.clone(),
+                    p.due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    p.reason.clone(),
+                ]
+            },
+            |rest| {
+                let mut row = vec![String::new(); 6];
+                row[0] = more(rest.len(), "notices");
+                row
+            },
         );
     }
     d.h(
         3,
         format!("Taken in past runs: {} realised since", r.realised_total),
     );
-    d.table_or_none(
+    d.top_table(
         &[
             "at",
             "provider",
@@ -72,21 +62,50 @@ pub fn add(r: &Report, d: &mut Doc) {
             "per day",
             "realised since",
         ],
-        r.taken
-            .iter()
-            .map(|t| {
-                let a = &t.action;
-                vec![
-                    a.at.format("%Y-%m-%d %H:%M").to_string(),
-                    a.provider.clone(),
-                    a.target.clone(),
-                    a.action.clone(),
-                    a.policy.clone(),
-                    a.status.clone(),
-                    grouped(&Money::new(a.est_savings_per_day, a.currency.clone())),
-                    grouped(&t.realised),
-                ]
-            })
-            .collect(),
+        &r.taken,
+        r.top,
+        |t| {
+            let a = &t.action;
+            vec![
+                a.at.format("%Y-%m-%d %H:%M").to_string(),
+                a.provider.clone(),
+                a.target.clone(),
+                a.action.clone(),
+                a.policy.clone(),
+                a.status.clone(),
+                grouped(&Money::new(a.est_savings_per_day, a.currency.clone())),
+                grouped(&t.realised),
+            ]
+        },
+        |rest| {
+            let mut row = vec![String::new(); 7];
+            row[0] = more(rest.len(), "actions");
+            row.push(Amounts::of(&r.conversion, rest.iter().map(|t| &t.realised)).to_string());
+            row
+        },
+    );
+}
+
+/// The table of planned actions `rows`, also a project section's.
+pub fn planned(r: &Report, d: &mut Doc, rows: &[PlannedRow]) {
+    d.top_table(
+        &["provider", "target", "action", "policy", "saves per day"],
+        rows,
+        r.top,
+        |p| {
+            vec![
+                p.provider.clone(),
+                p.target.clone(),
+                p.action.clone(),
+                p.policy.clone(),
+                grouped(&p.per_day),
+            ]
+        },
+        |rest| {
+            let mut row = vec![String::new(); 4];
+            row[0] = more(rest.len(), "actions");
+            row.push(Amounts::of(&r.conversion, rest.iter().map(|p| &p.per_day)).to_string());
+            row
+        },
     );
 }

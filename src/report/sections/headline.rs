@@ -37,9 +37,11 @@ pub fn lines(r: &Report) -> Vec<(String, bool)> {
     ));
     lines.push((
         format!(
-            "Month-end forecast: {} (month to date + {} per day × {} days left)",
+            "Month-end forecast: {} (month to date + {} per day for the rest of today, {} h, \
+             and the {} days after it)",
             h.forecast,
             h.burn_per_day,
+            h.hours_left_today.normalize(),
             r.window.days_left()
         ),
         false,

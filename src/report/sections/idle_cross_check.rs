@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::report::blocks::Doc;
+use crate::report::blocks::{more, Doc};
 use crate::report::build::{IdleList, Report};
 use crate::report::currency::grouped;
 
@@ -22,21 +22,24 @@ pub fn add(r: &Report, d: &mut Doc) {
             lists_named(&r.idle.checked_against),
             r.idle.differences.len()
         ));
-        d.table(
+        d.top_table(
             &["provider", "pod", "podwarden", "provider says", "why"],
-            r.idle
-                .differences
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.provider.clone(),
-                        x.target.clone(),
-                        x.ours.as_ref().map_or("-".into(), grouped),
-                        x.theirs.as_ref().map_or("-".into(), grouped),
-                        x.why.clone(),
-                    ]
-                })
-                .collect(),
+            &r.idle.differences,
+            r.top,
+            |x| {
+                vec![
+                    x.provider.clone(),
+                    x.target.clone(),
+                    x.ours.as_ref().map_or("-".into(), grouped),
+                    x.theirs.as_ref().map_or("-".into(), grouped),
+                    x.why.clone(),
+                ]
+            },
+            |rest| {
+                let mut row = vec![String::new(); 5];
+                row[0] = more(rest.len(), "differences");
+                row
+            },
         );
     }
 }

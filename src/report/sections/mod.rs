@@ -9,6 +9,7 @@ pub mod health;
 pub mod idle;
 pub mod idle_cross_check;
 pub mod orphans;
+pub mod projects;
 pub mod top_pods;
 pub mod tracked_spend;
 pub mod wallets;
@@ -32,6 +33,7 @@ pub const SECTIONS: &[Section] = &[
     health::add,
     actions::add,
     wallets::add,
+    projects::add,
 ];
 
 /// The report's blocks, in order.

@@ -1,9 +1,9 @@
 //! Orphans: pods billed without a worker, outside the tracked total, with their age and what
 //! they cost.
 
-use crate::report::blocks::Doc;
+use crate::report::blocks::{more, sum, Doc};
 use crate::report::build::Report;
-use crate::report::currency::grouped;
+use crate::report::currency::{grouped, Amounts};
 
 pub fn add(r: &Report, d: &mut Doc) {
     d.h(2, format!("Orphans ({})", r.orphans.len()));
@@ -14,7 +14,7 @@ pub fn add(r: &Report, d: &mut Doc) {
             "Outside the tracked total. Billed this month: {}.",
             r.headline.mtd_orphans
         ));
-        d.table(
+        d.top_table(
             &[
                 "provider",
                 "pod",
@@ -25,22 +25,28 @@ pub fn add(r: &Report, d: &mut Doc) {
                 "per day",
                 "month to date",
             ],
-            r.orphans
-                .iter()
-                .map(|o| {
-                    vec![
-                        o.provider.clone(),
-                        o.target.clone(),
-                        o.status.to_string(),
-                        o.gpu_type.clone(),
-                        o.orphaned_since
-                            .map_or("unknown".into(), |s| s.format("%Y-%m-%d").to_string()),
-                        o.age_days.map_or("?".into(), |x| x.to_string()),
-                        grouped(&o.per_day),
-                        o.mtd.to_string(),
-                    ]
-                })
-                .collect(),
+            &r.orphans,
+            r.top,
+            |o| {
+                vec![
+                    o.provider.clone(),
+                    o.target.clone(),
+                    o.status.to_string(),
+                    o.gpu_type.clone(),
+                    o.orphaned_since
+                        .map_or("unknown".into(), |s| s.format("%Y-%m-%d").to_string()),
+                    o.age_days.map_or("?".into(), |x| x.to_string()),
+                    grouped(&o.per_day),
+                    o.mtd.to_string(),
+                ]
+            },
+            |rest| {
+                let mut row = vec![String::new(); 6];
+                row[0] = more(rest.len(), "orphans");
+                row.push(Amounts::of(&r.conversion, rest.iter().map(|o| &o.per_day)).to_string());
+                row.push(sum(rest.iter().map(|o| &o.mtd)));
+                row
+            },
         );
     }
 }

@@ -1,11 +1,17 @@
-//! The ten pods that cost most this month (orphans included, marked by their kind).
+//! The pods that cost most this month (orphans included, marked by their kind): the first
+//! `[report] top`, the rest summed in one row.
 
-use crate::report::blocks::Doc;
-use crate::report::build::Report;
+use crate::report::blocks::{more, sum, Doc};
+use crate::report::build::{Report, TopPod};
 
 pub fn add(r: &Report, d: &mut Doc) {
-    d.h(2, "Top 10 pods, month to date".into());
-    d.table(
+    d.h(2, format!("Top {} pods, month to date", r.top));
+    table(r, d, &r.top_pods);
+}
+
+/// The table of `pods` (largest first), also a project section's.
+pub fn table(r: &Report, d: &mut Doc, pods: &[TopPod]) {
+    d.top_table(
         &[
             "provider",
             "pod",
@@ -14,18 +20,23 @@ pub fn add(r: &Report, d: &mut Doc) {
             "kind",
             "month to date",
         ],
-        r.top_pods
-            .iter()
-            .map(|p| {
-                vec![
-                    p.provider.clone(),
-                    p.target.clone(),
-                    p.name.clone(),
-                    p.project.clone(),
-                    p.kind.clone(),
-                    p.mtd.to_string(),
-                ]
-            })
-            .collect(),
+        pods,
+        r.top,
+        |p| {
+            vec![
+                p.provider.clone(),
+                p.target.clone(),
+                p.name.clone(),
+                p.project.clone(),
+                p.kind.clone(),
+                p.mtd.to_string(),
+            ]
+        },
+        |rest| {
+            let mut row = vec![String::new(); 5];
+            row[0] = more(rest.len(), "pods");
+            row.push(sum(rest.iter().map(|p| &p.mtd)));
+            row
+        },
     );
 }
