@@ -14,6 +14,7 @@ use crate::providers::podstack::IdleThresholds;
 use crate::secret::Secret;
 
 pub mod diagnose;
+pub mod transport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -63,6 +64,10 @@ pub struct ProviderToml {
     pub token_file: Option<PathBuf>,
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// Allow plain `http://` to a host that is not loopback (refused otherwise: the token
+    /// would cross the network unencrypted); every run then warns.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Podstack: a GPU below this utilisation (percent) counts as idle.
     pub idle_gpu_util_pct: Option<f64>,
     /// Podstack: network throughput below this (bytes/s) counts as idle.
@@ -439,6 +444,15 @@ impl Config {
                     })?,
                 ),
             };
+            if let transport::Transport::Insecure(warning) = transport::check(
+                &format!("providers.{name}.base_url"),
+                &p.base_url,
+                p.allow_insecure_http,
+            )
+            .map_err(invalid)?
+            {
+                tracing::warn!("{warning}");
+            }
             providers.push(ProviderConfig {
                 name: name.clone(),
                 kind: p.kind,

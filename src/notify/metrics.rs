@@ -38,6 +38,10 @@ pub struct MetricsToml {
     /// Bound of one push (default 10s).
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// Allow plain `http://` to a Pushgateway that is not on loopback (e.g. a cluster
+    /// service); every run then warns.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 fn default_job() -> String {
@@ -69,11 +73,14 @@ pub fn grouping_ok(s: &str) -> bool {
 impl MetricsToml {
     pub fn check(&self) -> Result<MetricsConfig, String> {
         let url = self.pushgateway.trim().trim_end_matches('/').to_string();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "[metrics] pushgateway {:?} must be an http:// or https:// URL",
-                self.pushgateway
-            ));
+        if let crate::config::transport::Transport::Insecure(warning) =
+            crate::config::transport::check(
+                "[metrics] pushgateway",
+                &url,
+                self.allow_insecure_http,
+            )?
+        {
+            tracing::warn!("{warning}");
         }
         for (key, value) in [
             ("job", Some(&self.job)),

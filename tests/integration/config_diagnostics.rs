@@ -104,3 +104,81 @@ fn one_account_under_two_names_is_refused() {
         "{err}"
     );
 }
+
+/// A provider or Pushgateway URL is checked where it stands, by every command: no scheme is a
+/// config error (exit 2, not a "builder error" at the first request), plain http to a host
+/// that is not loopback is refused unless `allow_insecure_http = true`, which then warns.
+#[test]
+fn urls_need_a_scheme_and_plain_http_only_to_loopback_unless_allowed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("podwarden.toml");
+    let write = |base_url: &str, extra: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[providers.argus]\ntype = \"argus\"\nbase_url = \"{base_url}\"\n\
+                 token_env = \"T\"\n{extra}"
+            ),
+        )
+        .expect("config");
+    };
+    let shipped = repo().join("policies");
+    let policies = shipped.to_str().expect("utf-8 path");
+    let plan = |dir: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_podwarden"))
+            .args(["plan", "--config", "podwarden.toml"])
+            .current_dir(dir)
+            .env_remove("PODWARDEN_CONFIG")
+            .env("T", "tok")
+            .output()
+            .expect("runs")
+    };
+    for (url, says) in [
+        ("ops.example.com/argus/v1", "must start with https://"),
+        (
+            "http://ops.example.com/argus/v1",
+            "allow_insecure_http = true",
+        ),
+    ] {
+        write(url, "");
+        let out = plan(dir.path());
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("podwarden.toml:3:") && err.contains("base_url") && err.contains(says),
+            "{url}: {err}"
+        );
+        let out = podwarden(
+            dir.path(),
+            &["validate", "--config", "podwarden.toml", policies],
+        );
+        assert_eq!(out.status.code(), Some(2), "validate {url}");
+        assert!(text(&out.stderr).contains("base_url"), "validate {url}");
+    }
+    // Allowed for the provider and the Pushgateway: the config loads and says so.
+    write(
+        "http://ops.example.com/argus/v1",
+        "allow_insecure_http = true\n[metrics]\npushgateway = \"http://gw.example.com:9091\"\n",
+    );
+    assert!(podwarden::config::Config::load(&path)
+        .expect_err("the pushgateway is not allowed")
+        .to_string()
+        .contains("[metrics] pushgateway"),);
+    write(
+        "http://ops.example.com/argus/v1",
+        "allow_insecure_http = true\n[metrics]\npushgateway = \"http://gw.example.com:9091\"\n\
+         allow_insecure_http = true\n",
+    );
+    let out = podwarden(
+        dir.path(),
+        &["validate", "--config", "podwarden.toml", policies],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for warned in [
+        "providers.argus.base_url is plain http://",
+        "[metrics] pushgateway is plain http://",
+    ] {
+        assert!(err.contains(warned), "{warned}: {err}");
+    }
+}
