@@ -23,6 +23,7 @@ pub mod exit;
 pub mod fleet;
 pub mod money;
 pub mod notify;
+pub mod owner_only;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

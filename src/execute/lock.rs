@@ -46,8 +46,9 @@ pub fn acquire(state: &Path) -> Result<ApplyLock, LockError> {
         source,
     };
     if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::owner_only::create_dir_all(dir);
     }
+    let _ = crate::owner_only::create_file(&lock);
     let conn = Connection::open(&lock).map_err(err)?;
     conn.busy_timeout(std::time::Duration::ZERO).map_err(err)?;
     match conn.execute_batch("BEGIN EXCLUSIVE") {

@@ -185,7 +185,7 @@ pub struct DeliveryReport {
 
 /// Writes each mail as `DIR/<stem>.eml` (a counter keeps names apart); nothing is sent.
 pub fn write_dir(dir: &Path, mails: &[Outgoing]) -> Result<Vec<PathBuf>, std::io::Error> {
-    std::fs::create_dir_all(dir)?;
+    crate::owner_only::create_dir_all(dir)?;
     let mut written = Vec::new();
     for mail in mails {
         let mut path = dir.join(format!("{}.eml", mail.file_stem));

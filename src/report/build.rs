@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
@@ -38,8 +38,9 @@ pub struct Headline {
     /// `mtd_tracked` plus today's tracked burn rate for the rest of today
     /// (`hours_left_today`) and each day left in the month after it.
     pub forecast: Amounts,
-    /// Hours from the report's instant to the end of its (UTC) day: the part of today that
-    /// no cost row holds yet and the forecast adds at the burn rate.
+    /// Whole hours from the start of the report's hour to the end of its (UTC) day: the part
+    /// of today that no cost row holds yet (providers bill whole hours) and the forecast adds
+    /// at the burn rate.
     pub hours_left_today: Decimal,
     /// The same days of last month, orphans excluded.
     pub last_month_same_period: Amounts,
@@ -285,11 +286,16 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or(input.now);
-    // From the later of the report's instant and the fleet's: a replay at an earlier `--now`
-    // holds today's rows as billed when the snapshot was taken.
+    // Providers bill whole hours, so today's rows hold the hours before the current one: the
+    // rest of today is counted from the start of that hour (of the later of the report's
+    // instant and the fleet's: a replay at an earlier `--now` holds today's rows as billed
+    // when the snapshot was taken). Whole hours also keep two reports of the same hour equal.
     let billed_to = input.now.max(fleet.taken_at);
-    let seconds_left = (end_of_today - billed_to).num_seconds().clamp(0, 86_400);
-    let hours_left_today = Decimal::new(seconds_left, 0) / Decimal::from(3600);
+    let whole_hour = billed_to
+        .date_naive()
+        .and_hms_opt(billed_to.hour(), 0, 0)
+        .map_or(billed_to, |t| t.and_utc());
+    let hours_left_today = Decimal::from((end_of_today - whole_hour).num_hours().clamp(0, 24));
     let mut forecast = mtd_tracked.clone();
     forecast.merge(
         &burn_per_day
@@ -304,7 +310,7 @@ pub fn build(input: &Input<'_>) -> PolarsResult<Report> {
         ),
         mtd_tracked,
         forecast,
-        hours_left_today: hours_left_today.round_dp(1),
+        hours_left_today,
         last_month_same_period,
         last_month_same_period_dates: (lm_from, lm_to),
         last_month_total,
@@ -771,9 +777,9 @@ mod tests {
 
     #[test]
     fn the_forecast_counts_the_rest_of_today_and_every_day_after_it() {
-        // At 18:00 on 2026-11-21 the month has 6 h of today and 9 days after it left:
-        // $6 + 9 × $24 = $222.
-        let report = one_pod_report("2026-11-21T18:00:00Z", "2026-11-21T18:00:00Z");
+        // At 18:40 on 2026-11-21 today's rows hold the hours to 18:00: 6 h of today and 9
+        // days after it are left, $6 + 9 × $24 = $222.
+        let report = one_pod_report("2026-11-21T18:40:00Z", "2026-11-21T18:40:00Z");
         assert_eq!(report.headline.forecast.converted, Decimal::from(222));
         assert_eq!(report.headline.hours_left_today, Decimal::from(6));
         let md = crate::report::markdown::render(&report);

@@ -123,7 +123,7 @@ pub fn write(
     reports: &Path,
 ) -> Result<Vec<PathBuf>, WriteError> {
     let dir = reports.join(report.window.today.to_string());
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    crate::owner_only::create_dir_all(&dir).map_err(io(&dir))?;
     let mut written = Vec::new();
     let summary = dir.join("summary.md");
     put(&summary, crate::report::markdown::render(report).as_bytes())?;

@@ -90,8 +90,10 @@ impl From<rusqlite::Error> for OpenError {
 /// answer is retried here until [`BUSY_TIMEOUT`], as the busy handler would.
 fn open(path: &Path) -> Result<Connection, OpenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(OpenError::Folder)?;
+        crate::owner_only::create_dir_all(dir).map_err(OpenError::Folder)?;
     }
+    // Owner-only before SQLite creates it (a failure here is SQLite's to report, below).
+    let _ = crate::owner_only::create_file(path);
     let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         match open_once(path) {

@@ -55,6 +55,26 @@ async fn report_sorts_idle_pods_by_converted_cost_and_says_it_made_no_plan() {
     let day = day_folder(dir.path());
     let md = std::fs::read_to_string(day.join("summary.md")).expect("summary");
 
+    // The fleet's data is its owner's only, whatever the umask: folders 0700, files 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
+        };
+        let state = dir.path().join("state");
+        for folder in [dir.path().join("reports"), day.clone(), state.clone()] {
+            assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+        }
+        for file in [
+            day.join("summary.md"),
+            day.join("spend.parquet"),
+            state.join("podwarden.db"),
+        ] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+
     // $84.00 > $59.76 > ₹4,968.00 ($59.52): by what each costs in USD, not by raw numbers.
     assert_eq!(
         idle_order(&md),
