@@ -63,6 +63,14 @@ pub enum ProviderError {
         status: u16,
         message: String,
     },
+    /// A success status whose body is not JSON at all (cut short, or an HTML page from a
+    /// proxy or a load balancer): a transport fault, retried on reads like one.
+    #[error("{provider}: {endpoint}: the answer (status 200) is not JSON, cut short or a proxy's page ({detail}); retried, then given up")]
+    UnreadableBody {
+        provider: String,
+        endpoint: String,
+        detail: String,
+    },
     #[error("{provider}: {endpoint}: the response body could not be read: {detail}")]
     Decode {
         provider: String,
@@ -135,6 +143,13 @@ impl ProviderError {
             self,
             Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. }
         )
+    }
+
+    /// Worth reading again: a transient failure, or a success whose body is not JSON (cut
+    /// short, a proxy's page). Only reads retry the latter: a write whose answer was lost is
+    /// settled by re-reading the pod (see `execute`), never by sending it again blind.
+    pub fn is_worth_reading_again(&self) -> bool {
+        self.is_transient() || matches!(self, Self::UnreadableBody { .. })
     }
 
     /// The HTTP status behind the error, when there was an answer.

@@ -171,9 +171,11 @@ impl Api {
         &self.provider
     }
 
-    /// GET `path` with `query`, decoded as `T`. Transient failures are retried at most
-    /// [`MAX_RETRIES`] times: after the provider's `Retry-After` (429, 503), else with
-    /// exponential backoff; never past the deadline.
+    /// GET `path` with `query`, decoded as `T`. Transient failures, and success answers whose
+    /// body is not JSON (cut short, a proxy's HTML page), are retried at most [`MAX_RETRIES`]
+    /// times: after the provider's `Retry-After` (429, 503), else with exponential backoff;
+    /// never past the deadline. A body that is JSON but not the expected shape is not
+    /// retried: the provider answered, wrongly (a contract error).
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -187,7 +189,7 @@ impl Api {
         loop {
             let e = match self.send(Method::GET, path, query, None, None).await {
                 Ok(answer) => return self.decode(path, answer.body),
-                Err(e) if e.is_transient() => e,
+                Err(e) if e.is_worth_reading_again() => e,
                 Err(e) => return Err(e),
             };
             let Some(delay) = backoff.next() else {
@@ -349,7 +351,7 @@ impl Api {
             match serde_json::from_str(&text) {
                 Ok(v) => v,
                 Err(e) if status.is_success() => {
-                    return Err(ProviderError::Decode {
+                    return Err(ProviderError::UnreadableBody {
                         provider: self.provider.clone(),
                         endpoint: path.into(),
                         detail: e.to_string(),

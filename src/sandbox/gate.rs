@@ -268,6 +268,20 @@ pub async fn gate(State(sandbox): State<Arc<Sandbox>>, mut req: Request, next: N
         let at = httpdate::fmt_http_date(SystemTime::now() + RETRY_AFTER_DATE_AHEAD);
         r.headers_mut().insert("Retry-After", header(at));
         r
+    } else if cfg.faults.contains(&Fault::HtmlOnce) && sandbox.limiter.first_of(bucket) {
+        (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1>injected fault: a proxy's page</body></html>",
+        )
+            .into_response()
+    } else if cfg.faults.contains(&Fault::TruncatedBodies) && bucket == Bucket::ArgusRead {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            r#"{"items":[{"id":"wkr_cut","na"#,
+        )
+            .into_response()
     } else {
         req.extensions_mut().insert(caller);
         next.run(req).await

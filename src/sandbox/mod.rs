@@ -58,6 +58,11 @@ pub enum Fault {
     /// Every Argus operation that would act answers 400 `invalid_request` (a dry run still
     /// passes): a provider's definitive refusal.
     RefuseOps,
+    /// The first request of each rate bucket answers 200 with an HTML page (a proxy's error
+    /// page) instead of JSON; later requests are served.
+    HtmlOnce,
+    /// Every Argus read answers 200 with a body cut short in the middle of its JSON.
+    TruncatedBodies,
 }
 
 /// Everything the sandbox can be configured with (the `podwarden sandbox` flags).

@@ -1,4 +1,5 @@
-//! Reads that survive the providers: `Retry-After` as an HTTP date on 503, one pause for every
+//! Reads that survive the providers: `Retry-After` as an HTTP date on 503, a 200 whose body
+//! is not JSON (read again, then named), one pause for every
 //! concurrent request of a token, the run's deadline (exit 6 with what was read), overlapping
 //! and inconsistent pages, and data gaps (exit 7 naming the provider and the data). All over
 //! real HTTP against the sandbox; the binary for the exit codes.
@@ -38,6 +39,71 @@ async fn a_503_with_an_http_date_retry_after_is_waited_for_then_the_read_succeed
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
         "waited {waited:?}"
+    );
+}
+
+// ---- bodies that are not JSON ------------------------------------------------------------
+
+/// A 200 with a proxy's HTML page is read again, like a 503: the read then succeeds whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_with_an_html_page_is_read_again_and_nothing_is_lost() {
+    let s = sandbox(SandboxConfig {
+        faults: vec![Fault::HtmlOnce],
+        ..SandboxConfig::default()
+    })
+    .await;
+    let workers: Vec<Worker> = argus(&s, READER)
+        .list_all("/compute/workers", &[])
+        .await
+        .expect("read again after the HTML page");
+    assert_eq!(workers.len(), s.sandbox.world().argus.workers.len());
+    assert_eq!(
+        s.sandbox.retry_after_count(),
+        1,
+        "one HTML page was answered"
+    );
+
+    // Through the binary: `report` meets Podstack's page (Argus's was answered above) and
+    // exits 0 with no data missing.
+    let base = s.argus_url().replace("/argus/v1", "");
+    let dir = workspace(&base, "");
+    let out = podwarden_in(dir.path(), &["report", "--config", "podwarden.toml"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("data missing") && !err.contains("not JSON"),
+        "{err}"
+    );
+}
+
+/// A body cut short on every answer is retried with backoff, then the data is lost with the
+/// provider, the endpoint and what was wrong named.
+#[tokio::test]
+async fn a_body_cut_short_every_time_is_retried_then_named() {
+    let s = sandbox(SandboxConfig {
+        faults: vec![Fault::TruncatedBodies],
+        ..SandboxConfig::default()
+    })
+    .await;
+    let started = Instant::now();
+    let err = argus(&s, READER)
+        .list_all::<Worker>("/compute/workers", &[])
+        .await
+        .expect_err("never readable");
+    assert!(
+        matches!(err, ProviderError::UnreadableBody { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("argus") && text.contains("/compute/workers") && text.contains("not JSON"),
+        "{text}"
+    );
+    // Read again with backoff (200 ms, 400 ms, …), not given up at the first answer.
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
     );
 }
 
