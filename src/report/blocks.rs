@@ -13,6 +13,16 @@ pub fn more(n: usize, plural: &str) -> String {
     )
 }
 
+/// A table's last row for the rows it sums: `first` (see [`more`]) in the first of `columns`
+/// cells, `last` in the last ones, the cells between empty.
+pub fn rest_row(columns: usize, first: String, last: Vec<String>) -> Vec<String> {
+    let blanks = columns.saturating_sub(1 + last.len());
+    std::iter::once(first)
+        .chain(std::iter::repeat_n(String::new(), blanks))
+        .chain(last)
+        .collect()
+}
+
 /// The sum of `amounts`, as a cell.
 pub fn sum<'a>(amounts: impl Iterator<Item = &'a Amounts>) -> String {
     let mut total: Option<Amounts> = None;
@@ -162,5 +172,6 @@ mod tests {
         assert_eq!(table(4), [["1"], ["2"], ["3"], ["4"]]);
         assert_eq!(table(3).len(), 3);
         assert_eq!(more(1234, "pods"), "… 1,234 more pods");
+        assert_eq!(rest_row(4, "x".into(), vec!["a".into()]), ["x", "", "", "a"]);
     }
 }

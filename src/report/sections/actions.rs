@@ -2,7 +2,7 @@
 //! runs with what they have realised since.
 
 use crate::money::Money;
-use crate::report::blocks::{more, Doc};
+use crate::report::blocks::{more, rest_row, Doc};
 use crate::report::build::{PlannedRow, Report};
 use crate::report::currency::{grouped, Amounts};
 
@@ -40,11 +40,7 @@ pub fn add(r: &Report, d: &mut Doc) {
                     p.reason.clone(),
                 ]
             },
-            |rest| {
-                let mut row = vec![String::new(); 6];
-                row[0] = more(rest.len(), "notices");
-                row
-            },
+            |rest| rest_row(6, more(rest.len(), "notices"), vec![]),
         );
     }
     d.h(
@@ -78,10 +74,8 @@ pub fn add(r: &Report, d: &mut Doc) {
             ]
         },
         |rest| {
-            let mut row = vec![String::new(); 7];
-            row[0] = more(rest.len(), "actions");
-            row.push(Amounts::of(&r.conversion, rest.iter().map(|t| &t.realised)).to_string());
-            row
+            let realised = Amounts::of(&r.conversion, rest.iter().map(|t| &t.realised));
+            rest_row(8, more(rest.len(), "actions"), vec![realised.to_string()])
         },
     );
 }
@@ -102,10 +96,8 @@ pub fn planned(r: &Report, d: &mut Doc, rows: &[PlannedRow]) {
             ]
         },
         |rest| {
-            let mut row = vec![String::new(); 4];
-            row[0] = more(rest.len(), "actions");
-            row.push(Amounts::of(&r.conversion, rest.iter().map(|p| &p.per_day)).to_string());
-            row
+            let saves = Amounts::of(&r.conversion, rest.iter().map(|p| &p.per_day));
+            rest_row(5, more(rest.len(), "actions"), vec![saves.to_string()])
         },
     );
 }

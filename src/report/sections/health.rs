@@ -1,7 +1,7 @@
 //! Replicas and health, as the providers that report them (Podstack) do: the pods counted
 //! by colour, then only the pods that are not green (red first; the first `[report] top`).
 
-use crate::report::blocks::{more, Doc};
+use crate::report::blocks::{more, rest_row, Doc};
 use crate::report::build::Report;
 
 pub fn add(r: &Report, d: &mut Doc) {
@@ -40,11 +40,7 @@ pub fn add(r: &Report, d: &mut Doc) {
                 h.health.clone(),
             ]
         },
-        |rest| {
-            let mut row = vec![String::new(); 7];
-            row[0] = more(rest.len(), "pods not green");
-            row
-        },
+        |rest| rest_row(7, more(rest.len(), "pods not green"), vec![]),
     );
 }
 

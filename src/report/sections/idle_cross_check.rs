@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::report::blocks::{more, Doc};
+use crate::report::blocks::{more, rest_row, Doc};
 use crate::report::build::{IdleList, Report};
 use crate::report::currency::grouped;
 
@@ -35,11 +35,7 @@ pub fn add(r: &Report, d: &mut Doc) {
                     x.why.clone(),
                 ]
             },
-            |rest| {
-                let mut row = vec![String::new(); 5];
-                row[0] = more(rest.len(), "differences");
-                row
-            },
+            |rest| rest_row(5, more(rest.len(), "differences"), vec![]),
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Orphans: pods billed without a worker, outside the tracked total, with their age and what
 //! they cost.
 
-use crate::report::blocks::{more, sum, Doc};
+use crate::report::blocks::{more, rest_row, sum, Doc};
 use crate::report::build::Report;
 use crate::report::currency::{grouped, Amounts};
 
@@ -41,11 +41,13 @@ pub fn add(r: &Report, d: &mut Doc) {
                 ]
             },
             |rest| {
-                let mut row = vec![String::new(); 6];
-                row[0] = more(rest.len(), "orphans");
-                row.push(Amounts::of(&r.conversion, rest.iter().map(|o| &o.per_day)).to_string());
-                row.push(sum(rest.iter().map(|o| &o.mtd)));
-                row
+                let per_day = Amounts::of(&r.conversion, rest.iter().map(|o| &o.per_day));
+                let mtd = sum(rest.iter().map(|o| &o.mtd));
+                rest_row(
+                    8,
+                    more(rest.len(), "orphans"),
+                    vec![per_day.to_string(), mtd],
+                )
             },
         );
     }

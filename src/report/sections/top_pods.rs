@@ -1,7 +1,7 @@
 //! The pods that cost most this month (orphans included, marked by their kind): the first
 //! `[report] top`, the rest summed in one row.
 
-use crate::report::blocks::{more, sum, Doc};
+use crate::report::blocks::{more, rest_row, sum, Doc};
 use crate::report::build::{Report, TopPod};
 
 pub fn add(r: &Report, d: &mut Doc) {
@@ -33,10 +33,11 @@ pub fn table(r: &Report, d: &mut Doc, pods: &[TopPod]) {
             ]
         },
         |rest| {
-            let mut row = vec![String::new(); 5];
-            row[0] = more(rest.len(), "pods");
-            row.push(sum(rest.iter().map(|p| &p.mtd)));
-            row
+            rest_row(
+                6,
+                more(rest.len(), "pods"),
+                vec![sum(rest.iter().map(|p| &p.mtd))],
+            )
         },
     );
 }
