@@ -172,6 +172,9 @@ mod tests {
         assert_eq!(table(4), [["1"], ["2"], ["3"], ["4"]]);
         assert_eq!(table(3).len(), 3);
         assert_eq!(more(1234, "pods"), "… 1,234 more pods");
-        assert_eq!(rest_row(4, "x".into(), vec!["a".into()]), ["x", "", "", "a"]);
+        assert_eq!(
+            rest_row(4, "x".into(), vec!["a".into()]),
+            ["x", "", "", "a"]
+        );
     }
 }

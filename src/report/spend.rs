@@ -300,30 +300,6 @@ pub fn frame_with<'a>(
         parts[3].push(b.map(|b| decimal_to_micros(b.storage)));
     }
     let [gpu, cpu, memory, storage] = parts;
-    if columns == Columns::Figures {
-        return DataFrame::new(
-            n,
-            vec![
-                date.column(),
-                provider.column(),
-                kind.column(),
-                Column::new("tracked".into(), tracked),
-                target.column(),
-                pod_id.column(),
-                name.column(),
-                project.column(),
-                owner.column(),
-                gpu_type.column(),
-                currency.column(),
-                Column::new("amount_micros".into(), micros),
-                gpu.column(),
-                cpu.column(),
-                memory.column(),
-                storage.column(),
-            ],
-        );
-    }
-
     let report_currency = Column::new_scalar(
         "report_currency".into(),
         Scalar::new(
@@ -332,37 +308,42 @@ pub fn frame_with<'a>(
         ),
         n,
     );
-    DataFrame::new(
-        n,
-        vec![
-            date.column(),
-            provider.column(),
-            kind.column(),
-            Column::new("tracked".into(), tracked),
-            target.column(),
-            pod_id.column(),
-            name.column(),
-            project.column(),
-            owner.column(),
-            gpu_type.column(),
-            gpu_count.column(),
-            region.column(),
-            status.column(),
-            Column::new("idle_now".into(), idle_now),
-            planned_action.column(),
-            planned_policy.column(),
-            hours.column(),
-            currency.column(),
-            amount.column(),
-            Column::new("amount_micros".into(), micros),
-            report_currency,
-            report_micros.column(),
-            gpu.column(),
-            cpu.column(),
-            memory.column(),
-            storage.column(),
-        ],
-    )
+    // Every column in [`COLUMNS`] order, each marked with whether the figures read it; the
+    // others were left empty for `Columns::Figures` and are dropped here.
+    let all = [
+        (true, date.column()),
+        (true, provider.column()),
+        (true, kind.column()),
+        (true, Column::new("tracked".into(), tracked)),
+        (true, target.column()),
+        (true, pod_id.column()),
+        (true, name.column()),
+        (true, project.column()),
+        (true, owner.column()),
+        (true, gpu_type.column()),
+        (false, gpu_count.column()),
+        (false, region.column()),
+        (false, status.column()),
+        (false, Column::new("idle_now".into(), idle_now)),
+        (false, planned_action.column()),
+        (false, planned_policy.column()),
+        (false, hours.column()),
+        (true, currency.column()),
+        (false, amount.column()),
+        (true, Column::new("amount_micros".into(), micros)),
+        (false, report_currency),
+        (false, report_micros.column()),
+        (true, gpu.column()),
+        (true, cpu.column()),
+        (true, memory.column()),
+        (true, storage.column()),
+    ];
+    let kept = all
+        .into_iter()
+        .filter(|(figures_read, _)| *figures_read || columns == Columns::All)
+        .map(|(_, c)| c)
+        .collect();
+    DataFrame::new(n, kept)
 }
 
 /// Whether cost row `c` of `fleet` is orphan spend (outside the tracked total): its pod
