@@ -16,6 +16,8 @@ pub fn config(sandbox: &RunningSandbox, state_dir: &Path) -> Result<Config, Conf
         token_env: Some("DEMO_TOKEN".into()),
         token_file: None,
         timeout: "30s".into(),
+        connect_timeout: "10s".into(),
+        read_timeout: "10s".into(),
         allow_insecure_http: false,
         idle_gpu_util_pct: None,
         idle_net_bytes_per_sec: None,

@@ -46,6 +46,8 @@ pub fn providers(
             base_url: p.base_url.clone(),
             token,
             timeout: p.timeout,
+            connect_timeout: p.connect_timeout,
+            read_timeout: p.read_timeout,
             deadline: Some(deadline),
             rate: p.ops_rate,
         };

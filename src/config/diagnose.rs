@@ -268,7 +268,9 @@ impl Walk<'_> {
             }
             if self.read::<super::ProviderToml>(&node, &section).is_some() {
                 self.url_at(&node, "base_url", &format!("{section} base_url"));
-                self.duration_at(&node, "timeout", &format!("{section} timeout"));
+                for key in ["timeout", "connect_timeout", "read_timeout"] {
+                    self.duration_at(&node, key, &format!("{section} {key}"));
+                }
             }
         }
     }

@@ -62,8 +62,16 @@ pub struct ProviderToml {
     pub base_url: String,
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// The longest one request may take, from sending it to its answer's last byte.
     #[serde(default = "default_timeout")]
     pub timeout: String,
+    /// The longest wait for a connection to be set up (DNS, TCP, TLS).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: String,
+    /// The longest silence while an answer is read: a stalled server costs this (then the
+    /// read is retried like a 503), not the whole `timeout`.
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout: String,
     /// Allow plain `http://` to a host that is not loopback (refused otherwise: the token
     /// would cross the network unencrypted); every run then warns.
     #[serde(default)]
@@ -82,6 +90,14 @@ pub struct ProviderToml {
 
 fn default_timeout() -> String {
     "30s".into()
+}
+
+fn default_connect_timeout() -> String {
+    "10s".into()
+}
+
+fn default_read_timeout() -> String {
+    "10s".into()
 }
 
 /// `[protection]`: what exempts a pod from every policy.
@@ -190,6 +206,8 @@ pub struct ProviderConfig {
     pub base_url: String,
     pub token: TokenSource,
     pub timeout: std::time::Duration,
+    pub connect_timeout: std::time::Duration,
+    pub read_timeout: std::time::Duration,
     pub idle: IdleThresholds,
     /// The write rate limit to start from; `None`: learnt from the provider's headers.
     pub ops_rate: Option<crate::providers::budget::RateLimit>,
@@ -296,16 +314,22 @@ impl Config {
             path: path.into(),
             source,
         })?;
-        let diagnostics = diagnose::diagnose(path, &text);
+        Config::parse(path, &text)
+    }
+
+    /// [`Config::load_whole`] of `text`, the contents of `path` (relative paths in it are
+    /// relative to `path`'s folder; no file is read but a token file when a provider is used).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let diagnostics = diagnose::diagnose(path, text);
         if !diagnostics.is_empty() {
             return Err(ConfigError::Diagnostics {
                 path: path.into(),
                 diagnostics,
             });
         }
-        let raw: ConfigToml = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        let raw: ConfigToml = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.into(),
-            message: toml_error(&text, &e),
+            message: toml_error(text, &e),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(raw, Some(path), base)
@@ -459,6 +483,14 @@ impl Config {
                 base_url: p.base_url.clone(),
                 token,
                 timeout: std_duration(&format!("providers.{name}.timeout"), &p.timeout)?,
+                connect_timeout: std_duration(
+                    &format!("providers.{name}.connect_timeout"),
+                    &p.connect_timeout,
+                )?,
+                read_timeout: std_duration(
+                    &format!("providers.{name}.read_timeout"),
+                    &p.read_timeout,
+                )?,
                 idle,
                 ops_rate,
             });

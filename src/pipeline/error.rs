@@ -45,8 +45,13 @@ impl Error {
             // A record that cannot be read, or a missing head: the journal is broken.
             Error::Journal(
                 crate::state::journal::JournalError::Corrupt { .. }
-                | crate::state::journal::JournalError::HeadMissing { .. },
+                | crate::state::journal::JournalError::HeadMissing { .. }
+                | crate::state::journal::JournalError::NotADatabase { .. },
             ) => Exit::JournalBroken,
+            // The state file holds the journal: one SQLite cannot read is a broken journal.
+            Error::Store(crate::state::store::StoreError::NotADatabase { .. }) => {
+                Exit::JournalBroken
+            }
             // A plan that cannot be applied as written (a hand-edited file): the user's input.
             Error::Apply(crate::execute::apply::ApplyError::Plan(_))
             | Error::Plan(_)

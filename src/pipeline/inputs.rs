@@ -91,8 +91,9 @@ pub async fn collect(
     };
     let deadline = tokio::time::Instant::now() + span;
     let providers = crate::collect::providers(cfg, deadline)?;
-    let mut c = crate::collect::inventories(&providers, now).await;
+    // The state file first: one that cannot be opened stops the run before any request.
     let mut store = Store::open(&cfg.state)?;
+    let mut c = crate::collect::inventories(&providers, now).await;
     // `observe` reads no costs.
     if !observing {
         let window = crate::providers::cost_window(now, cfg.cost_days_at(now));

@@ -28,8 +28,14 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 pub struct HttpSettings {
     pub base_url: String,
     pub token: Secret,
-    /// The longest one request may take (cut shorter when the deadline is nearer).
+    /// The longest one request may take, start to last byte (cut shorter when the
+    /// deadline is nearer).
     pub timeout: Duration,
+    /// The longest wait for a connection (TCP and TLS) to be set up.
+    pub connect_timeout: Duration,
+    /// The longest silence while reading an answer (headers or body): a stalled server costs
+    /// this, not the whole `timeout`; each byte that arrives starts it again.
+    pub read_timeout: Duration,
     /// The run's deadline: no wait (pacing, `Retry-After`, backoff) that would end past it is
     /// started, and no request runs past it. A rate-limit wait or a request cut by it fails
     /// with `DeadlineExceeded` (exit 6); a backoff after a 5xx or network error that does not
@@ -62,7 +68,8 @@ impl Api {
     pub fn new(provider: &str, settings: HttpSettings) -> Result<Self, ProviderError> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.read_timeout)
             .user_agent(concat!("podwarden/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ProviderError::Transport {

@@ -193,6 +193,27 @@ impl Limiter {
 /// How far ahead the injected 503's `Retry-After` date lies.
 const RETRY_AFTER_DATE_AHEAD: Duration = Duration::from_secs(2);
 
+/// How long a [`Fault::StallOnce`] answer goes silent after its first bytes.
+const STALL: Duration = Duration::from_secs(60);
+
+/// An answer that sends the start of a JSON body, then nothing for [`STALL`].
+fn stalled_answer() -> Response {
+    use futures::StreamExt;
+    let start = futures::stream::once(async {
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b"{\"items\":["))
+    });
+    let rest = futures::stream::once(async {
+        tokio::time::sleep(STALL).await;
+        Ok(axum::body::Bytes::from_static(b"]}"))
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        axum::body::Body::from_stream(start.chain(rest)),
+    )
+        .into_response()
+}
+
 fn bucket_for(path: &str) -> Option<Bucket> {
     if path.starts_with("/argus/v1/compute/ops/") {
         Some(Bucket::ArgusOps)
@@ -275,6 +296,8 @@ pub async fn gate(State(sandbox): State<Arc<Sandbox>>, mut req: Request, next: N
             "<html><body><h1>502 Bad Gateway</h1>injected fault: a proxy's page</body></html>",
         )
             .into_response()
+    } else if cfg.faults.contains(&Fault::StallOnce) && sandbox.limiter.first_of(bucket) {
+        stalled_answer()
     } else if cfg.faults.contains(&Fault::TruncatedBodies) && bucket == Bucket::ArgusRead {
         (
             StatusCode::OK,

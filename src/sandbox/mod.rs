@@ -63,6 +63,9 @@ pub enum Fault {
     HtmlOnce,
     /// Every Argus read answers 200 with a body cut short in the middle of its JSON.
     TruncatedBodies,
+    /// The first request of each rate bucket answers 200 and the start of its JSON, then
+    /// goes silent for a minute: a stalled server or connection.
+    StallOnce,
 }
 
 /// Everything the sandbox can be configured with (the `podwarden sandbox` flags).

@@ -75,6 +75,8 @@ pub enum JournalError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("state file {path} (the audit journal's) is not an SQLite database (damaged, or another file in its place): {}", super::NOT_A_DATABASE_ADVICE.replace("FILE", .path))]
+    NotADatabase { path: String },
     #[error("audit journal {path}: cannot create its folder: {source}")]
     Folder {
         path: String,
@@ -620,9 +622,14 @@ fn broken(seq: i64, why: String) -> Verification {
 
 fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> JournalError {
     let path = path.to_string();
-    move |source| JournalError::Sqlite {
-        path: path.clone(),
-        source,
+    move |source| {
+        if super::is_not_a_database(&source) {
+            return JournalError::NotADatabase { path: path.clone() };
+        }
+        JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        }
     }
 }
 

@@ -41,6 +41,8 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("state file {path} is not an SQLite database (damaged, or another file in its place): {}", super::NOT_A_DATABASE_ADVICE.replace("FILE", .path))]
+    NotADatabase { path: String },
     #[error("state store {path}: cannot create its folder: {source}")]
     Folder {
         path: String,
@@ -238,9 +240,14 @@ impl Store {
 /// Wraps a SQLite error with the database's path (taken by value: the connection is borrowed
 /// mutably while the closure lives).
 pub(super) fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Sqlite {
-        path: path.clone(),
-        source,
+    move |source| {
+        if super::is_not_a_database(&source) {
+            return StoreError::NotADatabase { path: path.clone() };
+        }
+        StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        }
     }
 }
 

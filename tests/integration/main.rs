@@ -5,6 +5,7 @@ mod apply;
 mod apply_edge_cases;
 mod audit;
 mod breakers;
+mod broken_inputs;
 mod cli;
 mod config_diagnostics;
 mod cost_cache;

@@ -76,6 +76,33 @@ async fn a_200_with_an_html_page_is_read_again_and_nothing_is_lost() {
     );
 }
 
+/// An answer that goes silent after its first bytes costs the read timeout (1 s here), not
+/// the request's whole timeout (60 s here), and is then read again: nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_answer_costs_the_read_timeout_then_is_read_again() {
+    let s = sandbox(SandboxConfig {
+        faults: vec![Fault::StallOnce],
+        ..SandboxConfig::default()
+    })
+    .await;
+    let mut settings = settings(s.argus_url(), READER);
+    settings.timeout = Duration::from_secs(60);
+    settings.read_timeout = Duration::from_secs(1);
+    settings.deadline = Some(tokio::time::Instant::now() + Duration::from_secs(120));
+    let client = podwarden::providers::argus::Argus::new("argus", settings).expect("client");
+    let started = Instant::now();
+    let workers: Vec<Worker> = client
+        .list_all("/compute/workers", &[])
+        .await
+        .expect("read again after the stall");
+    let took = started.elapsed();
+    assert_eq!(workers.len(), s.sandbox.world().argus.workers.len());
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(15),
+        "the stall cost {took:?}"
+    );
+}
+
 /// A body cut short on every answer is retried with backoff, then the data is lost with the
 /// provider, the endpoint and what was wrong named.
 #[tokio::test]

@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-const REPORT_ONLY: &str = r#"
-[[policy]]
-name = "report-running"
-action = "report"
-[policy.match]
-status = ["running"]
-"#;
-
 /// A dry-run stop of idle Podstack pods: its candidates' utilisation is read every run.
 const STOP_IDLE_PODSTACK: &str = r#"
 [[policy]]
@@ -28,7 +20,7 @@ idle_for = "6h"
 "#;
 
 fn schedule_workspace(base: &str, cron: &str, grace: &str) -> tempfile::TempDir {
-    schedule_workspace_with(base, cron, grace, REPORT_ONLY)
+    schedule_workspace_with(base, cron, grace, REPORT_RUNNING)
 }
 
 fn schedule_workspace_with(
@@ -114,9 +106,11 @@ fn schedule_fires_on_a_six_field_schedule_and_runs_the_job() {
     let sandbox = SandboxProcess::start(&["--pods", "20"]);
     let dir = schedule_workspace(&sandbox.base, "*/2 * * * * *", "30s");
     let started = Instant::now();
-    let mut child = schedule_command(dir.path(), &["--max-runs", "2"])
-        .spawn()
-        .expect("starts");
+    let mut child = KillOnDrop(
+        schedule_command(dir.path(), &["--max-runs", "2"])
+            .spawn()
+            .expect("starts"),
+    );
     let stdout = collect(child.stdout.take().expect("stdout"));
     let stderr = collect(child.stderr.take().expect("stderr"));
     let status = wait(&mut child, Duration::from_secs(90));
@@ -143,12 +137,16 @@ fn a_fire_during_a_slow_run_is_skipped_and_sigterm_lets_the_run_finish() {
     // Each Podstack utilisation read takes 3 s longer: a run outlasts the 1 s schedule.
     let sandbox = SandboxProcess::start(&["--pods", "20", "--fault", "slow-stats"]);
     let dir = schedule_workspace_with(&sandbox.base, "* * * * * *", "60s", STOP_IDLE_PODSTACK);
-    let mut child = schedule_command(dir.path(), &[]).spawn().expect("starts");
+    let mut child = KillOnDrop(schedule_command(dir.path(), &[]).spawn().expect("starts"));
     let stdout = collect(child.stdout.take().expect("stdout"));
     let stderr = collect(child.stderr.take().expect("stderr"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(&stderr, "skipped a scheduled run") == 0 {
-        assert!(Instant::now() < deadline, "no skip seen");
+        assert!(
+            Instant::now() < deadline,
+            "no skip seen: {}",
+            stderr.lock().expect("lock").join("\n")
+        );
         assert!(child.try_wait().expect("waits").is_none(), "exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -179,7 +177,7 @@ fn observe_runs_on_their_own_cron_store_readings_and_end_at_sigterm() {
     let path = dir.path().join("podwarden.toml");
     let config = std::fs::read_to_string(&path).expect("config");
     std::fs::write(&path, format!("{config}observe = \"* * * * * *\"\n")).expect("written");
-    let mut child = schedule_command(dir.path(), &[]).spawn().expect("starts");
+    let mut child = KillOnDrop(schedule_command(dir.path(), &[]).spawn().expect("starts"));
     let stdout = collect(child.stdout.take().expect("stdout"));
     let stderr = collect(child.stderr.take().expect("stderr"));
     let deadline = Instant::now() + Duration::from_secs(60);

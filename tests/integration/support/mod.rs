@@ -16,6 +16,15 @@ use podwarden::sandbox::{RunningSandbox, SandboxConfig};
 use podwarden::secret::Secret;
 
 pub const ADMIN: &str = "pw-admin";
+
+/// A policy that only reports the running pods: a workspace that acts on nothing.
+pub const REPORT_RUNNING: &str = r#"
+[[policy]]
+name = "report-running"
+action = "report"
+[policy.match]
+status = ["running"]
+"#;
 pub const READER: &str = "pw-readonly";
 
 /// A sandbox on a free loopback port.
@@ -30,6 +39,8 @@ pub fn settings(base_url: String, token: &str) -> HttpSettings {
         base_url,
         token: Secret::new(token),
         timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(10),
         deadline: Some(tokio::time::Instant::now() + Duration::from_secs(20)),
         rate: None,
     }
@@ -223,6 +234,30 @@ impl SandboxProcess {
             "sandbox printed its address"
         );
         SandboxProcess { child, base }
+    }
+}
+
+/// A child process that is killed when the test ends, passing or failing: a long-lived
+/// command (`schedule`) left behind by a failed assertion would run on after the tests.
+pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
