@@ -58,6 +58,36 @@ pub struct Api {
     rate_limited: AtomicU64,
 }
 
+/// A failed request's whole cause (reqwest's own message stops at "error sending request"),
+/// with what to check when the cause is a common mistake.
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.contains(&text) {
+            chain = format!("{chain}: {text}");
+        }
+        source = cause.source();
+    }
+    let lower = chain.to_lowercase();
+    let hint = if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+        Some("this looks like https:// to a server that speaks plain HTTP: check base_url's scheme")
+    } else if lower.contains("connection refused") {
+        Some("nothing listens at that address: check base_url's host and port")
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        Some("the host name does not resolve: check base_url's host")
+    } else if lower.contains("certificate") {
+        Some("the server's TLS certificate is not trusted for that host")
+    } else {
+        None
+    };
+    match hint {
+        Some(h) => format!("{chain} ({h})"),
+        None => chain,
+    }
+}
+
 /// A response's status and JSON body.
 pub struct Answer {
     pub status: StatusCode,
@@ -383,7 +413,7 @@ impl Api {
         let detail = if e.is_timeout() {
             format!("timed out: {e}")
         } else {
-            e.to_string()
+            transport_detail(e)
         };
         ProviderError::Transport {
             provider: self.provider.clone(),

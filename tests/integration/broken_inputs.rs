@@ -102,3 +102,48 @@ fn a_token_file_that_cannot_be_read_is_named_with_exit_2() {
     assert!(err.contains("argus-token"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `report` against `base` with a 3 s deadline (backoff that would pass it is not started).
+fn report_against(base: &str) -> (Option<i32>, String) {
+    let dir = workspace(base, REPORT_RUNNING);
+    let path = dir.path().join("podwarden.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        config.replacen("deadline = \"20m\"", "deadline = \"3s\"", 1),
+    )
+    .expect("written");
+    let out = podwarden_in(dir.path(), &["report", "--config", "podwarden.toml"]);
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_provider_that_refuses_the_connection_is_named_with_what_to_check() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let (code, err) = report_against("http://127.0.0.1:9");
+    assert_eq!(code, Some(7), "{err}");
+    assert!(
+        err.contains("refused") && err.contains("check base_url's host and port"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn https_to_a_plain_http_server_says_so() {
+    let sandbox = SandboxProcess::start(&["--pods", "4"]);
+    let (code, err) = report_against(&sandbox.base.replace("http://", "https://"));
+    assert_eq!(code, Some(7), "{err}");
+    assert!(
+        err.contains("https:// to a server that speaks plain HTTP"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_is_named_with_what_to_check() {
+    // `.invalid` never resolves (RFC 6761).
+    let (code, err) = report_against("https://podwarden-test.invalid");
+    assert_eq!(code, Some(7), "{err}");
+    assert!(err.contains("the host name does not resolve"), "{err}");
+}
