@@ -114,12 +114,12 @@ fn open_once(path: &Path) -> Result<Connection, OpenError> {
 }
 
 /// What a state file that SQLite cannot read as a database (damaged, cut short, or another
-/// file in its place) is told with: which file, and what to do. Nothing was read from it, so
-/// a run stops before it collects or acts.
-pub const NOT_A_DATABASE_ADVICE: &str = "nothing was read from it, collected or acted on. \
-Keep it for inspection (mv FILE FILE.broken) and run again: podwarden starts a new state file \
-(what earlier runs saw, pending notices, the cost cache and the audit journal start afresh; \
-the old journal stays in the moved file)";
+/// file in its place) is told with: which file, and what to do. Every statement's error goes
+/// through it, so it holds at open (a run opens the file before any request) and mid-run.
+pub const NOT_A_DATABASE_ADVICE: &str = "podwarden stopped there. \
+Keep it for inspection (mv FILE FILE.broken; `sqlite3 FILE .recover` may save its rows) and \
+run again: podwarden starts a new state file (what earlier runs saw, pending notices, the cost \
+cache and the audit journal start afresh; the old journal stays in the moved file)";
 
 /// Whether `e` says the file is not a database (`SQLITE_NOTADB`, or `SQLITE_CORRUPT`).
 pub fn is_not_a_database(e: &rusqlite::Error) -> bool {
